@@ -1,0 +1,76 @@
+import { Hono } from 'hono';
+import { compress } from 'hono/compress';
+import type { Config } from './config.js';
+import type { Db } from './db/connection.js';
+import type { Deps } from './deps.js';
+import { loadAssets, type Assets } from './lib/assets.js';
+import type { Clock } from './lib/clock.js';
+import { silentLogger, type Logger } from './lib/logger.js';
+import { PasswordHasher } from './lib/passwords.js';
+import { RateLimiter } from './lib/rate-limit.js';
+import { clientIp, type AppEnv } from './middleware/context.js';
+import { onError, onNotFound } from './middleware/errors.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { csrfProtection, loadViewer } from './middleware/web-auth.js';
+import { healthRoutes } from './routes/health.js';
+import { staticRoutes } from './routes/static.js';
+import { authRoutes } from './routes/web/auth.js';
+import { homeRoutes } from './routes/web/home.js';
+
+export interface AppOptions {
+  db: Db;
+  config: Readonly<Config>;
+  clock: Clock;
+  logger?: Logger;
+  hasher?: PasswordHasher;
+  assets?: Assets;
+  resolveName?: (ip: string) => string | null;
+}
+
+let sharedAssets: Assets | null = null;
+
+/** Builds the whole application without listening: the server and the tests both use it. */
+export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
+  const { config } = opts;
+  const windowMs = (s: number) => s * 1000;
+  const deps: Deps = {
+    db: opts.db,
+    config,
+    clock: opts.clock,
+    logger: opts.logger ?? silentLogger,
+    hasher: opts.hasher ?? new PasswordHasher(config.passwordHashConcurrency),
+    assets: opts.assets ?? (sharedAssets ??= loadAssets()),
+    limits: {
+      loginPerAccount: new RateLimiter(config.loginMaxFailuresPerAccount, windowMs(config.loginWindowSeconds)),
+      loginPerIp: new RateLimiter(config.loginMaxFailuresPerIp, windowMs(config.loginWindowSeconds)),
+      capturePerIp: new RateLimiter(config.captureRatePerIp, windowMs(config.captureRateWindowSeconds)),
+      capturePerKey: new RateLimiter(config.captureRatePerKey, windowMs(config.captureRateWindowSeconds)),
+    },
+    resolveName: opts.resolveName ?? (() => null),
+  };
+
+  const app = new Hono<AppEnv>();
+  app.onError(onError);
+  app.notFound(onNotFound);
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    c.set('ip', clientIp(c, config.trustProxy));
+    c.set('apiActor', null);
+    c.set('viewer', null);
+    await next();
+  });
+  app.use('*', securityHeaders);
+  app.route('/', healthRoutes);
+  app.route('/', staticRoutes);
+
+  // The web UI: compressed HTML, signed-in user, CSRF on every state change.
+  const web = new Hono<AppEnv>();
+  web.use('*', compress());
+  web.use('*', loadViewer);
+  web.use('*', csrfProtection);
+  web.route('/', homeRoutes);
+  web.route('/', authRoutes);
+  app.route('/', web);
+
+  return { app, deps };
+}

@@ -1,0 +1,125 @@
+import path from 'node:path';
+
+/** Everything the server reads from its environment, validated once at boot. */
+export interface Config {
+  port: number;
+  host: string;
+  databasePath: string;
+  /** Origin used for links printed by the server and for the Secure cookie flag. */
+  publicUrl: string | null;
+  secureCookies: boolean;
+  /** Addresses (exact IPs) of proxies whose X-Forwarded-For is believed. */
+  trustProxy: string[];
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  webSessionIdleMinutes: number;
+  webSessionMaxHours: number;
+  setupLinkMinutes: number;
+  passwordHashConcurrency: number;
+  loginMaxFailuresPerAccount: number;
+  loginMaxFailuresPerIp: number;
+  loginWindowSeconds: number;
+  captureRatePerIp: number;
+  captureRatePerKey: number;
+  captureRateWindowSeconds: number;
+  defaultLocale: 'en' | 'ru';
+  defaultTimeZone: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    public readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function publicUrl(env: Env): string | null {
+  const raw = env.PUBLIC_URL;
+  if (raw === undefined || raw === '') return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('PUBLIC_URL', `must be an absolute URL such as https://monitor.example.com, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('PUBLIC_URL', `must start with http:// or https://, got "${raw}"`);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+function trustProxy(env: Env): string[] {
+  const raw = env.TRUST_PROXY;
+  if (raw === undefined || raw.trim() === '') return [];
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!/^[0-9a-fA-F:.]+$/.test(item)) {
+      throw new ConfigError('TRUST_PROXY', `must be a comma-separated list of proxy IP addresses, got "${item}"`);
+    }
+  }
+  return items;
+}
+
+function timeZone(env: Env): string {
+  const raw = env.TZ_DEFAULT;
+  if (raw === undefined || raw === '') return 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: raw });
+  } catch {
+    throw new ConfigError('TZ_DEFAULT', `is not a known IANA time zone: "${raw}"`);
+  }
+  return raw;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming the bad variable. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const url = publicUrl(env);
+  const config: Config = {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    databasePath: path.resolve(env.DATABASE_PATH || './data/monitor.db'),
+    publicUrl: url,
+    secureCookies: url !== null && url.startsWith('https://'),
+    trustProxy: trustProxy(env),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
+    webSessionIdleMinutes: int(env, 'SESSION_IDLE_MINUTES', 60, 1, 7 * 24 * 60),
+    webSessionMaxHours: int(env, 'SESSION_MAX_HOURS', 12, 1, 24 * 90),
+    setupLinkMinutes: int(env, 'SETUP_LINK_MINUTES', 30, 1, 24 * 60),
+    passwordHashConcurrency: int(env, 'PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
+    loginMaxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),
+    loginMaxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 30, 1, 100000),
+    loginWindowSeconds: int(env, 'LOGIN_WINDOW_SECONDS', 900, 1, 86400),
+    captureRatePerIp: int(env, 'CAPTURE_RATE_PER_IP', 1200, 1, 10_000_000),
+    captureRatePerKey: int(env, 'CAPTURE_RATE_PER_KEY', 1200, 1, 10_000_000),
+    captureRateWindowSeconds: int(env, 'CAPTURE_RATE_WINDOW_SECONDS', 60, 1, 3600),
+    defaultLocale: oneOf(env, 'DEFAULT_LOCALE', 'en', ['en', 'ru'] as const),
+    defaultTimeZone: timeZone(env),
+  };
+  return Object.freeze(config);
+}
+
+/** A config for tests and tools: defaults plus overrides, no environment read. */
+export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
+  return Object.freeze({ ...loadConfig({}), databasePath: ':memory:', ...overrides });
+}

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { CompiledQuery, Kysely, SqliteDialect, type DatabaseConnection } from 'kysely';
+import type { DB } from './schema.js';
+
+export type Db = Kysely<DB>;
+
+export interface OpenDatabase {
+  db: Db;
+  /** The raw handle, for online backup and the few hot paths that prepare statements. */
+  sqlite: Database.Database;
+}
+
+/**
+ * Every Kysely transaction starts with BEGIN IMMEDIATE: it takes the write lock
+ * up front, so a transaction that reads and then writes can never fail with
+ * SQLITE_BUSY halfway (the lock upgrade that a deferred BEGIN risks), and two
+ * server processes on one file serialise their capture checks instead of both
+ * passing them.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver() {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+
+  // SQLite does support DDL in transactions: a failed migration leaves nothing half-done.
+  override createAdapter() {
+    const adapter = super.createAdapter();
+    Object.defineProperty(adapter, 'supportsTransactionalDdl', { get: () => true });
+    return adapter;
+  }
+}
+
+/** Opens (creating its folder) the SQLite file with the pragmas a web server needs. */
+export function openDatabase(file: string): OpenDatabase {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new Database(file);
+  // WAL lets the monitor read while agents write. synchronous=NORMAL in WAL mode
+  // never corrupts the file and loses nothing when the process is killed (the
+  // WAL is in the OS page cache); only a power loss or OS crash can drop the
+  // last transactions since the previous checkpoint sync. FULL would fsync on
+  // every commit and cap captures at the disk's flush rate. See README "Durability".
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  // Other processes (CLI backup, a second server in tests) hold the lock briefly.
+  sqlite.pragma('busy_timeout = 5000');
+  // Keep the WAL from growing without bound between checkpoints.
+  sqlite.pragma('journal_size_limit = 67108864');
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  return { db, sqlite };
+}

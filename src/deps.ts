@@ -1,0 +1,25 @@
+import type { Config } from './config.js';
+import type { Db } from './db/connection.js';
+import type { Assets } from './lib/assets.js';
+import type { Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
+import type { PasswordHasher } from './lib/passwords.js';
+import type { RateLimiter } from './lib/rate-limit.js';
+
+/** Everything a request may need, built once by createApp. */
+export interface Deps {
+  db: Db;
+  config: Readonly<Config>;
+  clock: Clock;
+  logger: Logger;
+  hasher: PasswordHasher;
+  assets: Assets;
+  limits: {
+    loginPerAccount: RateLimiter;
+    loginPerIp: RateLimiter;
+    capturePerIp: RateLimiter;
+    capturePerKey: RateLimiter;
+  };
+  /** Resolves an IP to a host name from a cache filled off the request path; null when unknown. */
+  resolveName: (ip: string) => string | null;
+}

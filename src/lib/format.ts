@@ -1,0 +1,47 @@
+import type { Locale } from '../i18n/define.js';
+
+/** Date and time in the viewer's zone, e.g. "21.11.2026, 13:00:05" / "11/21/2026, 1:00:05 PM". */
+export function formatDateTime(ms: number | null | undefined, locale: Locale, timeZone: string): string {
+  if (ms === null || ms === undefined) return '';
+  return new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(ms);
+}
+
+export function isoUtc(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+}
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** 1536 → "1.5 KB"; keeps the sign (net memory may be negative). */
+export function formatBytes(n: number): string {
+  const sign = n < 0 ? '-' : '';
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1024 && u < BYTE_UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${sign}${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${BYTE_UNITS[u]}`;
+}
+
+/** CPU milliseconds → seconds with one decimal. */
+export function formatCpuSeconds(ms: number): string {
+  return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
+}

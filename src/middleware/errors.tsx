@@ -1,0 +1,64 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ErrorPage } from '../../views/errors/error-page.js';
+import { localeFromAcceptLanguage, translator } from '../i18n/index.js';
+import { AppError, RateLimited } from '../lib/errors.js';
+import type { AppEnv } from './context.js';
+import { pageCtx } from './render.js';
+
+const isApi = (c: Context) => new URL(c.req.url).pathname.startsWith('/api/');
+
+/** Maps a domain error to the API's JSON error shape, message in the caller's language. */
+export function apiError(c: Context<AppEnv>, err: AppError): Response {
+  const locale = localeFromAcceptLanguage(c.req.header('accept-language')) ?? c.var.deps?.config.defaultLocale ?? 'en';
+  const t = translator(locale);
+  const key = `api.${err.code}`;
+  const params: Record<string, string | number> = { detail: '', ...err.params };
+  for (const [k, v] of Object.entries(err.details)) if (typeof v === 'string' || typeof v === 'number') params[k] = v;
+  if (err.code === 'session_closed' && typeof err.details.reason === 'string') params.reason = t(`api.reason.${err.details.reason}`);
+  const message = err.code === 'infobase_locked' && typeof err.details.message === 'string' ? err.details.message : t(key, params);
+  const body: { error: { code: string; message: string; details?: Record<string, unknown> } } = { error: { code: err.code, message } };
+  const details = err.code === 'infobase_locked' ? {} : err.details;
+  if (Object.keys(details).length) body.error.details = details;
+  if (err instanceof RateLimited) c.header('Retry-After', String(err.retryAfterSec));
+  return c.json(body, err.status);
+}
+
+const WEB_MESSAGES: Record<string, string> = {
+  not_found: 'error.not_found',
+  forbidden: 'error.forbidden',
+  csrf: 'error.csrf',
+};
+
+/** The one place errors become responses: JSON under /api, an HTML page elsewhere. */
+export function onError(err: Error, c: Context<AppEnv>): Response | Promise<Response> {
+  if (err instanceof HTTPException && !(err instanceof AppError)) {
+    // Hono's own refusals (e.g. body limit) come through here.
+    const status = err.status;
+    const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+    err = new AppError(code, (status === 413 || status === 415 ? status : 400) as 400);
+  }
+  if (!(err instanceof AppError)) {
+    c.var.deps?.logger.error('unhandled error', { method: c.req.method, path: new URL(c.req.url).pathname, error: err.stack ?? String(err) });
+    err = new AppError('internal', 500);
+  }
+  const appErr = err as AppError;
+  if (isApi(c)) return apiError(c, appErr);
+  if (!c.var.t) c.set('t', translator('en'));
+  const t = c.var.t;
+  const key = WEB_MESSAGES[appErr.code] ?? (appErr.status === 500 ? 'error.internal' : `error.bad_request`);
+  const message = key === 'error.bad_request' ? t(key, { detail: String(appErr.params.detail ?? appErr.code) }) : t(key);
+  if (appErr instanceof RateLimited) c.header('Retry-After', String(appErr.retryAfterSec));
+  if (c.req.header('hx-request')) {
+    return c.html(`<p class="msg error" role="alert">${escapeHtml(message)}</p>`, appErr.status);
+  }
+  return c.html(<ErrorPage ctx={pageCtx(c)} status={appErr.status} message={message} />, appErr.status);
+}
+
+export function onNotFound(c: Context<AppEnv>): Response | Promise<Response> {
+  return onError(new AppError('not_found', 404), c);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+}

@@ -1,0 +1,151 @@
+import { createHmac } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import type { Role } from '../db/schema.js';
+import { isLocale, localeFromAcceptLanguage, translator } from '../i18n/index.js';
+import { AppError } from '../lib/errors.js';
+import { isTimeZone } from '../lib/format.js';
+import { constantTimeEqual, hashToken } from '../lib/tokens.js';
+import { deleteWebSession, touchWebSession, webSessionByTokenHash } from '../models/web-sessions.js';
+import type { AppContext, AppEnv } from './context.js';
+
+export const SESSION_COOKIE = 'sm_session';
+export const LOCALE_COOKIE = 'sm_lang';
+export const TZ_COOKIE = 'sm_tz';
+/** Header the page's automatic refresh sends: such requests do not count as activity. */
+export const POLL_HEADER = 'x-auto-refresh';
+
+/** The CSRF token of a login: derived from its secret, so nothing more is stored. */
+export function csrfTokenFor(sessionToken: string): string {
+  return createHmac('sha256', sessionToken).update('csrf').digest('base64url');
+}
+
+export function setSessionCookie(c: AppContext, token: string, maxAgeSec: number): void {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: c.var.deps.config.secureCookies,
+    path: '/',
+    maxAge: maxAgeSec,
+  });
+}
+
+export function clearSessionCookie(c: AppContext): void {
+  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: c.var.deps.config.secureCookies });
+}
+
+/**
+ * Loads the signed-in user (if any), the locale and time zone. An expired
+ * login (idle or absolute) is deleted and treated as signed out. Requests from
+ * the automatic refresh do not move the idle clock, so an open tab expires.
+ */
+export const loadViewer: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const { db, config, clock } = c.var.deps;
+  const now = clock.now();
+  c.set('viewer', null);
+  const token = getCookie(c, SESSION_COOKIE);
+  if (token && token.length <= 200) {
+    const tokenHash = hashToken(token);
+    const ws = await webSessionByTokenHash(db, tokenHash);
+    const idleMs = config.webSessionIdleMinutes * 60_000;
+    if (ws && (ws.expiresAt <= now || ws.lastActiveAt + idleMs <= now || ws.user.disabled_at !== null)) {
+      await deleteWebSession(db, tokenHash);
+      clearSessionCookie(c);
+    } else if (ws) {
+      const u = ws.user;
+      c.set('viewer', {
+        user: u,
+        actor: { type: 'user', id: u.id, name: u.email, role: u.role, clientId: u.client_id, ip: c.var.ip },
+        tokenHash,
+        csrfToken: csrfTokenFor(token),
+      });
+      // Write at most once a minute: the idle timeout is counted in minutes.
+      if (!c.req.header(POLL_HEADER) && now - ws.lastActiveAt >= 60_000) await touchWebSession(db, tokenHash, now);
+    } else {
+      clearSessionCookie(c);
+    }
+  }
+  const viewer = c.var.viewer;
+  const cookieLocale = getCookie(c, LOCALE_COOKIE);
+  const locale =
+    (viewer && isLocale(viewer.user.locale) ? viewer.user.locale : null) ??
+    (isLocale(cookieLocale) ? cookieLocale : null) ??
+    localeFromAcceptLanguage(c.req.header('accept-language')) ??
+    config.defaultLocale;
+  c.set('locale', locale);
+  c.set('t', translator(locale));
+  const cookieTz = getCookie(c, TZ_COOKIE);
+  const tz =
+    (viewer?.user.time_zone && isTimeZone(viewer.user.time_zone) ? viewer.user.time_zone : null) ??
+    (cookieTz && cookieTz.length < 64 && isTimeZone(cookieTz) ? cookieTz : null) ??
+    config.defaultTimeZone;
+  c.set('timeZone', tz);
+  await next();
+};
+
+/** The origin this server is reached at: PUBLIC_URL's, else the request's own. */
+function ownOrigin(c: AppContext): string {
+  const pub = c.var.deps.config.publicUrl;
+  return pub ? new URL(pub).origin : new URL(c.req.url).origin;
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF defence for every state-changing web request: the browser's Origin (or
+ * Sec-Fetch-Site) must be our own, and a signed-in user's request must carry
+ * the per-login token in the X-CSRF-Token header (htmx) or the _csrf field (forms).
+ */
+export const csrfProtection: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (SAFE.has(c.req.method)) return next();
+  const origin = c.req.header('origin');
+  if (origin !== undefined) {
+    if (origin !== ownOrigin(c)) throw new AppError('csrf', 403);
+  } else {
+    const site = c.req.header('sec-fetch-site');
+    if (site && site !== 'same-origin' && site !== 'none') throw new AppError('csrf', 403);
+  }
+  const viewer = c.var.viewer;
+  if (viewer) {
+    let sent = c.req.header('x-csrf-token');
+    if (!sent) {
+      const type = c.req.header('content-type') ?? '';
+      if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) {
+        const body = await c.req.parseBody();
+        sent = typeof body._csrf === 'string' ? body._csrf : undefined;
+      }
+    }
+    if (!sent || !constantTimeEqual(sent, viewer.csrfToken)) throw new AppError('csrf', 403);
+  }
+  return next();
+};
+
+/** Signed-in users only; others are sent to the login page (htmx gets HX-Redirect). */
+export const requireLogin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.var.viewer) {
+    const back = c.req.method === 'GET' && !c.req.header('hx-request') ? `?next=${encodeURIComponent(new URL(c.req.url).pathname + new URL(c.req.url).search)}` : '';
+    if (c.req.header('hx-request')) {
+      c.header('HX-Redirect', '/login');
+      return c.body(null, 401);
+    }
+    return c.redirect('/login' + back, 303);
+  }
+  return next();
+};
+
+/**
+ * Only these roles. A staff user without the right gets 403; a client user
+ * gets 404 for any staff page, as if it did not exist.
+ */
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const viewer = c.var.viewer;
+    if (!viewer) return requireLogin(c, next);
+    if (!roles.includes(viewer.user.role)) {
+      throw viewer.user.role === 'client' ? new AppError('not_found', 404) : new AppError('forbidden', 403);
+    }
+    return next();
+  };
+}
+
+export { deleteCookie, getCookie, setCookie };

@@ -1,0 +1,50 @@
+import type { Child } from 'hono/jsx';
+
+/** A POST form carrying the CSRF token. */
+export function PostForm(props: { action: string; csrf: string | null; children?: Child; class?: string; confirm?: string; id?: string }) {
+  return (
+    <form method="post" action={props.action} class={props.class} id={props.id} data-confirm={props.confirm}>
+      {props.csrf && <input type="hidden" name="_csrf" value={props.csrf} />}
+      {props.children}
+    </form>
+  );
+}
+
+/** Messages above a form: errors in role=alert, notices in role=status. */
+export function Notice(props: { error?: string | null; notice?: string | null }) {
+  return (
+    <>
+      {props.error && (
+        <p class="msg error" role="alert">
+          {props.error}
+        </p>
+      )}
+      {props.notice && (
+        <p class="msg ok" role="status">
+          {props.notice}
+        </p>
+      )}
+    </>
+  );
+}
+
+export function Field(props: { label: string; name: string; type?: string; value?: string | null; required?: boolean; autocomplete?: string; hint?: string; maxlength?: number; id?: string; min?: number; max?: number }) {
+  const id = props.id ?? `f-${props.name}`;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? 'text'}
+        value={props.value ?? ''}
+        required={props.required}
+        autocomplete={props.autocomplete}
+        maxlength={props.maxlength}
+        min={props.min}
+        max={props.max}
+      />
+      {props.hint && <small>{props.hint}</small>}
+    </div>
+  );
+}
