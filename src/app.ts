@@ -12,6 +12,7 @@ import { clientIp, type AppEnv } from './middleware/context.js';
 import { onError, onNotFound } from './middleware/errors.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { csrfProtection, loadViewer } from './middleware/web-auth.js';
+import { apiRoutes } from './routes/api/index.js';
 import { healthRoutes } from './routes/health.js';
 import { staticRoutes } from './routes/static.js';
 import { authRoutes } from './routes/web/auth.js';
@@ -62,6 +63,8 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   app.use('*', securityHeaders);
   app.route('/', healthRoutes);
   app.route('/', staticRoutes);
+  // The JSON API answers every /api/v1 path itself, so no web middleware runs for it.
+  app.route('/api/v1', apiRoutes);
 
   // The web UI: compressed HTML, signed-in user, CSRF on every state change.
   const web = new Hono<AppEnv>();

@@ -19,3 +19,14 @@ describe('skeleton', () => {
     expect(acc.text).toContain(s.user.email);
   });
 });
+
+describe('api skeleton', () => {
+  it('answers unknown API paths with the JSON error shape', async () => {
+    const t = await makeApp();
+    const res = await t.request.get('/api/v1/nope').set('Accept-Language', 'ru');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect(res.body.error.message).toBe('Такого метода API нет.');
+    await t.close();
+  });
+});
