@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { CloseReason } from '../db/schema.js';
+import { poolPackagesOfClosingSessions } from './packages.js';
 
 /** Moves the refresh change marker: call in the same transaction as any change the monitor shows. */
 export async function bumpChangeMarker(db: Db): Promise<void> {
@@ -13,6 +14,11 @@ export async function changeMarker(db: Db): Promise<number> {
   return Number(row.change_version);
 }
 
+/** Runs fn in the caller's transaction when db is one, else in a new (IMMEDIATE) transaction. */
+export function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
 export interface SessionSelector {
   sessionIds?: string[];
   hostId?: number;
@@ -20,6 +26,9 @@ export interface SessionSelector {
   infobaseId?: number;
   clientId?: number;
 }
+
+/** Ids per statement: one JSON parameter (json_each), so the count is not bound by SQLite's variable limit. */
+const CHUNK = 5000;
 
 /**
  * Closes the open sessions matching the selector with a reason, frees their
@@ -39,7 +48,7 @@ export async function closeSessions(
   let q = trx.selectFrom('sessions').select('id').where('closed_at', 'is', null);
   if (selector.sessionIds) {
     if (selector.sessionIds.length === 0) return [];
-    q = q.where('id', 'in', selector.sessionIds);
+    q = q.where(sql<boolean>`id in (select value from json_each(${JSON.stringify(selector.sessionIds)}))`);
   }
   if (selector.hostId !== undefined) q = q.where('host_id', '=', selector.hostId);
   if (selector.licenseId !== undefined) q = q.where('license_id', '=', selector.licenseId);
@@ -47,26 +56,58 @@ export async function closeSessions(
   if (selector.clientId !== undefined) q = q.where('client_id', '=', selector.clientId);
   const ids = (await q.execute()).map((r) => r.id);
   if (ids.length === 0) return [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
-    await onSessionsClosing(trx, chunk, reason, now);
-    await trx
-      .updateTable('sessions')
-      .set({ closed_at: now, close_reason: reason, close_message: message, running: 0, updated_at: now })
-      .where('id', 'in', chunk)
-      .where('closed_at', 'is', null)
-      .execute();
-    await trx.deleteFrom('session_features').where('session_id', 'in', chunk).execute();
-    await trx.deleteFrom('commands').where('session_id', 'in', chunk).execute();
-  }
+  const poolSize = await currentPoolSize(trx, reason);
+  for (let i = 0; i < ids.length; i += CHUNK) await closeOpenSessionsById(trx, ids.slice(i, i + CHUNK), reason, now, message, poolSize);
   await bumpChangeMarker(trx);
   return ids;
 }
 
+async function currentPoolSize(trx: Db, reason: CloseReason): Promise<number> {
+  if (reason === 'binding_reset') return 0;
+  const s = await trx.selectFrom('settings').select('pool_size').where('id', '=', 1).executeTakeFirst();
+  return s?.pool_size ?? 0;
+}
+
 /**
- * Hook run before sessions close: packages leaving (pool entries for
- * integrator/batch packages unless the reason is binding_reset) are handled here.
+ * The set-based close of sessions known to be open (the caller selected them in
+ * this transaction): a handful of statements whatever the count. The caller
+ * moves the change marker.
  */
-async function onSessionsClosing(_trx: Db, _ids: string[], _reason: CloseReason, _now: number): Promise<void> {
-  // Filled in by the package pool logic.
+export async function closeOpenSessionsById(
+  trx: Db,
+  ids: string[],
+  reason: CloseReason,
+  now: number,
+  message: string | null,
+  poolSize?: number,
+): Promise<void> {
+  if (!ids.length) return;
+  const idsJson = JSON.stringify(ids);
+  const inIds = (col: string) => sql<boolean>`${sql.ref(col)} in (select value from json_each(${idsJson}))`;
+  await onSessionsClosing(trx, idsJson, reason, now, poolSize ?? (await currentPoolSize(trx, reason)));
+  if (reason === 'released') {
+    // The license history records agents' releases (operators' closes are in the audit log).
+    await sql`
+      insert into license_events (license_id, at, kind, code, user_name, host_id, hostname, client_ip, session_id)
+      select license_id, ${now}, 'close', ${reason}, user_name, host_id, machine_hostname, client_ip, id
+      from sessions where ${inIds('id')} and closed_at is null`.execute(trx);
+  }
+  await trx.deleteFrom('session_features').where(inIds('session_id')).execute();
+  await trx.deleteFrom('commands').where(inIds('session_id')).execute();
+  await trx.deleteFrom('packages').where(inIds('session_id')).execute();
+  await trx.deleteFrom('metric_samples').where(inIds('session_id')).execute();
+  await trx
+    .updateTable('sessions')
+    .set({ closed_at: now, close_reason: reason, close_message: message, running: 0, updated_at: now })
+    .where(inIds('id'))
+    .where('closed_at', 'is', null)
+    .execute();
+}
+
+/**
+ * Hook run before sessions close: packages leaving with them enter their
+ * host's pool (PROTOCOL §2), except on binding_reset (the pool goes with the binding).
+ */
+async function onSessionsClosing(trx: Db, idsJson: string, reason: CloseReason, now: number, poolSize: number): Promise<void> {
+  if (reason !== 'binding_reset') await poolPackagesOfClosingSessions(trx, idsJson, poolSize, now);
 }

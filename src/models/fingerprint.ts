@@ -1,0 +1,35 @@
+import { invalid } from '../lib/errors.js';
+import { sha256Hex } from '../lib/tokens.js';
+
+export interface Fingerprint {
+  /** SHA-256 (hex) of the canonical form: the identity of a machine within a license. */
+  hash: string;
+  /** The canonical form: a JSON array of [key, value] pairs sorted by key, NFC-normalised. */
+  canonical: string;
+  /** The components as a JSON object (NFC-normalised), stored beside the hash for staff. */
+  components: string;
+}
+
+/**
+ * Identity of a fingerprint (PROTOCOL §1): the set of (key, value) pairs after
+ * Unicode NFC normalisation, no trimming or case folding, key order irrelevant.
+ * Two keys that become equal after normalisation are a bad request.
+ */
+export function fingerprintOf(components: Record<string, string>): Fingerprint {
+  const pairs = new Map<string, string>();
+  for (const [k, v] of Object.entries(components)) {
+    const key = k.normalize('NFC');
+    if (pairs.has(key)) throw invalid({ [`fingerprint.${k}`]: 'duplicate key after Unicode normalisation' });
+    pairs.set(key, v.normalize('NFC'));
+  }
+  // Sorted by UTF-16 code units: stable and the same in every JavaScript runtime.
+  const keys = [...pairs.keys()].sort();
+  // An array, not an object: JavaScript enumerates integer-like keys first, which would unsort them.
+  const canonical = JSON.stringify(keys.map((k) => [k, pairs.get(k)!]));
+  const obj: Record<string, string> = {};
+  for (const k of keys) obj[k] = pairs.get(k)!;
+  return { hash: sha256Hex(canonical), canonical, components: JSON.stringify(obj) };
+}
+
+/** A short form of the hash for people (cabinet, monitor). */
+export const shortHash = (hash: string) => hash.slice(0, 12);

@@ -1,0 +1,106 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.js';
+import { bumpChangeMarker, closeOpenSessionsById } from './session-lifecycle.js';
+
+export { isLate, sessionState } from './sessions.js';
+
+/** Sessions closed per transaction: keeps the write lock short while heartbeats wait. */
+const REAP_BATCH = 10_000;
+
+/**
+ * Closes every open session not heard from within the lease timeout
+ * (now − lastSeenAt ≥ leaseTimeout) with reason 'timeout', in set-based
+ * batches. A clock that went backwards closes nothing. Returns the count.
+ */
+export async function reapExpiredSessions(db: Db, now: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await db.transaction().execute(async (trx) => {
+      const st = await trx.selectFrom('settings').select(['lease_timeout_sec', 'pool_size']).where('id', '=', 1).executeTakeFirstOrThrow();
+      const ids = await trx
+        .selectFrom('sessions')
+        .select('id')
+        .where('closed_at', 'is', null)
+        .where('last_seen_at', '<=', now - st.lease_timeout_sec * 1000)
+        .orderBy('last_seen_at')
+        .limit(REAP_BATCH)
+        .execute();
+      if (!ids.length) return 0;
+      await closeOpenSessionsById(trx, ids.map((r) => r.id), 'timeout', now, null, st.pool_size);
+      await bumpChangeMarker(trx);
+      return ids.length;
+    });
+    total += n;
+    if (n < REAP_BATCH) return total;
+  }
+}
+
+/**
+ * Moves the open sessions seen at or before `seenUpTo` forward by `shiftMs`
+ * (backward when negative): the server's own gap must not count against
+ * anyone's lease. Clamped to now so no session is seen in the future.
+ */
+async function shiftLastSeen(trx: Db, seenUpTo: number, shiftMs: number, now: number): Promise<number> {
+  const r = await trx
+    .updateTable('sessions')
+    .set({ last_seen_at: sql`min(last_seen_at + ${shiftMs}, ${now})` })
+    .where('closed_at', 'is', null)
+    .where('last_seen_at', '<=', seenUpTo)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/**
+ * Restart forgiveness, run once at start before the first sweep: open
+ * sessions' lastSeenAt move forward by the server's downtime (now − the last
+ * alive_at), at most one lease timeout. Returns the shift applied.
+ */
+export async function forgiveRestart(db: Db, now: number): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const state = await trx.selectFrom('server_state').select('alive_at').where('id', '=', 1).executeTakeFirstOrThrow();
+    const st = await trx.selectFrom('settings').select('lease_timeout_sec').where('id', '=', 1).executeTakeFirstOrThrow();
+    let shift = 0;
+    if (state.alive_at !== null && now > state.alive_at) {
+      shift = Math.min(now - state.alive_at, st.lease_timeout_sec * 1000);
+      await shiftLastSeen(trx, state.alive_at, shift, now);
+    }
+    await trx.updateTable('server_state').set({ alive_at: now }).where('id', '=', 1).execute();
+    return shift;
+  });
+}
+
+/**
+ * One tick of the lease job, every `tickMs`: notices a gap since the last
+ * sign of life (alive_at) much larger than the tick — the process was
+ * suspended or the clock jumped — and shifts the leases of sessions seen
+ * before it by the gap, so a forward jump does not mass-expire sessions and a
+ * backward one does not keep dead ones alive; then sweeps and records alive_at.
+ * alive_at is shared, so with several processes the shift happens once.
+ */
+export async function leaseTick(db: Db, now: number, tickMs: number): Promise<{ shiftedMs: number; closed: number }> {
+  const shiftedMs = await db.transaction().execute(async (trx) => {
+    const state = await trx.selectFrom('server_state').select('alive_at').where('id', '=', 1).executeTakeFirstOrThrow();
+    const last = state.alive_at;
+    let shift = 0;
+    if (last !== null) {
+      const gap = now - last;
+      if (gap > 3 * tickMs) {
+        shift = gap - tickMs;
+        await shiftLastSeen(trx, last + tickMs, shift, now);
+      } else if (gap < -tickMs) {
+        // The clock went back: sessions seen before the jump look seen in the future; put them on the new timeline.
+        shift = gap;
+        await trx
+          .updateTable('sessions')
+          .set({ last_seen_at: sql`last_seen_at + ${gap}` })
+          .where('closed_at', 'is', null)
+          .where('last_seen_at', '>', now)
+          .execute();
+      }
+    }
+    await trx.updateTable('server_state').set({ alive_at: now }).where('id', '=', 1).execute();
+    return shift;
+  });
+  const closed = await reapExpiredSessions(db, now);
+  return { shiftedMs, closed };
+}

@@ -1,0 +1,87 @@
+import { Hono } from 'hono';
+import { AppError, invalid, RateLimited, unauthorized } from '../../lib/errors.js';
+import { hashToken } from '../../lib/tokens.js';
+import { jsonBody } from '../../middleware/api.js';
+import type { AppContext, AppEnv } from '../../middleware/context.js';
+import { openSession } from '../../models/capture.js';
+import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
+import { recordHeartbeat } from '../../models/heartbeat.js';
+import { releaseSession } from '../../models/release.js';
+import { captureSchema, featureParam, featureSchema, heartbeatSchema } from './agent-schemas.js';
+
+/** The agent protocol, PROTOCOL §1–4. */
+export const agentRoutes = new Hono<AppEnv>();
+
+/** A wrong permission code weighs this many captures against the rate limits (guessing is slow). */
+const WRONG_CODE_WEIGHT = 10;
+
+/** The bearer token's hash; a missing or malformed header is 401 (checked after the body, as the contract orders). */
+function bearerHash(c: AppContext): string {
+  const m = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(c.req.header('authorization') ?? '');
+  if (!m) throw unauthorized();
+  return hashToken(m[1]);
+}
+
+function sessionIdParam(c: AppContext): string {
+  const id = c.req.param('id') ?? '';
+  // Ids are ours (UUIDs); anything longer cannot be a session.
+  if (id.length > 64) throw unauthorized();
+  return id;
+}
+
+/** Counts a capture against the per-IP and per-key limits; 429 when either is exhausted. */
+function limitCapture(c: AppContext, licenseKey: string): void {
+  const { capturePerIp, capturePerKey } = c.var.deps.limits;
+  const now = c.var.deps.clock.now();
+  const a = capturePerIp.check(c.var.ip ?? 'unknown', now);
+  const b = capturePerKey.check(licenseKey, now);
+  if (!a.ok || !b.ok) throw new RateLimited(Math.max(a.ok ? 0 : a.retryAfterSec, b.ok ? 0 : b.retryAfterSec));
+  countCapture(c, licenseKey, 1);
+}
+
+function countCapture(c: AppContext, licenseKey: string, weight: number): void {
+  const { capturePerIp, capturePerKey } = c.var.deps.limits;
+  const now = c.var.deps.clock.now();
+  for (let i = 0; i < weight; i++) {
+    capturePerIp.add(c.var.ip ?? 'unknown', now);
+    capturePerKey.add(licenseKey, now);
+  }
+}
+
+agentRoutes.post('/sessions', async (c) => {
+  const body = await jsonBody(c, captureSchema);
+  limitCapture(c, body.licenseKey);
+  try {
+    const { status, ...answer } = await openSession(c.var.deps.db, body, body.client?.ip ?? c.var.ip, c.var.deps.clock.now());
+    return c.json(answer, status);
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'infobase_locked' && body.permissionCode !== undefined) {
+      countCapture(c, body.licenseKey, WRONG_CODE_WEIGHT - 1);
+    }
+    throw e;
+  }
+});
+
+agentRoutes.post('/sessions/:id/heartbeat', async (c) => {
+  const body = await jsonBody(c, heartbeatSchema);
+  const answer = await recordHeartbeat(c.var.deps.db, sessionIdParam(c), bearerHash(c), body, c.var.deps.clock.now());
+  return c.json(answer);
+});
+
+agentRoutes.post('/sessions/:id/features', async (c) => {
+  const body = await jsonBody(c, featureSchema);
+  const features = await addSessionFeature(c.var.deps.db, sessionIdParam(c), bearerHash(c), body.feature, c.var.deps.clock.now());
+  return c.json({ features });
+});
+
+agentRoutes.delete('/sessions/:id/features/:feature', async (c) => {
+  const feature = featureParam.safeParse(c.req.param('feature'));
+  if (!feature.success) throw invalid({ feature: feature.error.issues[0]?.message ?? 'invalid' });
+  await removeSessionFeature(c.var.deps.db, sessionIdParam(c), bearerHash(c), feature.data, c.var.deps.clock.now());
+  return c.body(null, 204);
+});
+
+agentRoutes.delete('/sessions/:id', async (c) => {
+  await releaseSession(c.var.deps.db, sessionIdParam(c), bearerHash(c), c.var.deps.clock.now());
+  return c.body(null, 204);
+});
