@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { staticRoutes } from './routes/static.js';
 import { authRoutes } from './routes/web/auth.js';
 import { homeRoutes } from './routes/web/home.js';
+import { settingsRoutes } from './routes/web/settings.js';
 
 export interface AppOptions {
   db: Db;
@@ -73,6 +74,7 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   web.use('*', csrfProtection);
   web.route('/', homeRoutes);
   web.route('/', authRoutes);
+  web.route('/', settingsRoutes);
   app.route('/', web);
 
   return { app, deps };
