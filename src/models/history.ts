@@ -28,13 +28,13 @@ export interface LicenseHistory {
   refusals: RefusalGroup[];
 }
 
-/** The license's capture and refusal events in [from, to), grouped, latest group first. */
+/** The license's capture and refusal events in (from, to] — "the last N hours" up to now — grouped, latest group first. */
 export async function licenseHistory(db: Db, licenseId: number, range: { from: number; to: number }): Promise<LicenseHistory> {
   const base = db
     .selectFrom('license_events')
     .where('license_id', '=', licenseId)
-    .where('at', '>=', range.from)
-    .where('at', '<', range.to);
+    .where('at', '>', range.from)
+    .where('at', '<=', range.to);
   const captures = await base
     .where('kind', '=', 'capture')
     .select((eb) => [
@@ -165,14 +165,14 @@ export async function concurrentSessionsSeries(
   return { from, to, bucketMs, points, peak, peakAt, msAtLimit: limit === null ? null : msAtLimit };
 }
 
-/** Event counts per kind in [from, to), for summaries. */
+/** Capture and refusal counts in (from, to], for summaries. */
 export async function historyCounts(db: Db, licenseId: number, range: { from: number; to: number }): Promise<{ captures: number; refusals: number }> {
   const rows = await db
     .selectFrom('license_events')
     .select(['kind', sql<number>`count(*)`.as('n')])
     .where('license_id', '=', licenseId)
-    .where('at', '>=', range.from)
-    .where('at', '<', range.to)
+    .where('at', '>', range.from)
+    .where('at', '<=', range.to)
     .where('kind', 'in', ['capture', 'refusal'])
     .groupBy('kind')
     .execute();

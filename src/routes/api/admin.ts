@@ -1,0 +1,408 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { notFound } from '../../lib/errors.js';
+import { isoUtc } from '../../lib/format.js';
+import { requireApiRole, requireApiToken } from '../../middleware/api-auth.js';
+import { isoTime, jsonBody, queryParams, str, uint } from '../../middleware/api.js';
+import type { AppContext, AppEnv } from '../../middleware/context.js';
+import type { Actor } from '../../models/actor.js';
+import { clientById, createClient, listClients, updateClient, type Client } from '../../models/clients.js';
+import { licenseHistory } from '../../models/history.js';
+import { infobaseById, listInfobases, removeLock, setLock, type Infobase } from '../../models/infobases.js';
+import {
+  boundHosts,
+  createLicense,
+  hostById,
+  licenseById,
+  listLicenses,
+  selfResetStatus,
+  updateLicense,
+  type BoundHost,
+  type License,
+} from '../../models/licenses.js';
+import { MAX_PAGE_SIZE } from '../../models/paging.js';
+import { clearHostPool, enqueueCommand, resetBinding, sessionState, terminateSession } from '../../models/session-actions.js';
+import { listLiveSessions, type SessionListItem } from '../../models/session-queries.js';
+import { changeSettings } from '../../models/settings-changes.js';
+import { getSettings } from '../../models/settings.js';
+
+/**
+ * The admin JSON API (PROTOCOL.md §5): Bearer API tokens only, each with
+ * exactly its role's rights. Every state change is audited with the token as
+ * the actor by the model it calls.
+ */
+export const adminRoutes = new Hono<AppEnv>();
+adminRoutes.use('*', requireApiToken);
+const adminOnly = requireApiRole('admin');
+
+// ---- input shapes ----
+
+const page = {
+  limit: z.coerce.number().int('must be a whole number').min(1).max(MAX_PAGE_SIZE).optional(),
+  cursor: str(1000).optional(),
+};
+/** An optional numeric id in the query string; an empty value counts as absent. */
+const queryId = () =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[1-9]\d{0,14}$/, 'must be a positive whole number').transform(Number).optional());
+const optText = () => z.preprocess((v) => (v === '' ? undefined : v), str().optional());
+const id = () => z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const time = () => isoTime().transform((s) => Date.parse(s));
+const featureLimits = () => z.record(z.string(), uint());
+
+/** A numeric path id; anything else is simply not found. */
+function pathId(c: AppContext, name: string): number {
+  const v = c.req.param(name) ?? '';
+  if (!/^[1-9]\d{0,14}$/.test(v)) throw notFound();
+  return Number(v);
+}
+
+const actor = (c: AppContext): Actor => c.var.apiActor!;
+const now = (c: AppContext) => c.var.deps.clock.now();
+
+// ---- JSON shapes: times as ISO-8601 UTC ----
+
+const clientJson = (x: Client) => ({
+  id: x.id,
+  name: x.name,
+  email: x.email,
+  phone: x.phone,
+  contactPerson: x.contactPerson,
+  notes: x.notes,
+  licenseCount: x.licenseCount,
+  createdAt: isoUtc(x.createdAt),
+  updatedAt: isoUtc(x.updatedAt),
+});
+
+const licenseJson = (x: License) => ({
+  id: x.id,
+  key: x.key,
+  clientId: x.clientId,
+  clientName: x.clientName,
+  product: x.product,
+  features: x.features,
+  featureLimits: x.featureLimits,
+  maxHosts: x.maxHosts,
+  maxSessions: x.maxSessions,
+  expiresAt: isoUtc(x.expiresAt),
+  suspended: x.suspendedAt !== null,
+  suspendedAt: isoUtc(x.suspendedAt),
+  selfResetQuota: x.selfResetQuota,
+  notes: x.notes,
+  boundHosts: x.boundHosts,
+  liveSessions: x.liveSessions,
+  createdAt: isoUtc(x.createdAt),
+  updatedAt: isoUtc(x.updatedAt),
+});
+
+const hostJson = (h: BoundHost) => ({
+  id: h.id,
+  fingerprint: h.components,
+  fingerprintHash: h.fingerprintHash,
+  machine: h.machine,
+  boundAt: isoUtc(h.boundAt),
+  lastSeenAt: isoUtc(h.lastSeenAt),
+  liveSessions: h.liveSessions,
+});
+
+const infobaseJson = (x: Infobase) => ({
+  id: x.id,
+  clientId: x.clientId,
+  clientName: x.clientName,
+  externalId: x.externalId,
+  name: x.name,
+  createdAt: isoUtc(x.createdAt),
+  liveSessions: x.liveSessions,
+  lock: x.lock && {
+    state: x.lock.state,
+    from: isoUtc(x.lock.from),
+    to: isoUtc(x.lock.to),
+    message: x.lock.message,
+    hasPermissionCode: x.lock.hasPermissionCode,
+    denySessions: x.lock.denySessions,
+    denyBackgroundJobs: x.lock.denyBackgroundJobs,
+    setAt: isoUtc(x.lock.setAt),
+    setBy: x.lock.setBy,
+  },
+});
+
+function parseList(text: string): string[] {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+const sessionJson = (x: SessionListItem, at: number) => {
+  const r = x.row;
+  return {
+    id: r.id,
+    sessionNumber: r.session_number,
+    clientSessionId: r.client_session_id,
+    licenseId: r.license_id,
+    licenseKey: x.licenseKey,
+    clientId: r.client_id,
+    clientName: x.clientName,
+    hostId: r.host_id,
+    user: r.user_name,
+    roles: parseList(r.roles),
+    infobase: x.infobase,
+    connectionType: r.connection_type,
+    app: { name: r.app_name, version: r.app_version },
+    machine: { hostname: r.machine_hostname, os: r.machine_os, ip: r.machine_ip },
+    client: { ip: r.client_ip, hostname: r.client_hostname },
+    startedAt: isoUtc(r.started_at),
+    lastSeenAt: isoUtc(r.last_seen_at),
+    lastInputAt: isoUtc(r.last_input_at),
+    lastActivityAt: isoUtc(r.last_input_at ?? r.last_seen_at),
+    sleeping: r.sleeping === 1,
+    state: sessionState(r, at),
+    running: r.running === 1,
+    heartbeatIntervalSec: r.heartbeat_interval_sec,
+    metrics: {
+      cpuMs: { current: Number(r.cpu_current), last5min: Number(r.cpu_5m), total: Number(r.cpu_total) },
+      memoryBytes: { current: Number(r.mem_current), last5min: Number(r.mem_5m), total: Number(r.mem_total) },
+      dataBytes: { last5min: Number(r.data_5m), total: Number(r.data_total) },
+      calls: { last5min: Number(r.calls_5m), total: Number(r.calls_total) },
+      dbmsBytes: { last5min: Number(r.dbms_5m), total: Number(r.dbms_total) },
+    },
+    packages: x.packages.map((p) => ({
+      id: p.package_id,
+      path: p.path,
+      name: p.name,
+      version: p.version,
+      createdAt: isoUtc(p.created_at),
+      savedAt: isoUtc(p.saved_at),
+      state: p.state,
+      progress: p.progress,
+      node: p.node,
+      nodeStartedAt: isoUtc(p.node_started_at),
+      refs: parseList(p.refs),
+      origin: p.origin,
+      openedAt: isoUtc(p.opened_at),
+    })),
+    features: x.features,
+  };
+};
+
+async function licenseDetail(c: AppContext, licenseId: number) {
+  const { db } = c.var.deps;
+  const license = await licenseById(db, licenseId);
+  if (!license) throw notFound();
+  const [hosts, selfResets] = await Promise.all([boundHosts(db, licenseId), selfResetStatus(db, license, now(c))]);
+  return { ...licenseJson(license), selfResets, hosts: hosts.map(hostJson) };
+}
+
+// ---- clients (admin only) ----
+
+const clientBody = z.object({
+  name: str(),
+  email: str(254).nullish(),
+  phone: str(64).nullish(),
+  contactPerson: str(200).nullish(),
+  notes: str().nullish(),
+});
+
+adminRoutes.post('/clients', adminOnly, async (c) => {
+  const body = await jsonBody(c, clientBody);
+  return c.json(clientJson(await createClient(c.var.deps.db, actor(c), body, now(c))), 201);
+});
+
+adminRoutes.get('/clients', adminOnly, async (c) => {
+  const q = queryParams(c, z.object({ ...page, q: optText() }));
+  const res = await listClients(c.var.deps.db, { q: q.q }, { limit: q.limit ?? 100, cursor: q.cursor });
+  return c.json({ items: res.items.map(clientJson), nextCursor: res.nextCursor });
+});
+
+adminRoutes.get('/clients/:id', adminOnly, async (c) => {
+  const client = await clientById(c.var.deps.db, pathId(c, 'id'));
+  if (!client) throw notFound();
+  return c.json(clientJson(client));
+});
+
+adminRoutes.patch('/clients/:id', adminOnly, async (c) => {
+  const clientId = pathId(c, 'id');
+  const body = await jsonBody(c, clientBody.partial());
+  return c.json(clientJson(await updateClient(c.var.deps.db, actor(c), clientId, body, now(c))));
+});
+
+// ---- licenses ----
+
+adminRoutes.post('/licenses', adminOnly, async (c) => {
+  const body = await jsonBody(
+    c,
+    z.object({
+      clientId: id(),
+      product: str(),
+      features: z.array(str()).max(200).nullish(),
+      maxHosts: uint(),
+      maxSessions: uint().nullish(),
+      featureLimits: featureLimits().nullish(),
+      expiresAt: time().nullish(),
+      selfResetQuota: uint().nullish(),
+      notes: str().nullish(),
+    }),
+  );
+  const license = await createLicense(c.var.deps.db, actor(c), body, now(c));
+  return c.json(await licenseDetail(c, license.id), 201);
+});
+
+adminRoutes.get('/licenses', async (c) => {
+  const q = queryParams(c, z.object({ ...page, client: queryId(), key: optText(), product: optText(), q: optText() }));
+  const res = await listLicenses(
+    c.var.deps.db,
+    { clientId: q.client, key: q.key, product: q.product, q: q.q },
+    { limit: q.limit ?? 100, cursor: q.cursor },
+    now(c),
+  );
+  return c.json({ items: res.items.map(licenseJson), nextCursor: res.nextCursor });
+});
+
+adminRoutes.get('/licenses/:id', async (c) => c.json(await licenseDetail(c, pathId(c, 'id'))));
+
+adminRoutes.patch('/licenses/:id', adminOnly, async (c) => {
+  const licenseId = pathId(c, 'id');
+  const body = await jsonBody(
+    c,
+    z.object({
+      product: str().optional(),
+      suspended: z.boolean().optional(),
+      maxHosts: uint().optional(),
+      maxSessions: uint().nullish(),
+      features: z.array(str()).max(200).nullish(),
+      featureLimits: featureLimits().nullish(),
+      expiresAt: time().nullish(),
+      selfResetQuota: uint().nullish(),
+      notes: str().nullish(),
+    }),
+  );
+  await updateLicense(c.var.deps.db, actor(c), licenseId, body, now(c));
+  return c.json(await licenseDetail(c, licenseId));
+});
+
+adminRoutes.get('/licenses/:id/history', async (c) => {
+  const licenseId = pathId(c, 'id');
+  const q = queryParams(c, z.object({ hours: z.coerce.number().int('must be a whole number').min(1).max(24 * 366).optional() }));
+  const { db } = c.var.deps;
+  if (!(await licenseById(db, licenseId))) throw notFound();
+  const to = now(c);
+  const from = to - (q.hours ?? 24) * 3600_000;
+  const h = await licenseHistory(db, licenseId, { from, to });
+  return c.json({
+    from: isoUtc(from),
+    to: isoUtc(to),
+    captures: h.captures.map((g) => ({ ...g, firstAt: isoUtc(g.firstAt), lastAt: isoUtc(g.lastAt) })),
+    refusals: h.refusals.map((g) => ({ ...g, firstAt: isoUtc(g.firstAt), lastAt: isoUtc(g.lastAt) })),
+  });
+});
+
+adminRoutes.delete('/licenses/:id/hosts/:hostId', async (c) => {
+  const licenseId = pathId(c, 'id');
+  const hostId = pathId(c, 'hostId');
+  const { db } = c.var.deps;
+  const host = await hostById(db, hostId);
+  if (!host || host.license_id !== licenseId) throw notFound();
+  const body = await jsonBody(c, z.object({ reason: str() }));
+  await resetBinding(db, actor(c), hostId, body.reason, now(c));
+  return c.body(null, 204);
+});
+
+// ---- sessions (admin and support) ----
+
+/** A session id in a path: the server's own ids are short; anything else is simply not found. */
+function sessionId(c: AppContext): string {
+  const v = c.req.param('id') ?? '';
+  if (v.length === 0 || v.length > 64) throw notFound();
+  return v;
+}
+
+adminRoutes.get('/sessions', async (c) => {
+  const q = queryParams(c, z.object({ ...page, license: queryId(), client: queryId(), infobase: queryId(), q: optText() }));
+  const res = await listLiveSessions(
+    c.var.deps.db,
+    { licenseId: q.license, clientId: q.client, infobaseId: q.infobase, q: q.q },
+    { limit: q.limit ?? 100, cursor: q.cursor },
+  );
+  const at = now(c);
+  return c.json({ items: res.items.map((x) => sessionJson(x, at)), nextCursor: res.nextCursor });
+});
+
+adminRoutes.delete('/sessions/:id', async (c) => {
+  const id = sessionId(c);
+  const body = await jsonBody(c, z.object({ message: str().nullish() }));
+  await terminateSession(c.var.deps.db, actor(c), id, body.message?.trim() || null, now(c));
+  return c.body(null, 204);
+});
+
+adminRoutes.post('/sessions/:id/commands', async (c) => {
+  const id = sessionId(c);
+  const body = await jsonBody(
+    c,
+    z.object({
+      type: z.enum(['stop', 'closePackage', 'message']),
+      packageId: str(64).optional(),
+      path: str().optional(),
+      text: str().optional(),
+    }),
+  );
+  return c.json(await enqueueCommand(c.var.deps.db, actor(c), id, body, now(c)), 202);
+});
+
+adminRoutes.post('/hosts/:hostId/pool/clear', async (c) => {
+  await clearHostPool(c.var.deps.db, actor(c), pathId(c, 'hostId'), now(c));
+  return c.body(null, 204);
+});
+
+// ---- infobases and locks (admin and support) ----
+
+adminRoutes.get('/infobases', async (c) => {
+  const q = queryParams(c, z.object({ ...page, client: queryId(), q: optText() }));
+  const res = await listInfobases(c.var.deps.db, { clientId: q.client, q: q.q }, { limit: q.limit ?? 100, cursor: q.cursor }, now(c));
+  return c.json({ items: res.items.map(infobaseJson), nextCursor: res.nextCursor });
+});
+
+adminRoutes.get('/infobases/:id', async (c) => {
+  const ib = await infobaseById(c.var.deps.db, pathId(c, 'id'), now(c));
+  if (!ib) throw notFound();
+  return c.json(infobaseJson(ib));
+});
+
+adminRoutes.put('/infobases/:id/lock', async (c) => {
+  const infobaseId = pathId(c, 'id');
+  const body = await jsonBody(
+    c,
+    z.object({
+      from: time().nullish(),
+      to: time().nullish(),
+      message: str(),
+      permissionCode: str().nullish(),
+      denySessions: z.boolean().optional(),
+      denyBackgroundJobs: z.boolean().optional(),
+    }),
+  );
+  return c.json(infobaseJson(await setLock(c.var.deps.db, actor(c), infobaseId, body, now(c))));
+});
+
+adminRoutes.delete('/infobases/:id/lock', async (c) => {
+  await removeLock(c.var.deps.db, actor(c), pathId(c, 'id'), now(c));
+  return c.body(null, 204);
+});
+
+// ---- settings (admin only) ----
+
+adminRoutes.get('/settings', adminOnly, async (c) => c.json(await getSettings(c.var.deps.db)));
+
+adminRoutes.patch('/settings', adminOnly, async (c) => {
+  const body = await jsonBody(
+    c,
+    z.object({
+      heartbeatIntervalSec: uint().optional(),
+      leaseTimeoutSec: uint().optional(),
+      poolSize: uint().optional(),
+      selfResetQuotaDefault: uint().optional(),
+      retentionDays: uint().optional(),
+    }),
+  );
+  return c.json(await changeSettings(c.var.deps.db, actor(c), body, now(c)));
+});
