@@ -1,0 +1,189 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeApp, type TestApp } from '../../helpers/app.js';
+import { agentTableCounts, captureBody, heartbeat, makeLicense, openOk, sessionRow, type OpenedSession } from '../../helpers/licensing.js';
+
+type Case = [name: string, body: unknown, status: number, code: string, field?: string];
+
+const emoji = (n: number) => '😀'.repeat(n); // one code point, two UTF-16 units each
+
+describe('agent API input validation: every bad input is a 4xx with the error shape and stores nothing', () => {
+  let t: TestApp;
+  let key: string;
+  let s: OpenedSession;
+  beforeEach(async () => {
+    t = await makeApp();
+    key = (await makeLicense(t, { maxHosts: 5, features: { reports: null } })).key;
+    s = await openOk(t, key);
+    t.clock.advance(10_000);
+  });
+  afterEach(() => t.close());
+
+  const cap = (o: Record<string, unknown>) => captureBody(key, o);
+  const without = (field: string) => {
+    const b: Record<string, unknown> = captureBody(key);
+    delete b[field];
+    return b;
+  };
+  const manyComponents = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']));
+
+  const captureCases: Case[] = [
+    ['malformed JSON', '{"licenseKey": "A', 400, 'invalid_request', 'body'],
+    ['a JSON array', [], 400, 'invalid_request'],
+    ['JSON null', 'null', 400, 'invalid_request'],
+    ['missing licenseKey', without('licenseKey'), 400, 'invalid_request', 'licenseKey'],
+    ['missing fingerprint', without('fingerprint'), 400, 'invalid_request', 'fingerprint'],
+    ['missing user', without('user'), 400, 'invalid_request', 'user'],
+    ['user of the wrong type', cap({ user: 42 }), 400, 'invalid_request', 'user'],
+    ['user null', cap({ user: null }), 400, 'invalid_request', 'user'],
+    ['licenseKey over 512 code points', cap({ licenseKey: 'K'.repeat(513) }), 400, 'invalid_request', 'licenseKey'],
+    ['user over 512 code points', cap({ user: emoji(513) }), 400, 'invalid_request', 'user'],
+    ['fingerprint as a string', cap({ fingerprint: 'abc' }), 400, 'invalid_request', 'fingerprint'],
+    ['fingerprint as an array', cap({ fingerprint: ['a'] }), 400, 'invalid_request', 'fingerprint'],
+    ['fingerprint without components', cap({ fingerprint: {} }), 400, 'invalid_request', 'fingerprint'],
+    ['fingerprint with 33 components', cap({ fingerprint: manyComponents }), 400, 'invalid_request', 'fingerprint'],
+    ['fingerprint value not a string', cap({ fingerprint: { cpu: 1 } }), 400, 'invalid_request', 'fingerprint.cpu'],
+    ['fingerprint key over 64 characters', cap({ fingerprint: { ['k'.repeat(65)]: 'v' } }), 400, 'invalid_request'],
+    ['fingerprint empty key', cap({ fingerprint: { '': 'v' } }), 400, 'invalid_request'],
+    ['clientSessionId over 64', cap({ clientSessionId: 'c'.repeat(65) }), 400, 'invalid_request', 'clientSessionId'],
+    ['unknown connectionType', cap({ connectionType: 'desktop' }), 400, 'invalid_request', 'connectionType'],
+    ['unknown role', cap({ roles: ['root'] }), 400, 'invalid_request', 'roles.0'],
+    ['features not an array', cap({ features: 'reports' }), 400, 'invalid_request', 'features'],
+    ['infobase without id', cap({ infobase: { name: 'Acc' } }), 400, 'invalid_request', 'infobase.id'],
+    ['machine.hostname a number', cap({ machine: { hostname: 7 } }), 400, 'invalid_request', 'machine.hostname'],
+  ];
+
+  for (const [name, body, status, code, field] of captureCases) {
+    it(`capture: ${name} → ${status} ${code}`, async () => {
+      const before = await agentTableCounts(t.db);
+      const req = t.request.post('/api/v1/sessions').set('Content-Type', 'application/json');
+      const res = await req.send(typeof body === 'string' ? body : JSON.stringify(body));
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe(code);
+      expect(typeof res.body.error.message).toBe('string');
+      if (field) expect(Object.keys(res.body.error.details.fields)).toContain(field);
+      expect(await agentTableCounts(t.db)).toEqual(before);
+    });
+  }
+
+  it('capture: a body over 64 KiB → 413 payload_too_large (checked before parsing)', async () => {
+    const before = await agentTableCounts(t.db);
+    const res = await t.request.post('/api/v1/sessions').set('Content-Type', 'application/json').send(JSON.stringify(cap({ pad: 'x'.repeat(70_000) })));
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('payload_too_large');
+    const broken = await t.request.post('/api/v1/sessions').set('Content-Type', 'application/json').send('{' + ' '.repeat(70_000));
+    expect(broken.status).toBe(413);
+    expect(await agentTableCounts(t.db)).toEqual(before);
+  });
+
+  it('capture: a non-JSON content type → 415 unsupported_media_type', async () => {
+    const before = await agentTableCounts(t.db);
+    const res = await t.request.post('/api/v1/sessions').set('Content-Type', 'text/plain').send(JSON.stringify(cap({})));
+    expect(res.status).toBe(415);
+    expect(res.body.error.code).toBe('unsupported_media_type');
+    const form = await t.request.post('/api/v1/sessions').type('form').send({ licenseKey: key });
+    expect(form.status).toBe(415);
+    expect(await agentTableCounts(t.db)).toEqual(before);
+  });
+
+  it('capture: unknown fields are ignored; 512 code points are allowed even when that is 1024 UTF-16 units', async () => {
+    const res = await t.request.post('/api/v1/sessions').send(cap({ user: emoji(512), somethingNew: { a: 1 }, fingerprint: { cpu: 'x', ['k'.repeat(64)]: 'v' } }));
+    expect(res.status).toBe(201);
+    expect((await sessionRow(t, res.body.sessionId)).user_name).toBe(emoji(512));
+  });
+
+  it('the message follows Accept-Language; the code does not', async () => {
+    const res = await t.request.post('/api/v1/sessions').set('Accept-Language', 'ru').send(without('user'));
+    expect(res.body.error.code).toBe('invalid_request');
+    expect(res.body.error.message).toMatch(/^Некорректный запрос: user/);
+  });
+
+  const hbCases: Case[] = [
+    ['malformed JSON', '{', 400, 'invalid_request', 'body'],
+    ['sleeping not a boolean', { sleeping: 'yes' }, 400, 'invalid_request', 'sleeping'],
+    ['lastInputAt not a time', { lastInputAt: 'yesterday' }, 400, 'invalid_request', 'lastInputAt'],
+    ['negative cpu total', { metrics: { cpuMs: { total: -1 } } }, 400, 'invalid_request', 'metrics.cpuMs.total'],
+    ['fractional calls', { metrics: { calls: { total: 1.5 } } }, 400, 'invalid_request', 'metrics.calls.total'],
+    ['number above 2^53−1', { metrics: { dataBytes: { total: 2 ** 53 } } }, 400, 'invalid_request', 'metrics.dataBytes.total'],
+    ['metric as a string', { metrics: { dbmsBytes: { total: '5' } } }, 400, 'invalid_request', 'metrics.dbmsBytes.total'],
+    ['packages not an array', { packages: {} }, 400, 'invalid_request', 'packages'],
+    ['201 packages', { packages: Array.from({ length: 201 }, (_, i) => ({ id: `p${i}` })) }, 400, 'invalid_request', 'packages'],
+    ['package without id', { packages: [{ path: '/a' }] }, 400, 'invalid_request', 'packages.0.id'],
+    ['package id over 64', { packages: [{ id: 'p'.repeat(65) }] }, 400, 'invalid_request', 'packages.0.id'],
+    ['duplicate package ids', { packages: [{ id: 'a' }, { id: 'a' }] }, 400, 'invalid_request', 'packages.1.id'],
+    ['unknown state', { packages: [{ id: 'a', state: 'paused' }] }, 400, 'invalid_request', 'packages.0.state'],
+    ['unknown origin', { packages: [{ id: 'a', origin: 'manual' }] }, 400, 'invalid_request', 'packages.0.origin'],
+    ['progress over 100', { packages: [{ id: 'a', state: 'running', progress: 101 }] }, 400, 'invalid_request', 'packages.0.progress'],
+    ['refs not strings', { packages: [{ id: 'a', refs: [1] }] }, 400, 'invalid_request', 'packages.0.refs.0'],
+    ['path over 512', { packages: [{ id: 'a', path: 'p'.repeat(513) }] }, 400, 'invalid_request', 'packages.0.path'],
+    ['acks not an array', { acks: 'x' }, 400, 'invalid_request', 'acks'],
+  ];
+
+  for (const [name, body, status, code, field] of hbCases) {
+    it(`heartbeat: ${name} → ${status} ${code}, lease not renewed`, async () => {
+      const before = await agentTableCounts(t.db);
+      const res = await t.request
+        .post(`/api/v1/sessions/${s.sessionId}/heartbeat`)
+        .set('Authorization', `Bearer ${s.token}`)
+        .set('Content-Type', 'application/json')
+        .send(typeof body === 'string' ? body : JSON.stringify(body));
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe(code);
+      if (field) expect(Object.keys(res.body.error.details.fields)).toContain(field);
+      expect(await agentTableCounts(t.db)).toEqual(before);
+      expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 10_000);
+    });
+  }
+
+  it('heartbeat: validation comes before authentication; 413 and 415 too', async () => {
+    const bad = await t.request.post(`/api/v1/sessions/${s.sessionId}/heartbeat`).set('Authorization', 'Bearer wrong').send({ sleeping: 1 });
+    expect(bad.status).toBe(400);
+    const big = await heartbeat(t, s, { packages: [{ id: 'a', name: 'x'.repeat(66_000) }] });
+    expect(big.status).toBe(413);
+    const text = await t.request.post(`/api/v1/sessions/${s.sessionId}/heartbeat`).set('Authorization', `Bearer ${s.token}`).set('Content-Type', 'text/plain').send('{}');
+    expect(text.status).toBe(415);
+    expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 10_000);
+  });
+
+  it('heartbeat: negative memory is fine', async () => {
+    expect((await heartbeat(t, s, { metrics: { memoryBytes: { current: -10, total: -2048 } } })).status).toBe(200);
+  });
+
+  it('an unknown route is a JSON 404 not_found', async () => {
+    const res = await t.request.post('/api/v1/sessions/x/nope').send({});
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+});
+
+describe('token hashing', () => {
+  it('the database file holds no plaintext session token, only SHA-256 hashes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-tokens-'));
+    const file = path.join(dir, 'monitor.db');
+    const t = await makeApp({}, file);
+    try {
+      const lic = await makeLicense(t);
+      const a = await openOk(t, lic.key, { clientSessionId: 'c1' });
+      const again = await t.request.post('/api/v1/sessions').send(captureBody(lic.key, { clientSessionId: 'c1' }));
+      const tokens = [a.token, again.body.token];
+      await heartbeat(t, again.body).expect(200);
+      const row = await sessionRow(t, a.sessionId);
+      expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
+      t.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      const bytes = Buffer.concat(fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f))));
+      for (const tok of tokens) expect(bytes.includes(Buffer.from(tok))).toBe(false);
+      // And no text column of any table holds one.
+      const tables = t.sqlite.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[];
+      for (const { name } of tables) {
+        for (const r of t.sqlite.prepare(`select * from "${name}"`).all() as Record<string, unknown>[]) {
+          for (const v of Object.values(r)) if (typeof v === 'string') for (const tok of tokens) expect(v.includes(tok)).toBe(false);
+        }
+      }
+    } finally {
+      await t.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
