@@ -15,9 +15,12 @@ import { csrfProtection, loadViewer } from './middleware/web-auth.js';
 import { apiRoutes } from './routes/api/index.js';
 import { healthRoutes } from './routes/health.js';
 import { staticRoutes } from './routes/static.js';
+import { auditRoutes } from './routes/web/audit.js';
 import { authRoutes } from './routes/web/auth.js';
 import { homeRoutes } from './routes/web/home.js';
 import { settingsRoutes } from './routes/web/settings.js';
+import { tokensRoutes } from './routes/web/tokens.js';
+import { usersRoutes } from './routes/web/users.js';
 
 export interface AppOptions {
   db: Db;
@@ -75,6 +78,9 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   web.route('/', homeRoutes);
   web.route('/', authRoutes);
   web.route('/', settingsRoutes);
+  web.route('/', usersRoutes);
+  web.route('/', tokensRoutes);
+  web.route('/', auditRoutes);
   app.route('/', web);
 
   return { app, deps };

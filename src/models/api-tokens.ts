@@ -1,5 +1,11 @@
 import type { Db } from '../db/connection.js';
 import type { ApiTokenRow, StaffRole } from '../db/schema.js';
+import { notFound } from '../lib/errors.js';
+import { hashToken, newToken } from '../lib/tokens.js';
+import { recordAudit, type AuditActor } from './audit.js';
+
+/** Prefix of every API token, so a leaked one is recognisable (and greppable by secret scanners). */
+export const API_TOKEN_PREFIX = 'smt_';
 
 /** Stores a new API token's hash and role; the plaintext is shown once by the caller. */
 export async function createApiToken(
@@ -19,10 +25,24 @@ export async function apiTokenByHash(db: Db, tokenHash: string): Promise<ApiToke
   return db.selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).where('revoked_at', 'is', null).executeTakeFirst();
 }
 
-export async function listApiTokens(db: Db): Promise<ApiTokenRow[]> {
-  return db.selectFrom('api_tokens').selectAll().orderBy('revoked_at', 'asc').orderBy('created_at', 'desc').execute();
+export interface ApiTokenListItem extends ApiTokenRow {
+  created_by_email: string | null;
 }
 
+/** Every token with its creator's e-mail: live ones first, newest first. */
+export async function listApiTokens(db: Db): Promise<ApiTokenListItem[]> {
+  return db
+    .selectFrom('api_tokens')
+    .leftJoin('users', 'users.id', 'api_tokens.created_by')
+    .selectAll('api_tokens')
+    .select('users.email as created_by_email')
+    .orderBy('api_tokens.revoked_at', 'asc')
+    .orderBy('api_tokens.created_at', 'desc')
+    .orderBy('api_tokens.id', 'desc')
+    .execute();
+}
+
+/** The token with this id (live or revoked), or undefined. */
 export async function apiTokenById(db: Db, id: number): Promise<ApiTokenRow | undefined> {
   return db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -41,4 +61,35 @@ export async function touchApiToken(db: Db, id: number, now: number): Promise<vo
     .where('id', '=', id)
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', now - 60_000)]))
     .execute();
+}
+
+/**
+ * Issues a new API token for the actor: only its SHA-256 is stored and the
+ * plaintext is returned once, for the caller to show. Audited atomically.
+ */
+export async function issueApiToken(
+  db: Db,
+  actor: AuditActor,
+  input: { name: string; role: StaffRole },
+  now: number,
+): Promise<{ token: string; row: ApiTokenRow }> {
+  const token = newToken(API_TOKEN_PREFIX);
+  const createdBy = actor.type === 'user' ? actor.id : null;
+  const row = await db.transaction().execute(async (trx) => {
+    const row = await createApiToken(trx, { name: input.name.trim(), tokenHash: hashToken(token), role: input.role, createdBy }, now);
+    await recordAudit(trx, actor, { action: 'token.created', targetType: 'api_token', targetId: row.id, targetLabel: row.name, details: { role: row.role } }, now);
+    return row;
+  });
+  return { token, row };
+}
+
+/** Revokes a token on the actor's behalf (audited); revoking a revoked token changes nothing. */
+export async function revokeApiTokenAs(db: Db, actor: AuditActor, id: number, now: number): Promise<ApiTokenRow> {
+  return db.transaction().execute(async (trx) => {
+    const row = await apiTokenById(trx, id);
+    if (!row) throw notFound();
+    if (!(await revokeApiToken(trx, id, now))) return row;
+    await recordAudit(trx, actor, { action: 'token.revoked', targetType: 'api_token', targetId: row.id, targetLabel: row.name }, now);
+    return { ...row, revoked_at: now };
+  });
 }

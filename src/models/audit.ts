@@ -13,10 +13,13 @@ export interface AuditEntry {
   details?: Record<string, unknown> | null;
 }
 
+/** Who an audit row names: a person, an API token, the CLI/system, or an anonymous login attempt. */
+export type AuditActor = Actor | { type: 'system' | 'anonymous'; name: string; ip: string | null };
+
 /** Writes one audit row for a change made by a person or an API token (or the system). */
 export async function recordAudit(
   db: Db,
-  actor: Actor | { type: 'system' | 'anonymous'; name: string; ip: string | null },
+  actor: AuditActor,
   entry: AuditEntry,
   now: number,
 ): Promise<void> {
@@ -69,4 +72,80 @@ export async function auditEntries(
 export async function auditActions(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('audit_log').select('action').distinct().orderBy('action').execute();
   return rows.map((r) => r.action);
+}
+
+export const AUDIT_PAGE_SIZE = 50;
+
+/** The audit page's query parameters, as they appear in the URL. */
+export const AUDIT_PARAMS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to', 'page'] as const;
+export type AuditParam = (typeof AUDIT_PARAMS)[number];
+
+export type AuditQueryProblem = 'too_long' | 'format' | 'date' | 'range' | 'page';
+
+export type ParsedAuditQuery =
+  | { ok: true; filter: AuditFilter; page: number }
+  | { ok: false; param: AuditParam; problem: AuditQueryProblem };
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * Validates the audit page's filters. `from`/`to` are whole days (YYYY-MM-DD)
+ * in the viewer's time zone, both inclusive; `page` counts from 1.
+ */
+export function parseAuditQuery(q: Partial<Record<string, string>>, timeZone: string): ParsedAuditQuery {
+  const v = (k: AuditParam) => (q[k] ?? '').trim();
+  const bad = (param: AuditParam, problem: AuditQueryProblem): ParsedAuditQuery => ({ ok: false, param, problem });
+  const filter: AuditFilter = {};
+  if (v('actor').length > 254) return bad('actor', 'too_long');
+  if (v('actor')) filter.actor = v('actor');
+  if (v('action') && !/^[a-z0-9_.-]{1,64}$/.test(v('action'))) return bad('action', 'format');
+  if (v('action')) filter.action = v('action');
+  if (v('targetType') && !/^[a-z0-9_.-]{1,64}$/.test(v('targetType'))) return bad('targetType', 'format');
+  if (v('targetType')) filter.targetType = v('targetType');
+  if (v('targetId').length > 128) return bad('targetId', 'too_long');
+  if (v('targetId')) filter.targetId = v('targetId');
+  for (const key of ['from', 'to'] as const) {
+    if (!v(key)) continue;
+    const day = dayStart(v(key), timeZone, key === 'to' ? 1 : 0);
+    if (day === null) return bad(key, 'date');
+    filter[key] = day;
+  }
+  if (filter.from !== undefined && filter.to !== undefined && filter.to <= filter.from) return bad('to', 'range');
+  let page = 1;
+  if (v('page')) {
+    if (!/^\d{1,6}$/.test(v('page')) || Number(v('page')) < 1) return bad('page', 'page');
+    page = Number(v('page'));
+  }
+  return { ok: true, filter, page };
+}
+
+/** Start of the day YYYY-MM-DD (plus `addDays`) in the time zone, as epoch ms; null if not a real date. */
+export function dayStart(date: string, timeZone: string, addDays = 0): number | null {
+  const m = DATE_RE.exec(date);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const utc = Date.UTC(y, mo - 1, d);
+  const check = new Date(utc);
+  if (y < 1970 || check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
+  const wall = utc + addDays * 86_400_000;
+  // The zone's offset at the guess, then again at the corrected instant (a DST change may lie between).
+  const first = wall - zoneOffsetMs(wall, timeZone);
+  return wall - zoneOffsetMs(first, timeZone);
+}
+
+/** How far the zone's wall clock is ahead of UTC at the instant. */
+function zoneOffsetMs(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - (instant - (((instant % 1000) + 1000) % 1000));
 }

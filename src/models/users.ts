@@ -1,14 +1,17 @@
 import type { Db } from '../db/connection.js';
 import type { Role, UserRow } from '../db/schema.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, notFound } from '../lib/errors.js';
+import { recordAudit, type AuditActor } from './audit.js';
 import { isUniqueViolation } from './sql-helpers.js';
 
 export const ROLES: readonly Role[] = ['admin', 'support', 'client'];
 
+/** Lower-cased, trimmed, NFC: the form e-mails are stored and looked up in. */
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase();
 }
 
+/** A plausible e-mail address: something@something, no spaces, at most 254 characters. */
 export function isEmail(email: string): boolean {
   return email.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(email);
 }
@@ -18,10 +21,12 @@ export async function userByEmail(db: Db, email: string): Promise<UserRow | unde
   return db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
 }
 
+/** The user with this id, or undefined. */
 export async function userById(db: Db, id: number): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Whether any enabled administrator exists (no admin: the setup link is offered). */
 export async function hasActiveAdmin(db: Db): Promise<boolean> {
   const row = await db
     .selectFrom('users')
@@ -88,6 +93,17 @@ export async function listUsers(db: Db): Promise<UserListItem[]> {
     .execute();
 }
 
+/** One user with their client's name, or undefined. */
+export async function userWithClient(db: Db, id: number): Promise<UserListItem | undefined> {
+  return db
+    .selectFrom('users')
+    .leftJoin('clients', 'clients.id', 'users.client_id')
+    .selectAll('users')
+    .select('clients.name as client_name')
+    .where('users.id', '=', id)
+    .executeTakeFirst();
+}
+
 /** The client's own users. */
 export async function usersOfClient(db: Db, clientId: number): Promise<UserRow[]> {
   return db.selectFrom('users').selectAll().where('client_id', '=', clientId).orderBy('email').execute();
@@ -101,22 +117,6 @@ export async function setPassword(db: Db, userId: number, passwordHash: string, 
     if (keepTokenHash) del = del.where('token_hash', '!=', keepTokenHash);
     await del.execute();
   });
-}
-
-/** Disables (ending their web sessions) or enables a user. */
-export async function setUserDisabled(db: Db, userId: number, disabled: boolean, now: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.updateTable('users').set({ disabled_at: disabled ? now : null }).where('id', '=', userId).execute();
-    if (disabled) await trx.deleteFrom('web_sessions').where('user_id', '=', userId).execute();
-  });
-}
-
-/** Changes a staff user's role between admin and support (client users keep theirs). */
-export async function setUserRole(db: Db, userId: number, role: 'admin' | 'support'): Promise<void> {
-  const user = await userById(db, userId);
-  if (!user) throw new AppError('not_found', 404);
-  if (user.role === 'client') throw new AppError('role_change_client', 400, { field: 'role' });
-  await db.updateTable('users').set({ role }).where('id', '=', userId).execute();
 }
 
 /** Saves the user's interface preferences. */
@@ -142,4 +142,92 @@ export async function otherActiveAdmins(db: Db, userId: number): Promise<number>
     .where('id', '!=', userId)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+const userLabel = (u: Pick<UserRow, 'id' | 'email'>) => ({ targetType: 'user', targetId: u.id, targetLabel: u.email });
+
+/** Creates a user on the actor's behalf and writes the audit row in the same transaction. */
+export async function createUserAs(db: Db, actor: AuditActor, input: NewUserInput, now: number): Promise<UserRow> {
+  return db.transaction().execute(async (trx) => {
+    const user = await createUser(trx, input, now);
+    await recordAudit(trx, actor, { action: 'user.created', ...userLabel(user), clientId: user.client_id, details: { role: user.role } }, now);
+    return user;
+  });
+}
+
+/** The user to change, refusing the actor's own account (one cannot lock oneself out by a click). */
+async function otherUserForChange(db: Db, actor: AuditActor, userId: number): Promise<UserRow> {
+  const user = await userById(db, userId);
+  if (!user) throw notFound();
+  if (actor.type === 'user' && actor.id === user.id) throw new AppError('self_change', 409);
+  return user;
+}
+
+/** Disables a user and ends their web sessions; the last active admin cannot be disabled. */
+export async function disableUser(db: Db, actor: AuditActor, userId: number, now: number): Promise<UserRow> {
+  return db.transaction().execute(async (trx) => {
+    const user = await otherUserForChange(trx, actor, userId);
+    if (user.disabled_at !== null) return user;
+    if (user.role === 'admin' && (await otherActiveAdmins(trx, user.id)) === 0) throw new AppError('last_admin', 409);
+    await trx.updateTable('users').set({ disabled_at: now }).where('id', '=', user.id).execute();
+    await trx.deleteFrom('web_sessions').where('user_id', '=', user.id).execute();
+    await recordAudit(trx, actor, { action: 'user.disabled', ...userLabel(user), clientId: user.client_id }, now);
+    return { ...user, disabled_at: now };
+  });
+}
+
+/** Enables a disabled user again. */
+export async function enableUser(db: Db, actor: AuditActor, userId: number, now: number): Promise<UserRow> {
+  return db.transaction().execute(async (trx) => {
+    const user = await userById(trx, userId);
+    if (!user) throw notFound();
+    if (user.disabled_at === null) return user;
+    await trx.updateTable('users').set({ disabled_at: null }).where('id', '=', user.id).execute();
+    await recordAudit(trx, actor, { action: 'user.enabled', ...userLabel(user), clientId: user.client_id }, now);
+    return { ...user, disabled_at: null };
+  });
+}
+
+/**
+ * Sets a new password chosen by an admin and ends every web session of the
+ * user (but `keepTokenHash`, the admin's own when resetting their own password).
+ */
+export async function resetUserPassword(
+  db: Db,
+  actor: AuditActor,
+  userId: number,
+  passwordHash: string,
+  now: number,
+  keepTokenHash?: string,
+): Promise<UserRow> {
+  return db.transaction().execute(async (trx) => {
+    const user = await userById(trx, userId);
+    if (!user) throw notFound();
+    await trx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', user.id).execute();
+    let del = trx.deleteFrom('web_sessions').where('user_id', '=', user.id);
+    if (keepTokenHash) del = del.where('token_hash', '!=', keepTokenHash);
+    await del.execute();
+    await recordAudit(trx, actor, { action: 'user.password_reset', ...userLabel(user), clientId: user.client_id }, now);
+    return user;
+  });
+}
+
+/** Changes a staff user's role between admin and support; the last active admin keeps theirs. */
+export async function changeUserRole(db: Db, actor: AuditActor, userId: number, role: 'admin' | 'support', now: number): Promise<UserRow> {
+  return db.transaction().execute(async (trx) => {
+    const user = await otherUserForChange(trx, actor, userId);
+    if (user.role === 'client') throw new AppError('role_change_client', 400, { field: 'role' });
+    if (user.role === role) return user;
+    if (user.role === 'admin' && user.disabled_at === null && (await otherActiveAdmins(trx, user.id)) === 0) {
+      throw new AppError('last_admin', 409);
+    }
+    await trx.updateTable('users').set({ role }).where('id', '=', user.id).execute();
+    await recordAudit(trx, actor, { action: 'user.role_changed', ...userLabel(user), details: { from: user.role, to: role } }, now);
+    return { ...user, role };
+  });
+}
+
+/** Clients a client user may be attached to, by name (for the create form). */
+export async function clientChoices(db: Db): Promise<{ id: number; name: string }[]> {
+  return db.selectFrom('clients').select(['id', 'name']).orderBy('name').orderBy('id').execute();
 }

@@ -1,0 +1,185 @@
+import { Hono } from 'hono';
+import { UserPage, UsersPage, type NewUserForm } from '../../../views/admin/users.js';
+import type { AppContext, AppEnv } from '../../middleware/context.js';
+import { pageCtx } from '../../middleware/render.js';
+import { requireRole } from '../../middleware/web-auth.js';
+import { AppError } from '../../lib/errors.js';
+import { field } from '../../lib/forms.js';
+import { MIN_PASSWORD_LENGTH, PasswordHasherBusy } from '../../lib/passwords.js';
+import { passwordProblem } from '../../models/auth.js';
+import {
+  changeUserRole,
+  clientChoices,
+  createUserAs,
+  disableUser,
+  enableUser,
+  isEmail,
+  listUsers,
+  resetUserPassword,
+  ROLES,
+  userWithClient,
+} from '../../models/users.js';
+import type { Role } from '../../db/schema.js';
+
+/** Users page (admins only): list, create, disable/enable, reset password, change role. */
+export const usersRoutes = new Hono<AppEnv>();
+usersRoutes.use('/users', requireRole('admin'));
+usersRoutes.use('/users/*', requireRole('admin'));
+
+type Msg = { error?: string | null; notice?: string | null };
+type Status = 200 | 400 | 404 | 409 | 503;
+
+// Domain refusals a form shows as a message; anything else goes to the error page.
+const FORM_ERRORS = new Set(['email_taken', 'client_required', 'client_not_allowed', 'client_not_found', 'last_admin', 'self_change', 'role_change_client']);
+
+function formError(c: AppContext, e: unknown): { message: string; status: Status } {
+  if (e instanceof AppError && FORM_ERRORS.has(e.code)) return { message: c.var.t(`admin.users.error.${e.code}`), status: e.status === 409 ? 409 : 400 };
+  if (e instanceof PasswordHasherBusy) {
+    c.header('Retry-After', '5');
+    return { message: c.var.t('auth.login.busy'), status: 503 };
+  }
+  throw e;
+}
+
+async function listPage(c: AppContext, status: Status, msg: Msg & { form?: NewUserForm; doneFor?: { key: string; id: number } } = {}) {
+  const { db } = c.var.deps;
+  const [users, clients] = await Promise.all([listUsers(db), clientChoices(db)]);
+  const done = msg.doneFor && users.find((u) => u.id === msg.doneFor!.id);
+  const notice = done ? c.var.t(msg.doneFor!.key, { email: done.email }) : msg.notice;
+  return c.html(
+    <UsersPage
+      ctx={pageCtx(c)}
+      users={users}
+      clients={clients}
+      selfId={c.var.viewer!.user.id}
+      form={msg.form}
+      error={msg.error}
+      notice={notice}
+      minPassword={MIN_PASSWORD_LENGTH}
+    />,
+    status,
+  );
+}
+
+async function userPage(c: AppContext, id: number, status: Status, msg: Msg = {}) {
+  const user = await userWithClient(c.var.deps.db, id);
+  if (!user) throw new AppError('not_found', 404);
+  const t = c.var.t;
+  const done = c.req.method === 'GET' ? c.req.query('done') : undefined;
+  const notice =
+    msg.notice ??
+    (done === 'password'
+      ? t('admin.users.password_reset_done', { email: user.email })
+      : done === 'role'
+        ? t('admin.users.role_changed', { email: user.email, role: t(`role.${user.role}`) })
+        : done === 'disabled'
+          ? t('admin.users.disabled_done', { email: user.email })
+          : done === 'enabled'
+            ? t('admin.users.enabled_done', { email: user.email })
+            : done === 'created'
+              ? t('admin.users.created', { email: user.email })
+              : null);
+  return c.html(
+    <UserPage ctx={pageCtx(c)} user={user} isSelf={user.id === c.var.viewer!.user.id} error={msg.error} notice={notice} minPassword={MIN_PASSWORD_LENGTH} />,
+    status,
+  );
+}
+
+const LIST_NOTICES: Record<string, string> = {
+  created: 'admin.users.created',
+  disabled: 'admin.users.disabled_done',
+  enabled: 'admin.users.enabled_done',
+};
+
+usersRoutes.get('/users', (c) => {
+  const key = LIST_NOTICES[c.req.query('done') ?? ''];
+  const id = Number(c.req.query('id'));
+  return listPage(c, 200, key && Number.isSafeInteger(id) ? { doneFor: { key, id } } : {});
+});
+
+usersRoutes.post('/users', async (c) => {
+  const body = await c.req.parseBody();
+  const form: NewUserForm = { email: field(body, 'email'), name: field(body, 'name'), role: field(body, 'role'), clientId: field(body, 'clientId') };
+  const password = typeof body.password === 'string' ? body.password : '';
+  const confirm = typeof body.confirm === 'string' ? body.confirm : '';
+  const t = c.var.t;
+  const problem = !isEmail(form.email)
+    ? t('auth.email.invalid')
+    : [...form.name].length > 200
+      ? t('admin.users.error.name_too_long')
+      : !(ROLES as readonly string[]).includes(form.role)
+        ? t('admin.users.error.role_invalid')
+        : form.clientId !== '' && !/^\d{1,15}$/.test(form.clientId)
+          ? t('admin.users.error.client_not_found')
+          : passwordProblem(t, password, confirm);
+  if (problem) return listPage(c, 400, { form, error: problem });
+  const { db, hasher, clock } = c.var.deps;
+  try {
+    const role = form.role as Role;
+    const user = await createUserAs(
+      db,
+      c.var.viewer!.actor,
+      { email: form.email, name: form.name, role, clientId: form.clientId ? Number(form.clientId) : null, passwordHash: await hasher.hash(password) },
+      clock.now(),
+    );
+    return c.redirect(`/users?done=created&id=${user.id}`, 303);
+  } catch (e) {
+    const { message, status } = formError(c, e);
+    return listPage(c, status, { form, error: message });
+  }
+});
+
+usersRoutes.get('/users/:id{[0-9]{1,15}}', (c) => userPage(c, Number(c.req.param('id')), 200));
+
+/** Disable or enable: back to the list or the user's page, whichever the form came from. */
+for (const [verb, change] of [
+  ['disable', disableUser],
+  ['enable', enableUser],
+] as const) {
+  usersRoutes.post(`/users/:id{[0-9]{1,15}}/${verb}`, async (c) => {
+    const id = Number(c.req.param('id'));
+    const fromList = field(await c.req.parseBody(), 'from') === 'list';
+    const { db, clock } = c.var.deps;
+    try {
+      await change(db, c.var.viewer!.actor, id, clock.now());
+    } catch (e) {
+      const { message, status } = formError(c, e);
+      return fromList ? listPage(c, status, { error: message }) : userPage(c, id, status, { error: message });
+    }
+    const done = verb === 'disable' ? 'disabled' : 'enabled';
+    return c.redirect(fromList ? `/users?done=${done}&id=${id}` : `/users/${id}?done=${done}`, 303);
+  });
+}
+
+usersRoutes.post('/users/:id{[0-9]{1,15}}/password', async (c) => {
+  const id = Number(c.req.param('id'));
+  const body = await c.req.parseBody();
+  const password = typeof body.password === 'string' ? body.password : '';
+  const confirm = typeof body.confirm === 'string' ? body.confirm : '';
+  const problem = passwordProblem(c.var.t, password, confirm);
+  if (problem) return userPage(c, id, 400, { error: problem });
+  const { db, hasher, clock } = c.var.deps;
+  const viewer = c.var.viewer!;
+  try {
+    // Resetting one's own password keeps the current sign-in, like the account page does.
+    const keep = viewer.user.id === id ? viewer.tokenHash : undefined;
+    await resetUserPassword(db, viewer.actor, id, await hasher.hash(password), clock.now(), keep);
+  } catch (e) {
+    const { message, status } = formError(c, e);
+    return userPage(c, id, status, { error: message });
+  }
+  return c.redirect(`/users/${id}?done=password`, 303);
+});
+
+usersRoutes.post('/users/:id{[0-9]{1,15}}/role', async (c) => {
+  const id = Number(c.req.param('id'));
+  const role = field(await c.req.parseBody(), 'role');
+  if (role !== 'admin' && role !== 'support') return userPage(c, id, 400, { error: c.var.t('admin.users.error.role_invalid') });
+  try {
+    await changeUserRole(c.var.deps.db, c.var.viewer!.actor, id, role, c.var.deps.clock.now());
+  } catch (e) {
+    const { message, status } = formError(c, e);
+    return userPage(c, id, status, { error: message });
+  }
+  return c.redirect(`/users/${id}?done=role`, 303);
+});

@@ -1,0 +1,164 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dayStart, parseAuditQuery, recordAudit, type AuditActor } from '../../../src/models/audit.js';
+import { loginAs, makeApp, type TestApp } from '../../helpers/app.js';
+
+const at = (iso: string) => Date.parse(iso);
+const alice: AuditActor = { type: 'user', id: 101, name: 'alice@vendor.test', role: 'admin', clientId: null, ip: '10.0.0.1' };
+const bob: AuditActor = { type: 'user', id: 102, name: 'bob@vendor.test', role: 'support', clientId: null, ip: '10.0.0.2' };
+const robot: AuditActor = { type: 'token', id: 7, name: 'billing', role: 'admin', clientId: null, ip: '10.0.0.3' };
+
+/** How many entries the page's table shows. */
+const rowCount = (html: string) => (html.match(/<time datetime=/g) ?? []).length;
+const times = (html: string) => [...html.matchAll(/<time datetime="([^"]+)"/g)].map((m) => m[1]);
+
+describe('audit page', () => {
+  let t: TestApp;
+  let viewer: Awaited<ReturnType<typeof loginAs>>;
+  beforeEach(async () => {
+    t = await makeApp();
+    viewer = await loginAs(t, 'support');
+    // Viewer in Moscow (UTC+3 all year): filters and times are in this zone.
+    await t.db.updateTable('users').set({ time_zone: 'Europe/Moscow' }).where('id', '=', viewer.user.id).execute();
+    // Only the rows each test writes.
+    await t.db.deleteFrom('audit_log').execute();
+  });
+  afterEach(() => t.close());
+
+  const get = (query = '') => t.request.get('/audit' + query).set('Cookie', viewer.cookie);
+
+  it('lists entries newest first with time in the viewer\'s zone, actor, action, target, reason and IP', async () => {
+    await recordAudit(t.db, alice, { action: 'user.created', targetType: 'user', targetId: 5, targetLabel: 'new@vendor.test' }, at('2026-11-21T09:00:00Z'));
+    await recordAudit(t.db, robot, { action: 'binding.reset', targetType: 'host', targetId: 9, targetLabel: 'PC-<9>', reason: 'new motherboard' }, at('2026-11-21T10:00:00Z'));
+    const res = await get();
+    expect(res.status).toBe(200);
+    expect(times(res.text)).toEqual(['2026-11-21T10:00:00.000Z', '2026-11-21T09:00:00.000Z']);
+    expect(res.text).toContain('21/11/2026, 13:00:00');
+    expect(res.text).toContain('21/11/2026, 12:00:00');
+    expect(res.text).toContain('Europe/Moscow');
+    for (const text of ['billing', 'API token', 'binding.reset', 'PC-&lt;9&gt;', 'new motherboard', '10.0.0.3', 'alice@vendor.test', 'User created', 'new@vendor.test']) {
+      expect(res.text).toContain(text);
+    }
+    expect(res.text).not.toContain('PC-<9>');
+    // The target links to the same page filtered by it.
+    expect(res.text).toContain('href="/audit?targetType=host&amp;targetId=9"');
+  });
+
+  it('filters by actor substring, action and target; the form keeps the values', async () => {
+    await recordAudit(t.db, alice, { action: 'login' }, at('2026-11-21T08:00:00Z'));
+    await recordAudit(t.db, alice, { action: 'user.disabled', targetType: 'user', targetId: 3, targetLabel: 'c@x' }, at('2026-11-21T08:01:00Z'));
+    await recordAudit(t.db, bob, { action: 'user.disabled', targetType: 'user', targetId: 4, targetLabel: 'd@x' }, at('2026-11-21T08:02:00Z'));
+    await recordAudit(t.db, robot, { action: 'token.revoked', targetType: 'api_token', targetId: 3 }, at('2026-11-21T08:03:00Z'));
+
+    const byActor = await get('?actor=ALICE');
+    expect(times(byActor.text)).toEqual(['2026-11-21T08:01:00.000Z', '2026-11-21T08:00:00.000Z']);
+    expect(byActor.text).toContain('name="actor" value="ALICE"');
+
+    const byAction = await get('?action=user.disabled');
+    expect(times(byAction.text)).toEqual(['2026-11-21T08:02:00.000Z', '2026-11-21T08:01:00.000Z']);
+    expect(byAction.text).toContain('<option value="user.disabled" selected="">');
+    // The action list offers the actions present.
+    for (const a of ['login', 'token.revoked', 'user.disabled']) expect(byAction.text).toContain(`<option value="${a}"`);
+
+    const both = await get('?actor=bob&action=user.disabled');
+    expect(times(both.text)).toEqual(['2026-11-21T08:02:00.000Z']);
+
+    const byTarget = await get('?targetType=user&targetId=3');
+    expect(times(byTarget.text)).toEqual(['2026-11-21T08:01:00.000Z']);
+
+    const none = await get('?actor=nobody');
+    expect(none.status).toBe(200);
+    expect(rowCount(none.text)).toBe(0);
+    expect(none.text).toContain('No audit entries match these filters.');
+  });
+
+  it('takes dates as whole days in the viewer\'s time zone, both ends inclusive', async () => {
+    for (const iso of ['2026-11-20T20:59:00Z', '2026-11-20T21:00:00Z', '2026-11-21T20:59:59Z', '2026-11-21T21:00:00Z']) {
+      await recordAudit(t.db, alice, { action: 'login' }, at(iso));
+    }
+    // 2026-11-21 in Moscow is 2026-11-20T21:00Z … 2026-11-21T21:00Z.
+    const day = await get('?from=2026-11-21&to=2026-11-21');
+    expect(times(day.text)).toEqual(['2026-11-21T20:59:59.000Z', '2026-11-20T21:00:00.000Z']);
+    expect(day.text).toContain('name="from" type="date" value="2026-11-21"');
+    expect(times((await get('?from=2026-11-22')).text)).toEqual(['2026-11-21T21:00:00.000Z']);
+    expect(times((await get('?to=2026-11-20')).text)).toEqual(['2026-11-20T20:59:00.000Z']);
+  });
+
+  it('pages by 50 with prev/next links that keep the filters', async () => {
+    const start = at('2026-11-01T00:00:00Z');
+    for (let i = 0; i < 120; i++) await recordAudit(t.db, bob, { action: 'session.terminated', targetType: 'session', targetId: i }, start + i * 60_000);
+    await recordAudit(t.db, alice, { action: 'login' }, start + 500 * 60_000);
+
+    const first = await get('?action=session.terminated');
+    expect(rowCount(first.text)).toBe(50);
+    expect(times(first.text)[0]).toBe(new Date(start + 119 * 60_000).toISOString());
+    expect(first.text).toContain('href="/audit?action=session.terminated&amp;page=2" rel="next"');
+    expect(first.text).not.toContain('rel="prev"');
+
+    const third = await get('?action=session.terminated&page=3');
+    expect(rowCount(third.text)).toBe(20);
+    expect(times(third.text).at(-1)).toBe(new Date(start).toISOString());
+    expect(third.text).toContain('href="/audit?action=session.terminated&amp;page=2" rel="prev"');
+    expect(third.text).not.toContain('rel="next"');
+    expect(third.text).toContain('Page 3');
+
+    const beyond = await get('?action=session.terminated&page=9');
+    expect(beyond.status).toBe(200);
+    expect(rowCount(beyond.text)).toBe(0);
+  });
+
+  it('answers bad filter values with 400 naming the parameter', async () => {
+    await recordAudit(t.db, alice, { action: 'login' }, t.clock.now());
+    const cases: [string, string, string][] = [
+      ['?from=2026-13-01', 'from', 'use a date such as 2026-11-21'],
+      ['?from=2026-02-30', 'from', 'use a date such as 2026-11-21'],
+      ['?to=yesterday', 'to', 'use a date such as 2026-11-21'],
+      ['?from=2026-11-21&to=2026-11-20', 'to', '&quot;to&quot; must not be before &quot;from&quot;'],
+      ['?page=0', 'page', 'use a page number from 1'],
+      ['?page=two', 'page', 'use a page number from 1'],
+      ['?action=DROP%20TABLE', 'action', 'it contains unexpected characters'],
+      ['?targetType=%3Cb%3E', 'targetType', 'it contains unexpected characters'],
+      ['?actor=' + 'a'.repeat(255), 'actor', 'it is too long'],
+    ];
+    for (const [query, param, problem] of cases) {
+      const res = await get(query);
+      expect(res.status, query).toBe(400);
+      expect(res.text, query).toContain(`The filter &quot;${param}&quot; is not valid: ${problem}.`);
+      expect(rowCount(res.text)).toBe(0);
+    }
+  });
+
+  it('is for staff: admin and support 200, client users 404, signed-out visitors go to login', async () => {
+    const admin = await loginAs(t, 'admin');
+    expect((await t.request.get('/audit').set('Cookie', admin.cookie)).status).toBe(200);
+    expect((await get()).status).toBe(200);
+    const client = await loginAs(t, 'client');
+    expect((await t.request.get('/audit').set('Cookie', client.cookie)).status).toBe(404);
+    const anon = await t.request.get('/audit?action=login');
+    expect(anon.status).toBe(303);
+    expect(anon.headers.location).toBe('/login?next=%2Faudit%3Faction%3Dlogin');
+  });
+});
+
+describe('audit filters (model)', () => {
+  it('finds the start of a day in zones with and without daylight saving', () => {
+    expect(dayStart('2026-11-21', 'UTC')).toBe(at('2026-11-21T00:00:00Z'));
+    expect(dayStart('2026-11-21', 'Europe/Moscow')).toBe(at('2026-11-20T21:00:00Z'));
+    expect(dayStart('2026-11-21', 'Europe/Moscow', 1)).toBe(at('2026-11-21T21:00:00Z'));
+    expect(dayStart('2026-03-08', 'America/New_York')).toBe(at('2026-03-08T05:00:00Z')); // DST starts at 02:00 that day
+    expect(dayStart('2026-03-09', 'America/New_York')).toBe(at('2026-03-09T04:00:00Z'));
+    expect(dayStart('2026-11-01', 'America/New_York')).toBe(at('2026-11-01T04:00:00Z')); // DST ends at 02:00 that day
+    expect(dayStart('2026-11-02', 'America/New_York')).toBe(at('2026-11-02T05:00:00Z'));
+    expect(dayStart('2026-12-31', 'Asia/Kolkata', 1)).toBe(at('2026-12-31T18:30:00Z'));
+    expect(dayStart('2026-02-29', 'UTC')).toBeNull();
+    expect(dayStart('21.11.2026', 'UTC')).toBeNull();
+  });
+
+  it('parses a clean query into a filter', () => {
+    expect(parseAuditQuery({ actor: ' bob ', action: 'user.created', targetType: 'user', targetId: '5', from: '2026-11-01', to: '2026-11-01', page: '2' }, 'UTC')).toEqual({
+      ok: true,
+      filter: { actor: 'bob', action: 'user.created', targetType: 'user', targetId: '5', from: at('2026-11-01T00:00:00Z'), to: at('2026-11-02T00:00:00Z') },
+      page: 2,
+    });
+    expect(parseAuditQuery({}, 'UTC')).toEqual({ ok: true, filter: {}, page: 1 });
+  });
+});

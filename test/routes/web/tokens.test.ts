@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashToken } from '../../../src/lib/tokens.js';
+import { apiTokenByHash } from '../../../src/models/api-tokens.js';
+import { loginAs, makeApp, type Session, type TestApp } from '../../helpers/app.js';
+
+function alertText(html: string): string | undefined {
+  return /<p class="msg error" role="alert">([^<]*)<\/p>/.exec(html)?.[1];
+}
+
+describe('API tokens page', () => {
+  let t: TestApp;
+  let admin: Awaited<ReturnType<typeof loginAs>>;
+  beforeEach(async () => {
+    t = await makeApp();
+    admin = await loginAs(t, 'admin');
+  });
+  afterEach(() => t.close());
+
+  const post = (s: Session, url: string, body: Record<string, string> = {}) => t.request.post(url).set('Cookie', s.cookie).type('form').send({ _csrf: s.csrf, ...body });
+  const tokens = () => t.db.selectFrom('api_tokens').selectAll().orderBy('id').execute();
+  const audit = (action: string) => t.db.selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('id').execute();
+
+  async function create(name: string, role?: string): Promise<string> {
+    const res = await post(admin, '/tokens', role ? { name, role } : { name });
+    expect(res.status).toBe(200);
+    const token = /data-copy="(smt_[A-Za-z0-9_-]+)"/.exec(res.text)?.[1];
+    expect(token).toBeDefined();
+    return token!;
+  }
+
+  it('shows a new token once, with a copy button, and stores only its SHA-256', async () => {
+    const res = await post(admin, '/tokens', { name: 'Billing <sync>', role: 'admin' });
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const token = /<code class="secret"[^>]*>(smt_[A-Za-z0-9_-]+)<\/code>/.exec(res.text)?.[1];
+    expect(token).toMatch(/^smt_[A-Za-z0-9_-]{43}$/);
+    expect(res.text).toContain(`data-copy="${token}"`);
+    expect(res.text).toContain('it is shown only this once');
+    expect(res.text).toContain('Billing &lt;sync&gt;');
+
+    const rows = await tokens();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: 'Billing <sync>', role: 'admin', created_by: admin.user.id, revoked_at: null, last_used_at: null });
+    expect(rows[0].token_hash).toBe(hashToken(token!));
+    // The plaintext is nowhere in the database, and the list never shows it again.
+    const everything = JSON.stringify([rows, await t.db.selectFrom('audit_log').selectAll().execute()]);
+    expect(everything).not.toContain(token!);
+    const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    expect(list.text).not.toContain(token!);
+    expect(list.text).toContain('Billing &lt;sync&gt;');
+    expect(list.text).toContain(admin.user.email);
+    expect(list.text).toContain('never');
+    expect((await apiTokenByHash(t.db, hashToken(token!)))?.role).toBe('admin');
+
+    const created = await audit('token.created');
+    expect(created).toHaveLength(1);
+    expect(created[0]).toMatchObject({ actor_id: admin.user.id, target_type: 'api_token', target_id: String(rows[0].id), target_label: 'Billing <sync>' });
+    expect(JSON.parse(created[0].details!)).toEqual({ role: 'admin' });
+  });
+
+  it('defaults to the support role', async () => {
+    await create('Read-only dashboards');
+    expect((await tokens())[0].role).toBe('support');
+  });
+
+  it('refuses a missing name, a long name and a wrong role; creates nothing', async () => {
+    for (const [body, message] of [
+      [{ name: '   ', role: 'support' }, 'Give the token a name.'],
+      [{ name: 'x'.repeat(101), role: 'support' }, 'The name must be at most 100 characters.'],
+      [{ name: 'ok', role: 'client' }, 'Choose the role administrator or support.'],
+    ] as const) {
+      const res = await post(admin, '/tokens', body);
+      expect(res.status).toBe(400);
+      expect(alertText(res.text)).toBe(message);
+      expect(res.text).not.toContain('data-copy="smt_');
+    }
+    expect(await tokens()).toHaveLength(0);
+    expect(await audit('token.created')).toHaveLength(0);
+  });
+
+  it('revokes a token behind a confirm; the token stops working; audited once', async () => {
+    const token = await create('CRM');
+    const [row] = await tokens();
+    const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    expect(list.text).toContain(`action="/tokens/${row.id}/revoke"`);
+    expect(list.text).toContain('data-confirm="Revoke the token &quot;CRM&quot;?');
+
+    const res = await post(admin, `/tokens/${row.id}/revoke`);
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`/tokens?revoked=${row.id}`);
+    expect((await tokens())[0].revoked_at).toBe(t.clock.now());
+    expect(await apiTokenByHash(t.db, hashToken(token))).toBeUndefined();
+    const after = await t.request.get(res.headers.location).set('Cookie', admin.cookie);
+    expect(after.text).toContain('Token &quot;CRM&quot; revoked.');
+    expect(after.text).not.toContain(`action="/tokens/${row.id}/revoke"`);
+    expect(after.text).toContain('Revoked');
+
+    expect((await post(admin, `/tokens/${row.id}/revoke`)).status).toBe(303);
+    const revoked = await audit('token.revoked');
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]).toMatchObject({ actor_id: admin.user.id, target_id: String(row.id), target_label: 'CRM' });
+    expect((await post(admin, '/tokens/9999/revoke')).status).toBe(404);
+  });
+
+  it('is for admins only: support 403, client users 404, nothing changes', async () => {
+    await create('keep me');
+    const [row] = await tokens();
+    for (const [role, status] of [
+      ['support', 403],
+      ['client', 404],
+    ] as const) {
+      const s = await loginAs(t, role);
+      expect((await t.request.get('/tokens').set('Cookie', s.cookie)).status).toBe(status);
+      expect((await post(s, '/tokens', { name: 'sneaky', role: 'admin' })).status).toBe(status);
+      expect((await post(s, `/tokens/${row.id}/revoke`)).status).toBe(status);
+    }
+    expect((await tokens()).map((r) => [r.name, r.revoked_at])).toEqual([['keep me', null]]);
+  });
+});

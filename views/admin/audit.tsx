@@ -1,0 +1,168 @@
+import type { AuditRow } from '../../src/db/schema.js';
+import { formatDateTime } from '../../src/lib/format.js';
+import type { AuditParam } from '../../src/models/audit.js';
+import { Notice } from '../components/form.js';
+import { Page } from '../layouts/page.js';
+import type { PageContext } from '../page-context.js';
+
+export type AuditQueryValues = Record<AuditParam, string>;
+
+/** The audit page's URL for these filters (empty ones left out), so a view can be shared. */
+export function auditHref(q: AuditQueryValues, overrides: Partial<AuditQueryValues> = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...q, ...overrides })) if (v && !(k === 'page' && v === '1')) params.set(k, v);
+  const s = params.toString();
+  return s ? `/audit?${s}` : '/audit';
+}
+
+function actionLabel(t: PageContext['t'], action: string): string {
+  const key = `admin.audit.action.${action}`;
+  const label = t(key);
+  return label === key ? action : label;
+}
+
+function Target(props: { ctx: PageContext; row: AuditRow; query: AuditQueryValues }) {
+  const { row, ctx } = props;
+  if (!row.target_type && !row.target_label) return <span class="muted">{ctx.t('common.none')}</span>;
+  const text = row.target_label ?? `${row.target_type} #${row.target_id ?? ''}`;
+  if (!row.target_type || row.target_id === null) return <>{text}</>;
+  const href = auditHref({ ...props.query, targetType: row.target_type, targetId: row.target_id, page: '' });
+  return (
+    <>
+      <a href={href} title={ctx.t('admin.audit.filter_target')}>
+        {text}
+      </a>{' '}
+      <small class="muted">
+        {row.target_type} #{row.target_id}
+      </small>
+    </>
+  );
+}
+
+/** The audit log: filters in the query string (a GET form), newest first, paged. */
+export function AuditPage(props: {
+  ctx: PageContext;
+  rows: AuditRow[];
+  actions: string[];
+  query: AuditQueryValues;
+  page: number;
+  hasMore: boolean;
+  error?: string | null;
+}) {
+  const { ctx, rows, query } = props;
+  const { t, locale, timeZone } = ctx;
+  const actions = query.action && !props.actions.includes(query.action) ? [...props.actions, query.action] : props.actions;
+  return (
+    <Page ctx={ctx} title={t('admin.audit.title')} wide>
+      <h1>{t('admin.audit.title')}</h1>
+      <form method="get" action="/audit" class="filters card" role="search">
+        <div class="field">
+          <label for="f-actor">{t('admin.audit.actor_filter')}</label>
+          <input id="f-actor" name="actor" value={query.actor} maxlength={254} />
+        </div>
+        <div class="field">
+          <label for="f-action">{t('admin.audit.action')}</label>
+          <select id="f-action" name="action">
+            <option value="">{t('admin.audit.action_any')}</option>
+            {actions.map((a) => (
+              <option value={a} selected={query.action === a}>
+                {actionLabel(t, a)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-targetType">{t('admin.audit.target_type')}</label>
+          <input id="f-targetType" name="targetType" value={query.targetType} maxlength={64} size={10} />
+        </div>
+        <div class="field">
+          <label for="f-targetId">{t('admin.audit.target_id')}</label>
+          <input id="f-targetId" name="targetId" value={query.targetId} maxlength={128} size={8} />
+        </div>
+        <div class="field">
+          <label for="f-from">{t('admin.audit.from')}</label>
+          <input id="f-from" name="from" type="date" value={query.from} />
+        </div>
+        <div class="field">
+          <label for="f-to">{t('admin.audit.to')}</label>
+          <input id="f-to" name="to" type="date" value={query.to} />
+        </div>
+        <button class="primary">{t('common.apply')}</button>
+        <a class="button" href="/audit">
+          {t('common.reset')}
+        </a>
+        <small class="muted filters-note">{t('admin.audit.tz_hint', { tz: timeZone })}</small>
+      </form>
+      <Notice error={props.error} />
+      {props.error ? null : rows.length === 0 ? (
+        <p class="muted">{t('admin.audit.empty')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="audit">
+            <thead>
+              <tr>
+                <th>{t('admin.audit.time')}</th>
+                <th>{t('admin.audit.actor')}</th>
+                <th>{t('admin.audit.action')}</th>
+                <th>{t('admin.audit.target')}</th>
+                <th>{t('admin.audit.reason')}</th>
+                <th>{t('admin.audit.ip')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr>
+                  <td class="nowrap">
+                    <time datetime={new Date(r.at).toISOString()}>{formatDateTime(r.at, locale, timeZone)}</time>
+                  </td>
+                  <td>
+                    {r.actor_name}
+                    {r.actor_type !== 'user' && (
+                      <>
+                        {' '}
+                        <span class="badge">{t(`admin.audit.actor_type.${r.actor_type}`)}</span>
+                      </>
+                    )}
+                  </td>
+                  <td>
+                    {actionLabel(t, r.action)}
+                    {actionLabel(t, r.action) !== r.action && (
+                      <>
+                        {' '}
+                        <small class="muted mono">{r.action}</small>
+                      </>
+                    )}
+                  </td>
+                  <td>
+                    <Target ctx={ctx} row={r} query={query} />
+                  </td>
+                  <td>{r.reason ?? ''}</td>
+                  <td class="mono">{r.ip ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {!props.error && (
+        <nav class="pager" aria-label={t('common.page', { page: props.page })}>
+          {props.page > 1 ? (
+            <a href={auditHref(query, { page: String(props.page - 1) })} rel="prev">
+              {t('common.prev')}
+            </a>
+          ) : (
+            <span class="muted">{t('common.prev')}</span>
+          )}
+          <span>{t('common.page', { page: props.page })}</span>
+          {props.hasMore ? (
+            <a href={auditHref(query, { page: String(props.page + 1) })} rel="next">
+              {t('common.next')}
+            </a>
+          ) : (
+            <span class="muted">{t('common.next')}</span>
+          )}
+        </nav>
+      )}
+    </Page>
+  );
+}

@@ -1,0 +1,124 @@
+import { formatDateTime } from '../../src/lib/format.js';
+import type { ApiTokenListItem } from '../../src/models/api-tokens.js';
+import { Field, Notice, PostForm } from '../components/form.js';
+import { Page } from '../layouts/page.js';
+import type { PageContext } from '../page-context.js';
+
+export interface NewTokenForm {
+  name: string;
+  role: string;
+}
+
+/** The list of API tokens and the form that creates one. */
+export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]; form?: NewTokenForm; error?: string | null; notice?: string | null }) {
+  const { ctx, tokens } = props;
+  const { t, csrfToken, locale, timeZone } = ctx;
+  const when = (ms: number | null) => (ms === null ? <span class="muted">{t('common.never')}</span> : formatDateTime(ms, locale, timeZone));
+  const form = props.form ?? { name: '', role: 'support' };
+  return (
+    <Page ctx={ctx} title={t('admin.tokens.title')}>
+      <h1>{t('admin.tokens.title')}</h1>
+      <p class="muted">{t('admin.tokens.intro')}</p>
+      <Notice error={props.error} notice={props.notice} />
+      <section class="card">
+        {tokens.length === 0 ? (
+          <p class="muted">{t('admin.tokens.empty')}</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>{t('admin.tokens.name')}</th>
+                  <th>{t('admin.tokens.role')}</th>
+                  <th>{t('admin.tokens.created_at')}</th>
+                  <th>{t('admin.tokens.created_by')}</th>
+                  <th>{t('admin.tokens.last_used')}</th>
+                  <th>{t('admin.tokens.status')}</th>
+                  <th>{t('common.actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {tokens.map((tk) => (
+                  <tr class={tk.revoked_at !== null ? 'is-disabled' : undefined}>
+                    <td>{tk.name}</td>
+                    <td>
+                      <span class={`badge role-${tk.role}`}>{t(`role.${tk.role}`)}</span>
+                    </td>
+                    <td>{when(tk.created_at)}</td>
+                    <td>{tk.created_by_email ?? <span class="muted">{t('admin.tokens.created_by_cli')}</span>}</td>
+                    <td>{when(tk.last_used_at)}</td>
+                    <td>
+                      {tk.revoked_at === null ? (
+                        <span class="badge ok">{t('admin.tokens.live')}</span>
+                      ) : (
+                        <span class="badge err" title={formatDateTime(tk.revoked_at, locale, timeZone)}>
+                          {t('admin.tokens.revoked')}
+                        </span>
+                      )}
+                    </td>
+                    <td class="actions">
+                      {tk.revoked_at === null && (
+                        <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} class="inline" confirm={t('admin.tokens.revoke_confirm', { name: tk.name })}>
+                          <button class="danger">{t('admin.tokens.revoke')}</button>
+                        </PostForm>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section class="card form-card" id="new-token">
+        <h2>{t('admin.tokens.create')}</h2>
+        <PostForm action="/tokens" csrf={csrfToken}>
+          <Field label={t('admin.tokens.name')} name="name" value={form.name} required maxlength={100} autocomplete="off" hint={t('admin.tokens.name_hint')} />
+          <div class="field">
+            <label for="f-role">{t('admin.tokens.role')}</label>
+            <select id="f-role" name="role">
+              {(['support', 'admin'] as const).map((r) => (
+                <option value={r} selected={form.role === r}>
+                  {t(`role.${r}`)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button class="primary">{t('admin.tokens.create_submit')}</button>
+        </PostForm>
+      </section>
+    </Page>
+  );
+}
+
+/** Shown once, right after creation: the only time the plaintext token exists outside its holder. */
+export function TokenCreatedPage(props: { ctx: PageContext; name: string; role: string; token: string }) {
+  const { t } = props.ctx;
+  return (
+    <Page ctx={props.ctx} title={t('admin.tokens.created_title')}>
+      <h1>{t('admin.tokens.created_title')}</h1>
+      <section class="card">
+        <p>
+          <strong>{props.name}</strong> <span class={`badge role-${props.role}`}>{t(`role.${props.role}`)}</span>
+        </p>
+        <p class="msg warn" role="status">
+          {t('admin.tokens.once')}
+        </p>
+        <div class="secret-row">
+          <code class="secret" id="new-token-value">
+            {props.token}
+          </code>
+          <button type="button" class="primary" data-copy={props.token}>
+            {t('common.copy')}
+          </button>
+        </div>
+        <p class="muted">
+          {t('admin.tokens.usage')} <code>Authorization: Bearer {props.token.slice(0, 8)}…</code>
+        </p>
+        <p>
+          <a href="/tokens">{t('admin.tokens.back')}</a>
+        </p>
+      </section>
+    </Page>
+  );
+}
