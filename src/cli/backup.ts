@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Config } from '../config.js';
+import { systemClock } from '../lib/clock.js';
+import { formatBytes } from '../lib/format.js';
+import { recordAudit } from '../models/audit.js';
+import { parseCommand } from './args.js';
+import { CLI_ACTOR, openMigrated } from './database.js';
+import { CliError, UsageError } from './errors.js';
+
+const CMD = 'backup';
+
+/**
+ * `backup FILE [--force]`: a consistent copy of the live database through
+ * SQLite's online backup API (safe while the server runs), written beside the
+ * target first and renamed into place, so FILE is never half-written.
+ */
+export async function backup(config: Readonly<Config>, args: string[], out: (line: string) => void): Promise<void> {
+  const { values, positionals } = parseCommand(CMD, args, { force: { type: 'boolean' } }, 1);
+  if (!positionals[0]?.trim()) throw new UsageError(`${CMD}: FILE is required, e.g. backup ./backups/monitor-$(date +%F).db`);
+  const file = path.resolve(positionals[0]);
+  if (file === config.databasePath) throw new UsageError(`${CMD}: FILE ${file} is the live database itself`);
+  if (!fs.existsSync(path.dirname(file))) throw new UsageError(`${CMD}: FILE: the folder ${path.dirname(file)} does not exist`);
+  if (fs.existsSync(file)) {
+    if (!values.force) throw new UsageError(`${CMD}: FILE ${file} already exists; add --force to overwrite it`);
+    if (!fs.statSync(file).isFile()) throw new UsageError(`${CMD}: FILE ${file} is not a regular file`);
+  }
+  if (!fs.existsSync(config.databasePath)) throw new CliError(`${CMD}: there is no database at ${config.databasePath} (DATABASE_PATH)`);
+
+  const { db, sqlite } = await openMigrated(config);
+  const partial = `${file}.partial-${process.pid}`;
+  try {
+    await sqlite.backup(partial);
+    // A self-contained file: no -wal beside it is needed to read the copy.
+    const copy = new Database(partial);
+    try {
+      copy.pragma('journal_mode = DELETE');
+      const check = copy.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new CliError(`${CMD}: the copy failed its check: ${String(check)}`);
+    } finally {
+      copy.close();
+    }
+    fs.renameSync(partial, file);
+    const size = fs.statSync(file).size;
+    await recordAudit(db, CLI_ACTOR, { action: 'database.backup', details: { file, bytes: size } }, systemClock.now());
+    out(`Backed up ${config.databasePath} to ${file}: ${size} bytes (${formatBytes(size)}).`);
+  } finally {
+    fs.rmSync(partial, { force: true });
+    fs.rmSync(`${partial}-journal`, { force: true });
+    await db.destroy();
+  }
+}

@@ -1,0 +1,79 @@
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { backup } from './backup.js';
+import { CliError, UsageError } from './errors.js';
+import { migrate } from './migrate.js';
+import { tokenCreate } from './token.js';
+import { userCreate } from './user.js';
+
+const HELP = `Session Monitor command line (npm run cli -- <command>)
+
+Commands:
+  migrate
+      Apply pending database migrations.
+  user create --email E --role admin|support|client [--client ID] [--name N]
+      Create a user. The password is read from standard input (its first line
+      when piped; typed twice when on a terminal). Client users need --client.
+  token create --name N [--role admin|support]
+      Create an API token (default role: admin). It is printed once, alone on
+      the last line of output; only its SHA-256 is stored.
+  backup FILE [--force]
+      Copy the live database to FILE with SQLite's online backup (safe while
+      the server runs). Refuses to overwrite FILE unless --force.
+  help
+      Show this text.
+
+The database is DATABASE_PATH (default ./data/monitor.db); every command
+migrates it first. Exit codes: 0 done, 1 failed, 2 bad arguments.
+`;
+
+type Command = (config: Readonly<Config>, args: string[], out: (line: string) => void) => Promise<void>;
+
+const COMMANDS: Record<string, { sub?: string; run: Command }> = {
+  migrate: { run: migrate },
+  user: { sub: 'create', run: userCreate },
+  token: { sub: 'create', run: tokenCreate },
+  backup: { run: backup },
+};
+
+/** Runs one command line; answers the process exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const out = (line: string) => process.stdout.write(line + '\n');
+  try {
+    const [name, ...rest] = argv;
+    if (name === undefined) {
+      process.stderr.write(HELP);
+      return 2;
+    }
+    if (name === 'help' || name === '--help' || name === '-h' || rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    let args = rest;
+    if (command.sub) {
+      if (rest[0] !== command.sub) throw new UsageError(rest[0] === undefined ? `${name}: missing "${command.sub}"` : `${name}: unknown subcommand "${rest[0]}" (only "${command.sub}")`);
+      args = rest.slice(1);
+    }
+    let config: Readonly<Config>;
+    try {
+      config = loadConfig();
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(`configuration: ${e.message}`, 2);
+      throw e;
+    }
+    await command.run(config, args, out);
+    return 0;
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      if (e instanceof UsageError) process.stderr.write('Run "npm run cli -- help" for the commands and their options.\n');
+      return e.exitCode;
+    }
+    // Unexpected: one line, no stack trace (a database or file-system error names itself).
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await runCli(process.argv.slice(2));
