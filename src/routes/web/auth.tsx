@@ -87,6 +87,11 @@ authRoutes.post('/setup/:token', async (c) => {
   const password = typeof body.password === 'string' ? body.password : '';
   const confirm = typeof body.confirm === 'string' ? body.confirm : '';
   const t = c.var.t;
+  // A dead link answers 404 before any validation or (CPU-heavy) hashing happens.
+  const { db, clock } = c.var.deps;
+  if ((await hasActiveAdmin(db)) || !(await setupTokenValid(db, hashToken(token), clock.now()))) {
+    return c.html(<SetupPage ctx={pageCtx(c)} token={token} valid={false} />, 404);
+  }
   const problem = !isEmail(email) ? t('auth.email.invalid') : passwordProblem(t, password, confirm);
   if (problem) return c.html(<SetupPage ctx={pageCtx(c)} token={token} valid email={email} error={problem} />, 400);
   const user = await setupAdmin(c.var.deps, { tokenHash: hashToken(token), email, password, ip: c.var.ip });

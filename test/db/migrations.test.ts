@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/connection.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { projectRoot } from '../../src/lib/paths.js';
+
+/** Table names of the DB interface in src/db/schema.ts: the schema types and the migrations must agree. */
+function schemaTables(): string[] {
+  const text = fs.readFileSync(path.join(projectRoot, 'src/db/schema.ts'), 'utf8');
+  const body = /export interface DB \{([\s\S]*?)\n\}/.exec(text)![1];
+  return [...body.matchAll(/^\s+(\w+): \w+;/gm)].map((m) => m[1]);
+}
+
+describe('migrations', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-migrate-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('build every table from an empty file, and a second run is a no-op', async () => {
+    const file = path.join(dir, 'nested', 'monitor.db');
+    const { db, sqlite } = openDatabase(file);
+    expect(fs.existsSync(file)).toBe(true);
+    const results = await migrateToLatest(db);
+    const files = fs.readdirSync(path.join(projectRoot, 'migrations')).filter((f) => f.endsWith('.ts')).sort();
+    expect(results.map((r) => r.migrationName)).toEqual(files.map((f) => f.replace(/\.ts$/, '')));
+    expect(results.every((r) => r.status === 'Success')).toBe(true);
+
+    const tables = (sqlite.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[]).map((r) => r.name);
+    for (const table of schemaTables()) expect(tables, table).toContain(table);
+    expect(sqlite.prepare('select id from settings').all()).toEqual([{ id: 1 }]);
+    expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+
+    sqlite.prepare("insert into clients (name, created_at, updated_at) values ('kept', 1, 1)").run();
+    expect(await migrateToLatest(db)).toEqual([]);
+    await db.destroy();
+
+    const again = openDatabase(file);
+    expect(await migrateToLatest(again.db)).toEqual([]);
+    expect(again.sqlite.prepare('select name from clients').all()).toEqual([{ name: 'kept' }]);
+    await again.db.destroy();
+  });
+
+  it('are date-prefixed and frozen in time (they never import application code)', () => {
+    for (const f of fs.readdirSync(path.join(projectRoot, 'migrations'))) {
+      expect(f).toMatch(/^\d{4}-\d{2}-\d{2}-\d{2}-[a-z0-9-]+\.ts$/);
+      const text = fs.readFileSync(path.join(projectRoot, 'migrations', f), 'utf8');
+      expect(text, f).not.toMatch(/from '\.\.?\/(src|\.\.)/);
+      expect(text, f).toMatch(/export async function up\(db: Kysely<any>\)/);
+    }
+  });
+});
