@@ -70,7 +70,7 @@ export interface SimulatorOptions {
   profiles: SimProfile[];
   /** Concurrent sessions to keep. */
   agents: number;
-  /** How often the simulated work moves (progress, metrics). Default 1000 ms. */
+  /** How often the simulated work moves (progress, metrics). Default 1000 ms; 0 = only when tick() is called. */
   tickMs?: number;
   /** How long an interactive user stays; services stay three times as long. Default 45 s – 3 min. */
   lifetimeMs?: [number, number];
@@ -419,7 +419,8 @@ export class Simulator {
     this.running = true;
     const ramp = this.opts.rampUpMs ?? 3000;
     for (let i = 0; i < this.opts.agents; i++) this.spawnLater(Math.round((ramp * i) / Math.max(1, this.opts.agents)));
-    this.tickTimer = setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
+    const tickMs = this.opts.tickMs ?? 1000;
+    if (tickMs > 0) this.tickTimer = setInterval(() => this.tick(), tickMs);
     if (this.opts.attempts?.length) {
       this.attemptTimer = setInterval(() => void this.attempt(), this.opts.attemptEveryMs ?? 12_000);
       this.later(Math.min(2000, ramp), () => void this.attempt());
@@ -572,7 +573,9 @@ export class Simulator {
     this.spawnLater(Math.round(lo + this.rnd() * (hi - lo)));
   }
 
-  private tick(): void {
+  /** Moves every session one step: work, packages, features, leaving users, replacements. */
+  tick(): void {
+    if (!this.running) return;
     const now = this.now();
     for (const s of [...this.sessions]) {
       if (s.agent.state !== 'open' || s.closing) continue;
