@@ -1,6 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { Deps } from '../deps.js';
 import { deleteExpiredWebSessions } from '../models/web-sessions.js';
+import { forgiveRestart, leaseTick } from '../models/reaper.js';
+import { applyRetention, pruneMetricSamples } from '../models/retention.js';
+
+/** The lease sweep's period; it also refreshes server_state.alive_at, the server's sign of life. */
+const LEASE_TICK_MS = 5_000;
 
 export interface Jobs {
   stop(): Promise<void>;
@@ -28,6 +33,20 @@ export async function startJobs(deps: Deps, _sqlite: Database.Database): Promise
   every(10 * 60_000, 'web-session-cleanup', () =>
     deleteExpiredWebSessions(deps.db, deps.clock.now(), deps.config.webSessionIdleMinutes * 60_000),
   );
+  // The server's own downtime evicts nobody: open leases move forward by it (at most one lease timeout).
+  const forgiven = await forgiveRestart(deps.db, deps.clock.now());
+  if (forgiven > 0) deps.logger.info('extended open leases by the downtime', { ms: forgiven });
+  every(LEASE_TICK_MS, 'lease-reaper', async () => {
+    const r = await leaseTick(deps.db, deps.clock.now(), LEASE_TICK_MS);
+    if (r.shiftedMs !== 0) deps.logger.warn('clock jump or stall: shifted open leases', { ms: r.shiftedMs });
+    if (r.closed > 0) deps.logger.info('closed timed-out sessions', { count: r.closed });
+  });
+  every(60_000, 'metric-samples', async () => {
+    await pruneMetricSamples(deps.db, deps.clock.now());
+  });
+  every(10 * 60_000, 'retention', async () => {
+    await applyRetention(deps.db, deps.clock.now());
+  });
   return {
     async stop() {
       for (const t of timers) clearInterval(t);

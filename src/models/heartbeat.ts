@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { Updateable } from 'kysely';
-import type { CommandType, SessionTable } from '../db/schema.js';
-import { applyPackageSnapshot, type SnapshotPackage } from './packages.js';
-import { bumpChangeMarker } from './session-lifecycle.js';
+import type { CloseReason, CommandType, SessionTable } from '../db/schema.js';
+import { applyPackageSnapshot, parseStoredPackages, storedPackagesJson, type SnapshotPackage } from './packages.js';
+import { bumpChangeMarker, inTransaction } from './session-lifecycle.js';
 import { checkAgentAccess } from './sessions.js';
 
 export interface HeartbeatMetrics {
@@ -52,6 +52,7 @@ export function accumulate(accumulated: number, previousReport: number | null, r
  * Records a heartbeat (PROTOCOL §2): renews the lease (lastSeenAt = server
  * receipt time), applies acks, metrics and the package snapshot, and answers
  * the unacknowledged commands oldest first. 401/410 as the contract says.
+ * Runs in the caller's transaction when given one (so heartbeats can be grouped).
  */
 export async function recordHeartbeat(
   db: Db,
@@ -60,31 +61,34 @@ export async function recordHeartbeat(
   hb: HeartbeatRequest,
   now: number,
 ): Promise<HeartbeatAnswer> {
-  return db.transaction().execute(async (trx) => {
-    const s = checkAgentAccess(
-      await trx
-        .selectFrom('sessions')
-        .innerJoin('settings', (j) => j.on('settings.id', '=', 1))
-        .select([
-          'sessions.token_hash', 'sessions.closed_at', 'sessions.close_reason', 'sessions.close_message', 'sessions.host_id',
-          'sessions.running', 'sessions.cpu_total', 'sessions.mem_total', 'sessions.data_total', 'sessions.calls_total',
-          'sessions.dbms_total', 'sessions.cpu_reported', 'sessions.data_reported', 'sessions.calls_reported', 'sessions.dbms_reported',
-          'settings.heartbeat_interval_sec as interval', 'settings.pool_size',
-        ])
-        .where('sessions.id', '=', sessionId)
-        .executeTakeFirst(),
-      tokenHash,
-      now,
-    );
+  return inTransaction(db, async (trx) => {
+    // One read: the session, the settings, its pending commands, and what metrics and packages need.
+    const { rows } = await sql<HeartbeatRead>`
+      select s.token_hash, s.closed_at, s.close_reason, s.close_message, s.host_id,
+        s.cpu_total, s.mem_total, s.data_total, s.calls_total, s.dbms_total,
+        s.cpu_reported, s.data_reported, s.calls_reported, s.dbms_reported,
+        st.heartbeat_interval_sec as interval, st.pool_size,
+        (select json_group_array(json_array(c.seq, c.id, c.type, c.package_id, c.path, c.text))
+          from commands c where c.session_id = s.id and c.acked_at is null) as commands,
+        ${hb.metrics ? baselineJson(now - FIVE_MINUTES_MS) : sql`null`} as baseline,
+        ${hb.packages ? storedPackagesJson('s.id') : sql`null`} as packages
+      from sessions s join settings st on st.id = 1
+      where s.id = ${sessionId}`.execute(trx);
+    const s = checkAgentAccess(rows[0], tokenHash, now);
 
+    let pending = (JSON.parse(s.commands) as [number, string, CommandType, string | null, string | null, string | null][]).sort((a, b) => a[0] - b[0]);
     if (hb.acks?.length) {
-      await trx
-        .updateTable('commands')
-        .set({ acked_at: now })
-        .where('session_id', '=', sessionId)
-        .where(sql<boolean>`id in (select value from json_each(${JSON.stringify(hb.acks)}))`)
-        .where('acked_at', 'is', null)
-        .execute();
+      const acks = new Set(hb.acks);
+      const known = pending.filter((c) => acks.has(c[1])).map((c) => c[1]);
+      if (known.length) {
+        await trx
+          .updateTable('commands')
+          .set({ acked_at: now })
+          .where('session_id', '=', sessionId)
+          .where(sql<boolean>`id in (select value from json_each(${JSON.stringify(known)}))`)
+          .execute();
+        pending = pending.filter((c) => !acks.has(c[1]));
+      }
     }
 
     const update: Updateable<SessionTable> = {
@@ -94,80 +98,97 @@ export async function recordHeartbeat(
       updated_at: now,
     };
     if (hb.lastInputAt !== undefined) update.last_input_at = Math.min(hb.lastInputAt, now);
-
-    const m = hb.metrics;
-    if (m) {
-      const totals = {
-        cpu_total: s.cpu_total,
-        mem_total: m.memoryBytes?.total ?? s.mem_total,
-        data_total: s.data_total,
-        calls_total: s.calls_total,
-        dbms_total: s.dbms_total,
-      };
-      if (m.cpuMs) {
-        update.cpu_current = m.cpuMs.current ?? 0;
-        if (m.cpuMs.total !== undefined) {
-          totals.cpu_total = accumulate(s.cpu_total, s.cpu_reported, m.cpuMs.total);
-          update.cpu_reported = m.cpuMs.total;
-        }
-      }
-      if (m.memoryBytes) update.mem_current = m.memoryBytes.current ?? 0;
-      if (m.dataBytes?.total !== undefined) {
-        totals.data_total = accumulate(s.data_total, s.data_reported, m.dataBytes.total);
-        update.data_reported = m.dataBytes.total;
-      }
-      if (m.calls?.total !== undefined) {
-        totals.calls_total = accumulate(s.calls_total, s.calls_reported, m.calls.total);
-        update.calls_reported = m.calls.total;
-      }
-      if (m.dbmsBytes?.total !== undefined) {
-        totals.dbms_total = accumulate(s.dbms_total, s.dbms_reported, m.dbmsBytes.total);
-        update.dbms_reported = m.dbmsBytes.total;
-      }
-      // The session starts from 0: without a sample 5 minutes old, the baseline is zero.
-      const base = await trx
-        .selectFrom('metric_samples')
-        .select(['cpu_total', 'mem_total', 'data_total', 'calls_total', 'dbms_total'])
-        .where('session_id', '=', sessionId)
-        .where('at', '<=', now - FIVE_MINUTES_MS)
-        .orderBy('at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      Object.assign(update, totals, {
-        cpu_5m: totals.cpu_total - (base?.cpu_total ?? 0),
-        mem_5m: totals.mem_total - (base?.mem_total ?? 0),
-        data_5m: totals.data_total - (base?.data_total ?? 0),
-        calls_5m: totals.calls_total - (base?.calls_total ?? 0),
-        dbms_5m: totals.dbms_total - (base?.dbms_total ?? 0),
-      });
-      await trx.insertInto('metric_samples').values({ session_id: sessionId, at: now, ...totals }).execute();
-    }
+    if (hb.metrics) Object.assign(update, await applyMetrics(trx, sessionId, s, hb.metrics, now));
 
     if (hb.packages) {
       const clamp = (t: number | null) => (t === null ? null : Math.min(t, now));
       const snapshot = hb.packages.map((p) => ({ ...p, createdAt: clamp(p.createdAt), savedAt: clamp(p.savedAt), nodeStartedAt: clamp(p.nodeStartedAt) }));
-      await applyPackageSnapshot(trx, { id: sessionId, hostId: s.host_id }, snapshot, s.pool_size, now);
+      await applyPackageSnapshot(trx, { id: sessionId, hostId: s.host_id }, parseStoredPackages(s.packages!), snapshot, s.pool_size, now);
       update.running = snapshot.some((p) => p.state === 'running') ? 1 : 0;
     }
 
     await trx.updateTable('sessions').set(update).where('id', '=', sessionId).execute();
-    const pending = await trx
-      .selectFrom('commands')
-      .select(['id', 'type', 'package_id', 'path', 'text'])
-      .where('session_id', '=', sessionId)
-      .where('acked_at', 'is', null)
-      .orderBy('seq')
-      .execute();
     await bumpChangeMarker(trx);
     return {
-      commands: pending.map((c) => {
-        const cmd: AgentCommand = { id: c.id, type: c.type };
-        if (c.package_id !== null) cmd.packageId = c.package_id;
-        if (c.path !== null) cmd.path = c.path;
-        if (c.text !== null) cmd.text = c.text;
+      commands: pending.map(([, id, type, packageId, path, text]) => {
+        const cmd: AgentCommand = { id, type };
+        if (packageId !== null) cmd.packageId = packageId;
+        if (path !== null) cmd.path = path;
+        if (text !== null) cmd.text = text;
         return cmd;
       }),
       heartbeatIntervalSec: s.interval,
     };
   });
+}
+
+interface HeartbeatRead {
+  token_hash: string;
+  closed_at: number | null;
+  close_reason: CloseReason | null;
+  close_message: string | null;
+  host_id: number;
+  cpu_total: number;
+  mem_total: number;
+  data_total: number;
+  calls_total: number;
+  dbms_total: number;
+  cpu_reported: number | null;
+  data_reported: number | null;
+  calls_reported: number | null;
+  dbms_reported: number | null;
+  interval: number;
+  pool_size: number;
+  commands: string;
+  baseline: string | null;
+  packages: string | null;
+}
+
+/** The accumulated totals at the latest sample at or before `at`, as a JSON array (null when none). */
+const baselineJson = (at: number) => sql<string>`(
+  select json_array(m.cpu_total, m.mem_total, m.data_total, m.calls_total, m.dbms_total)
+  from metric_samples m where m.session_id = s.id and m.at <= ${at} order by m.at desc limit 1)`;
+
+/** Accumulates the reported metrics, stores this heartbeat's sample and answers the session columns to set. */
+async function applyMetrics(trx: Db, sessionId: string, s: HeartbeatRead, m: HeartbeatMetrics, now: number): Promise<Updateable<SessionTable>> {
+  const update: Updateable<SessionTable> = {};
+  const totals = {
+    cpu_total: s.cpu_total,
+    mem_total: m.memoryBytes?.total ?? s.mem_total,
+    data_total: s.data_total,
+    calls_total: s.calls_total,
+    dbms_total: s.dbms_total,
+  };
+  if (m.cpuMs) {
+    update.cpu_current = m.cpuMs.current ?? 0;
+    if (m.cpuMs.total !== undefined) {
+      totals.cpu_total = accumulate(s.cpu_total, s.cpu_reported, m.cpuMs.total);
+      update.cpu_reported = m.cpuMs.total;
+    }
+  }
+  if (m.memoryBytes) update.mem_current = m.memoryBytes.current ?? 0;
+  if (m.dataBytes?.total !== undefined) {
+    totals.data_total = accumulate(s.data_total, s.data_reported, m.dataBytes.total);
+    update.data_reported = m.dataBytes.total;
+  }
+  if (m.calls?.total !== undefined) {
+    totals.calls_total = accumulate(s.calls_total, s.calls_reported, m.calls.total);
+    update.calls_reported = m.calls.total;
+  }
+  if (m.dbmsBytes?.total !== undefined) {
+    totals.dbms_total = accumulate(s.dbms_total, s.dbms_reported, m.dbmsBytes.total);
+    update.dbms_reported = m.dbmsBytes.total;
+  }
+  // The session starts from 0: without a sample 5 minutes old, the baseline is zero.
+  const [cpu, mem, data, calls, dbms] = s.baseline ? (JSON.parse(s.baseline) as number[]) : [0, 0, 0, 0, 0];
+  await trx.insertInto('metric_samples').values({ session_id: sessionId, at: now, ...totals }).execute();
+  return {
+    ...update,
+    ...totals,
+    cpu_5m: totals.cpu_total - cpu,
+    mem_5m: totals.mem_total - mem,
+    data_5m: totals.data_total - data,
+    calls_5m: totals.calls_total - calls,
+    dbms_5m: totals.dbms_total - dbms,
+  };
 }

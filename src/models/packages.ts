@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { PackageOrigin, PackageState } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -30,19 +30,49 @@ interface PoolInstance {
 const pooledOrigin = (origin: string) => origin === 'integrator' || origin === 'batch';
 const ids = (list: readonly (string | number)[]) => JSON.stringify(list);
 
+/** A session's stored package as the heartbeat reads it (one JSON array per package, see storedPackagesJson). */
+export interface StoredPackage {
+  package_id: string;
+  path: string | null;
+  name: string | null;
+  version: string | null;
+  created_at: number | null;
+  saved_at: number | null;
+  state: PackageState;
+  progress: number | null;
+  node: string | null;
+  node_started_at: number | null;
+  refs: string;
+  origin: PackageOrigin;
+  seq: number;
+}
+
+const STORED_COLUMNS = [
+  'package_id', 'path', 'name', 'version', 'created_at', 'saved_at', 'state', 'progress', 'node', 'node_started_at', 'refs', 'origin', 'seq',
+] as const;
+
+/** A scalar subquery giving a session's packages as JSON, so the heartbeat reads them with the session row. */
+export const storedPackagesJson = (sessionRef: string) =>
+  sql<string>`(select json_group_array(json_array(${sql.raw(STORED_COLUMNS.join(', '))})) from packages where session_id = ${sql.ref(sessionRef)})`;
+
+/** Parses storedPackagesJson's value. */
+export function parseStoredPackages(json: string): StoredPackage[] {
+  return (JSON.parse(json) as unknown[][]).map((a) => Object.fromEntries(STORED_COLUMNS.map((c, i) => [c, a[i]])) as unknown as StoredPackage);
+}
+
 /**
  * Applies a full package snapshot of a session (PROTOCOL §2 "Packages"): packages
- * rows, the host's shared packages and pool. An unchanged snapshot costs one
- * read; state/progress-only changes one update per changed package.
+ * rows, the host's shared packages and pool. `old` is what is stored now. An
+ * unchanged snapshot writes nothing; state/progress-only changes one statement.
  */
 export async function applyPackageSnapshot(
   trx: Db,
   session: { id: string; hostId: number },
+  old: StoredPackage[],
   snapshot: SnapshotPackage[],
   poolSize: number,
   now: number,
 ): Promise<void> {
-  const old = await trx.selectFrom('packages').selectAll().where('session_id', '=', session.id).execute();
   const oldById = new Map(old.map((p) => [p.package_id, p]));
   const rows = snapshot.map((p, i) => toRow(session.id, p, i, now));
 
@@ -65,13 +95,13 @@ export async function applyPackageSnapshot(
   }
 
   if (!structural) {
-    for (const r of volatile) {
-      await trx
-        .updateTable('packages')
-        .set({ state: r.state, progress: r.progress, node: r.node, node_started_at: r.node_started_at, seq: r.seq })
-        .where('session_id', '=', session.id)
-        .where('package_id', '=', r.package_id)
-        .execute();
+    if (volatile.length) {
+      const changes = JSON.stringify(volatile.map((r) => [r.package_id, r.state, r.progress, r.node, r.node_started_at, r.seq]));
+      await sql`
+        update packages set state = v.value ->> '$[1]', progress = v.value ->> '$[2]', node = v.value ->> '$[3]',
+          node_started_at = v.value ->> '$[4]', seq = v.value ->> '$[5]'
+        from json_each(${changes}) as v
+        where packages.session_id = ${session.id} and packages.package_id = v.value ->> '$[0]'`.execute(trx);
     }
     return;
   }
@@ -209,36 +239,21 @@ async function updatePool(
  * set-based so that a sweep of many sessions stays fast. Runs before the
  * sessions' packages and commands are deleted.
  */
-export async function poolPackagesOfClosingSessions(trx: Db, idsJson: string, poolSize: number, now: number): Promise<void> {
+export async function poolPackagesOfClosingSessions(trx: Db, filter: RawBuilder<boolean>, poolSize: number, now: number): Promise<void> {
   if (poolSize <= 0) return;
-  const leaving = await trx
-    .selectFrom('packages as p')
-    .innerJoin('sessions as s', 's.id', 'p.session_id')
-    .select(['s.host_id', 'p.path', 'p.version', 'p.saved_at', 'p.refs'])
-    .where(sql<boolean>`p.session_id in (select value from json_each(${idsJson}))`)
-    .where('s.closed_at', 'is', null)
-    .where('p.path', 'is not', null)
-    .where('p.origin', 'in', ['integrator', 'batch'])
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('commands as c')
-            .select(sql`1`.as('one'))
-            .whereRef('c.session_id', '=', 'p.session_id')
-            .where('c.type', '=', 'closePackage')
-            .where('c.acked_at', 'is not', null)
-            .where((eb) => eb.or([eb('c.package_id', '=', eb.ref('p.package_id')), eb.and([eb('c.package_id', 'is', null), eb('c.path', '=', eb.ref('p.path'))])])),
-        ),
-      ),
-    )
-    .orderBy('s.host_id')
-    .orderBy('p.session_id')
-    .orderBy('p.seq')
-    .execute();
+  const { rows: leaving } = await sql<{ host_id: number; path: string; version: string | null; saved_at: number | null; refs: string }>`
+    select sessions.host_id, p.path, p.version, p.saved_at, p.refs
+    from packages p join sessions on sessions.id = p.session_id
+    where ${filter} and p.path is not null and p.origin in ('integrator', 'batch')
+      and not exists (
+        select 1 from commands c
+        where c.session_id = p.session_id and c.type = 'closePackage' and c.acked_at is not null
+          and (c.package_id = p.package_id or (c.package_id is null and c.path = p.path)))
+    order by sessions.host_id, p.session_id, p.seq`.execute(trx);
   if (!leaving.length) return;
   const max = await trx.selectFrom('pool_entries').select((eb) => eb.fn.max('lru').as('m')).executeTakeFirst();
   let lru = Number(max?.m ?? 0);
-  const values = leaving.map((p) => ({ host_id: p.host_id, path: p.path!, version: p.version, saved_at: p.saved_at, refs: p.refs, lru: ++lru, added_at: now }));
+  const values = leaving.map((p) => ({ host_id: p.host_id, path: p.path, version: p.version, saved_at: p.saved_at, refs: p.refs, lru: ++lru, added_at: now }));
   for (let i = 0; i < values.length; i += 500) await trx.insertInto('pool_entries').values(values.slice(i, i + 500)).execute();
   await trimPools(trx, [...new Set(leaving.map((p) => p.host_id))], poolSize);
 }

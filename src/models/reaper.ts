@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
-import { bumpChangeMarker, closeOpenSessionsById } from './session-lifecycle.js';
+import { bumpChangeMarker, closeOpenSessionsWhere } from './session-lifecycle.js';
 
 export { isLate, sessionState } from './sessions.js';
 
@@ -15,23 +15,36 @@ const REAP_BATCH = 10_000;
 export async function reapExpiredSessions(db: Db, now: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await db.transaction().execute(async (trx) => {
+    const batch = await db.transaction().execute(async (trx) => {
       const st = await trx.selectFrom('settings').select(['lease_timeout_sec', 'pool_size']).where('id', '=', 1).executeTakeFirstOrThrow();
-      const ids = await trx
+      const expiredUpTo = now - st.lease_timeout_sec * 1000;
+      // A batch is everyone last seen up to the REAP_BATCH-th oldest: a range the index serves directly.
+      const nth = await trx
         .selectFrom('sessions')
-        .select('id')
+        .select('last_seen_at')
         .where('closed_at', 'is', null)
-        .where('last_seen_at', '<=', now - st.lease_timeout_sec * 1000)
+        .where('last_seen_at', '<=', expiredUpTo)
         .orderBy('last_seen_at')
-        .limit(REAP_BATCH)
-        .execute();
-      if (!ids.length) return 0;
-      await closeOpenSessionsById(trx, ids.map((r) => r.id), 'timeout', now, null, st.pool_size);
-      await bumpChangeMarker(trx);
-      return ids.length;
+        .limit(1)
+        .offset(REAP_BATCH - 1)
+        .executeTakeFirst();
+      const upTo = nth?.last_seen_at ?? expiredUpTo;
+      const filter = sql<boolean>`sessions.closed_at is null and sessions.last_seen_at <= ${upTo}`;
+      const count = await trx
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('closed_at', 'is', null)
+        .where('last_seen_at', '<=', upTo)
+        .executeTakeFirstOrThrow();
+      const closed = Number(count.n);
+      if (closed) {
+        await closeOpenSessionsWhere(trx, filter, 'timeout', now, null, st.pool_size);
+        await bumpChangeMarker(trx);
+      }
+      return { closed, more: nth !== undefined };
     });
-    total += n;
-    if (n < REAP_BATCH) return total;
+    total += batch.closed;
+    if (!batch.more) return total;
   }
 }
 

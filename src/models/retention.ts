@@ -33,7 +33,7 @@ export async function applyRetention(db: Db, now: number): Promise<{ sessions: n
   for (;;) {
     const r = await sql`
       delete from sessions where id in (
-        select id from sessions where closed_at is not null and closed_at < ${sessionsBefore} limit ${DELETE_BATCH})`.execute(db);
+        select id from sessions where closed_at is not null and closed_at <= ${sessionsBefore} limit ${DELETE_BATCH})`.execute(db);
     const n = Number(r.numAffectedRows ?? 0);
     sessions += n;
     if (n < DELETE_BATCH) break;

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { CloseReason } from '../db/schema.js';
 import { poolPackagesOfClosingSessions } from './packages.js';
@@ -69,9 +69,8 @@ async function currentPoolSize(trx: Db, reason: CloseReason): Promise<number> {
 }
 
 /**
- * The set-based close of sessions known to be open (the caller selected them in
- * this transaction): a handful of statements whatever the count. The caller
- * moves the change marker.
+ * Closes the open sessions with these ids (selected by the caller in this
+ * transaction). The caller moves the change marker.
  */
 export async function closeOpenSessionsById(
   trx: Db,
@@ -82,32 +81,44 @@ export async function closeOpenSessionsById(
   poolSize?: number,
 ): Promise<void> {
   if (!ids.length) return;
-  const idsJson = JSON.stringify(ids);
-  const inIds = (col: string) => sql<boolean>`${sql.ref(col)} in (select value from json_each(${idsJson}))`;
-  await onSessionsClosing(trx, idsJson, reason, now, poolSize ?? (await currentPoolSize(trx, reason)));
+  const filter = sql<boolean>`sessions.id in (select value from json_each(${JSON.stringify(ids)})) and sessions.closed_at is null`;
+  await closeOpenSessionsWhere(trx, filter, reason, now, message, poolSize ?? (await currentPoolSize(trx, reason)));
+}
+
+/**
+ * The set-based close: a handful of statements whatever the count. `filter`
+ * is a condition on the sessions table (columns qualified with "sessions.")
+ * that selects open sessions only and stays true until the final update.
+ */
+export async function closeOpenSessionsWhere(
+  trx: Db,
+  filter: RawBuilder<boolean>,
+  reason: CloseReason,
+  now: number,
+  message: string | null,
+  poolSize: number,
+): Promise<void> {
+  const closing = sql`(select sessions.id from sessions where ${filter})`;
+  await onSessionsClosing(trx, filter, reason, now, poolSize);
   if (reason === 'released') {
     // The license history records agents' releases (operators' closes are in the audit log).
     await sql`
       insert into license_events (license_id, at, kind, code, user_name, host_id, hostname, client_ip, session_id)
       select license_id, ${now}, 'close', ${reason}, user_name, host_id, machine_hostname, client_ip, id
-      from sessions where ${inIds('id')} and closed_at is null`.execute(trx);
+      from sessions where ${filter}`.execute(trx);
   }
-  await trx.deleteFrom('session_features').where(inIds('session_id')).execute();
-  await trx.deleteFrom('commands').where(inIds('session_id')).execute();
-  await trx.deleteFrom('packages').where(inIds('session_id')).execute();
-  await trx.deleteFrom('metric_samples').where(inIds('session_id')).execute();
-  await trx
-    .updateTable('sessions')
-    .set({ closed_at: now, close_reason: reason, close_message: message, running: 0, updated_at: now })
-    .where(inIds('id'))
-    .where('closed_at', 'is', null)
-    .execute();
+  for (const table of ['session_features', 'commands', 'packages', 'metric_samples'] as const) {
+    await trx.deleteFrom(table).where(sql<boolean>`session_id in ${closing}`).execute();
+  }
+  await sql`
+    update sessions set closed_at = ${now}, close_reason = ${reason}, close_message = ${message}, running = 0, updated_at = ${now}
+    where ${filter}`.execute(trx);
 }
 
 /**
  * Hook run before sessions close: packages leaving with them enter their
  * host's pool (PROTOCOL §2), except on binding_reset (the pool goes with the binding).
  */
-async function onSessionsClosing(trx: Db, idsJson: string, reason: CloseReason, now: number, poolSize: number): Promise<void> {
-  if (reason !== 'binding_reset') await poolPackagesOfClosingSessions(trx, idsJson, poolSize, now);
+async function onSessionsClosing(trx: Db, filter: RawBuilder<boolean>, reason: CloseReason, now: number, poolSize: number): Promise<void> {
+  if (reason !== 'binding_reset') await poolPackagesOfClosingSessions(trx, filter, poolSize, now);
 }

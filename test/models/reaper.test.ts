@@ -1,0 +1,160 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeApp, type TestApp } from '../helpers/app.js';
+import { captureBody, fingerprint, heartbeat, makeLicense, openOk, sessionRow } from '../helpers/licensing.js';
+import { forgiveRestart, leaseTick, reapExpiredSessions, sessionState } from '../../src/models/reaper.js';
+import { applyRetention } from '../../src/models/retention.js';
+import { changeMarker } from '../../src/models/session-lifecycle.js';
+import { startJobs } from '../../src/jobs/index.js';
+
+const MIN = 60_000;
+
+describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp();
+  });
+  afterEach(() => t.close());
+
+  const aliveAt = (ms: number) => t.db.updateTable('server_state').set({ alive_at: ms }).execute();
+
+  it('closes sessions with now − lastSeenAt ≥ lease timeout as timeout, frees the seat, keeps the binding', async () => {
+    const lic = await makeLicense(t, { maxSessions: 1 });
+    const s = await openOk(t, lic.key);
+    t.clock.advance(5 * MIN - 1);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0);
+    expect((await t.request.post('/api/v1/sessions').send(captureBody(lic.key))).body.error.code).toBe('session_limit_reached');
+    t.clock.advance(1);
+    const marker = await changeMarker(t.db);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
+    expect(await changeMarker(t.db)).toBeGreaterThan(marker);
+    const row = await sessionRow(t, s.sessionId);
+    expect([row.close_reason, row.closed_at]).toEqual(['timeout', t.clock.now()]);
+    const host = await t.db.selectFrom('hosts').select('reset_at').where('id', '=', s.hostId).executeTakeFirstOrThrow();
+    expect(host.reset_at).toBeNull();
+    const again = await openOk(t, lic.key);
+    expect(again.hostId).toBe(s.hostId);
+  });
+
+  it('a shorter lease setting applies to the next sweep; heartbeats keep sessions alive', async () => {
+    const lic = await makeLicense(t, { maxHosts: 3 });
+    const a = await openOk(t, lic.key);
+    const b = await openOk(t, lic.key, { fingerprint: fingerprint(2) });
+    await t.db.updateTable('settings').set({ heartbeat_interval_sec: 10, lease_timeout_sec: 30 }).execute();
+    for (let i = 0; i < 5; i++) {
+      t.clock.advance(10_000);
+      await heartbeat(t, a).expect(200);
+      await reapExpiredSessions(t.db, t.clock.now());
+    }
+    expect((await sessionRow(t, a.sessionId)).closed_at).toBeNull();
+    expect((await sessionRow(t, b.sessionId)).close_reason).toBe('timeout');
+  });
+
+  it('late after two missed intervals (the interval last sent to the session), sleeping when said, else alive', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    await heartbeat(t, s, { sleeping: true });
+    expect(sessionState(await sessionRow(t, s.sessionId), t.clock.now())).toBe('sleeping');
+    t.clock.advance(2 * MIN);
+    expect(sessionState(await sessionRow(t, s.sessionId), t.clock.now())).toBe('sleeping');
+    t.clock.advance(1);
+    expect(sessionState(await sessionRow(t, s.sessionId), t.clock.now())).toBe('late');
+    await heartbeat(t, s);
+    expect(sessionState(await sessionRow(t, s.sessionId), t.clock.now())).toBe('alive');
+  });
+
+  it('restart: open leases move forward by the downtime, so nobody is evicted by it', async () => {
+    const lic = await makeLicense(t, { maxHosts: 3 });
+    const s = await openOk(t, lic.key);
+    t.clock.advance(50_000);
+    await aliveAt(t.clock.now()); // the server's last sign of life
+    t.clock.advance(4 * MIN); // down for four minutes
+    expect(await forgiveRestart(t.db, t.clock.now())).toBe(4 * MIN);
+    expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 50_000);
+    t.clock.advance(4 * MIN);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0);
+    t.clock.advance(10_000);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
+  });
+
+  it('restart: the extension is at most one lease timeout', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    await aliveAt(t.clock.now());
+    t.clock.advance(120 * MIN);
+    expect(await forgiveRestart(t.db, t.clock.now())).toBe(5 * MIN);
+    expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 115 * MIN);
+    const state = await t.db.selectFrom('server_state').select('alive_at').executeTakeFirstOrThrow();
+    expect(state.alive_at).toBe(t.clock.now());
+  });
+
+  it('a clock jumping forward does not mass-expire; one jumping backwards closes nothing and keeps expiry honest', async () => {
+    const lic = await makeLicense(t, { maxHosts: 3 });
+    const live = await openOk(t, lic.key);
+    const dead = await openOk(t, lic.key, { fingerprint: fingerprint(2) });
+    t.clock.advance(3 * MIN);
+    await heartbeat(t, live);
+    await aliveAt(t.clock.now()); // the job ticked every 5 s until now
+
+    t.clock.advance(3 * 3600_000); // forward jump of three hours
+    let r = await leaseTick(t.db, t.clock.now(), 5000);
+    expect(r.closed).toBe(0);
+    expect(r.shiftedMs).toBe(3 * 3600_000 - 5000);
+    await heartbeat(t, live);
+    // From here the sweep runs as usual (the job ticks every 5 s; a bare sweep stands for those ticks).
+    t.clock.advance(2 * MIN);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1); // the dead one, which had 2 of its 5 minutes left
+    expect((await sessionRow(t, dead.sessionId)).close_reason).toBe('timeout');
+
+    const dead2 = await openOk(t, lic.key, { fingerprint: fingerprint(3) });
+    await heartbeat(t, live);
+    await aliveAt(t.clock.now());
+    t.clock.advance(-3600_000); // backward jump of an hour
+    r = await leaseTick(t.db, t.clock.now(), 5000);
+    expect(r.closed).toBe(0);
+    expect(r.shiftedMs).toBe(-3600_000);
+    expect((await sessionRow(t, dead2.sessionId)).last_seen_at).toBe(t.clock.now());
+    t.clock.advance(4 * MIN);
+    await heartbeat(t, live);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0);
+    t.clock.advance(MIN);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1); // dead2, five minutes after it was last seen on the new timeline
+    expect((await sessionRow(t, live.sessionId)).closed_at).toBeNull();
+  });
+
+  it('sweeps many sessions in set-based batches', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    const base = await sessionRow(t, s.sessionId);
+    const rows = Array.from({ length: 12_345 }, (_, i) => ({ ...base, id: `bulk-${i}`, session_number: i + 2, token_hash: `h${i}`, client_session_id: null }));
+    for (let i = 0; i < rows.length; i += 500) await t.db.insertInto('sessions').values(rows.slice(i, i + 500)).execute();
+    await t.db.insertInto('session_features').values({ session_id: 'bulk-1', license_id: lic.id, feature: 'f', acquired_at: 0 }).execute();
+    t.clock.advance(5 * MIN);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(12_346);
+    const open = await t.db.selectFrom('sessions').select('id').where('closed_at', 'is', null).execute();
+    expect(open).toEqual([]);
+    expect(await t.db.selectFrom('session_features').selectAll().execute()).toEqual([]);
+  });
+
+  it('startJobs forgives the downtime once at start and records the server’s sign of life', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    await aliveAt(t.clock.now());
+    t.clock.advance(2 * MIN);
+    const jobs = await startJobs(t.deps, t.sqlite);
+    await jobs.stop();
+    expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now());
+    expect((await t.db.selectFrom('server_state').select('alive_at').executeTakeFirstOrThrow()).alive_at).toBe(t.clock.now());
+  });
+
+  it('retention deletes closed sessions after max(7 days, retentionDays) and history after retentionDays', async () => {
+    await t.db.updateTable('settings').set({ retention_days: 1 }).execute();
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    await t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', `Bearer ${s.token}`).expect(204);
+    t.clock.advance(2 * 24 * 3600_000);
+    expect(await applyRetention(t.db, t.clock.now())).toEqual({ sessions: 0, events: 2 });
+    t.clock.advance(5 * 24 * 3600_000);
+    expect(await applyRetention(t.db, t.clock.now())).toEqual({ sessions: 1, events: 0 });
+    expect((await heartbeat(t, s)).status).toBe(401);
+  });
+});
