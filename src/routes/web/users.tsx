@@ -41,6 +41,15 @@ function formError(c: AppContext, e: unknown): { message: string; status: Status
   throw e;
 }
 
+// What a page says after a change (the ?done= of the redirect), keyed by that value.
+const USER_NOTICES: Record<string, string> = {
+  created: 'admin.users.created',
+  password: 'admin.users.password_reset_done',
+  role: 'admin.users.role_changed',
+  disabled: 'admin.users.disabled_done',
+  enabled: 'admin.users.enabled_done',
+};
+
 async function listPage(c: AppContext, status: Status, msg: Msg & { form?: NewUserForm; doneFor?: { key: string; id: number } } = {}) {
   const { db } = c.var.deps;
   const [users, clients] = await Promise.all([listUsers(db), clientChoices(db)]);
@@ -65,34 +74,18 @@ async function userPage(c: AppContext, id: number, status: Status, msg: Msg = {}
   const user = await userWithClient(c.var.deps.db, id);
   if (!user) throw new AppError('not_found', 404);
   const t = c.var.t;
-  const done = c.req.method === 'GET' ? c.req.query('done') : undefined;
-  const notice =
-    msg.notice ??
-    (done === 'password'
-      ? t('admin.users.password_reset_done', { email: user.email })
-      : done === 'role'
-        ? t('admin.users.role_changed', { email: user.email, role: t(`role.${user.role}`) })
-        : done === 'disabled'
-          ? t('admin.users.disabled_done', { email: user.email })
-          : done === 'enabled'
-            ? t('admin.users.enabled_done', { email: user.email })
-            : done === 'created'
-              ? t('admin.users.created', { email: user.email })
-              : null);
+  const done = c.req.method === 'GET' ? USER_NOTICES[c.req.query('done') ?? ''] : undefined;
+  const notice = msg.notice ?? (done ? t(done, { email: user.email, role: t(`role.${user.role}`) }) : null);
   return c.html(
     <UserPage ctx={pageCtx(c)} user={user} isSelf={user.id === c.var.viewer!.user.id} error={msg.error} notice={notice} minPassword={MIN_PASSWORD_LENGTH} />,
     status,
   );
 }
 
-const LIST_NOTICES: Record<string, string> = {
-  created: 'admin.users.created',
-  disabled: 'admin.users.disabled_done',
-  enabled: 'admin.users.enabled_done',
-};
-
 usersRoutes.get('/users', (c) => {
-  const key = LIST_NOTICES[c.req.query('done') ?? ''];
+  const done = c.req.query('done') ?? '';
+  // The list only reports what its own forms do.
+  const key = ['created', 'disabled', 'enabled'].includes(done) ? USER_NOTICES[done] : undefined;
   const id = Number(c.req.query('id'));
   return listPage(c, 200, key && Number.isSafeInteger(id) ? { doneFor: { key, id } } : {});
 });
