@@ -56,6 +56,19 @@ export function lockRefuses(
 
 type Outcome = { ok: CaptureAnswer } | { refused: AppError };
 
+interface LicenseRead {
+  id: number;
+  client_id: number;
+  max_hosts: number;
+  max_sessions: number | null;
+  expires_at: number | null;
+  suspended_at: number | null;
+  heartbeat_interval_sec: number;
+  lease_timeout_sec: number;
+  bound_host_id: number | null;
+  features: string;
+}
+
 /**
  * Captures a license (PROTOCOL §1) in one IMMEDIATE transaction: checks in the
  * contract's order, then binding, session, number and features written all or
@@ -70,20 +83,17 @@ export async function openSession(db: Db, req: CaptureRequest, clientIp: string 
   const tokenHash = hashToken(token);
 
   const outcome = await db.transaction().execute(async (trx): Promise<Outcome> => {
-    const lic = await trx
-      .selectFrom('licenses')
-      .select(['id', 'client_id', 'max_hosts', 'max_sessions', 'expires_at', 'suspended_at'])
-      .where('key', '=', req.licenseKey)
-      .executeTakeFirst();
+    // One read for the license, the settings, this machine's binding and the licensed features.
+    const { rows } = await sql<LicenseRead>`
+      select l.id, l.client_id, l.max_hosts, l.max_sessions, l.expires_at, l.suspended_at,
+        st.heartbeat_interval_sec, st.lease_timeout_sec,
+        (select h.id from hosts h where h.license_id = l.id and h.fingerprint_hash = ${fp.hash} and h.reset_at is null) as bound_host_id,
+        (select json_group_array(json_array(f.feature, f.max_sessions)) from license_features f where f.license_id = l.id) as features
+      from licenses l join settings st on st.id = 1
+      where l.key = ${req.licenseKey}`.execute(trx);
+    const lic = rows[0];
     if (!lic) return { refused: new AppError('license_not_found', 404) };
-
-    const bound = await trx
-      .selectFrom('hosts')
-      .select('id')
-      .where('license_id', '=', lic.id)
-      .where('fingerprint_hash', '=', fp.hash)
-      .where('reset_at', 'is', null)
-      .executeTakeFirst();
+    const bound = lic.bound_host_id === null ? undefined : { id: lic.bound_host_id };
     const subject: EventSubject = {
       userName: req.user,
       hostId: bound?.id ?? null,
@@ -100,8 +110,7 @@ export async function openSession(db: Db, req: CaptureRequest, clientIp: string 
     if (lic.suspended_at !== null) return refuse(new AppError('license_suspended', 403));
     if (lic.expires_at !== null && now >= lic.expires_at) return refuse(new AppError('license_expired', 403));
 
-    const settings = await trx.selectFrom('settings').select(['heartbeat_interval_sec', 'lease_timeout_sec']).where('id', '=', 1).executeTakeFirstOrThrow();
-    const timing = { heartbeatIntervalSec: settings.heartbeat_interval_sec, leaseTimeoutSec: settings.lease_timeout_sec };
+    const timing = { heartbeatIntervalSec: lic.heartbeat_interval_sec, leaseTimeoutSec: lic.lease_timeout_sec };
 
     if (req.clientSessionId !== undefined) {
       const repeat = await idempotentRepeat(trx, lic.id, req.clientSessionId, fp.hash, tokenHash, now);
@@ -115,15 +124,16 @@ export async function openSession(db: Db, req: CaptureRequest, clientIp: string 
       return refuse(new AppError('infobase_locked', 423, { message: ib.lock_message }));
     }
 
-    const licensed = await trx.selectFrom('license_features').select(['feature', 'max_sessions']).where('license_id', '=', lic.id).execute();
-    const limitOf = new Map(licensed.map((f) => [f.feature, f.max_sessions]));
+    const limitOf = new Map(JSON.parse(lic.features) as [string, number | null][]);
     const missing = features.find((f) => !limitOf.has(f));
     if (missing !== undefined) return refuse(new AppError('feature_not_licensed', 403, { feature: missing }), missing);
 
-    // From here on every write is undone if a later limit refuses.
-    await sql`savepoint capture`.execute(trx);
+    // From here on every write is undone if a later limit refuses. Without session or feature
+    // limits only the binding can refuse, and it is the first write: no savepoint needed.
+    const mayRefuseLater = lic.max_sessions !== null || features.some((f) => limitOf.get(f) != null);
+    if (mayRefuseLater) await sql`savepoint capture`.execute(trx);
     const undo = async (err: AppError, feature: string | null = null) => {
-      await sql`rollback to capture`.execute(trx);
+      if (mayRefuseLater) await sql`rollback to capture`.execute(trx);
       return refuse(err, feature);
     };
 
@@ -186,7 +196,7 @@ export async function openSession(db: Db, req: CaptureRequest, clientIp: string 
       sessionId, lic.id, lic.client_id, hostId, infobaseId, sessionNumber, req.clientSessionId ?? null, tokenHash, req.user,
       JSON.stringify([...new Set(req.roles ?? [])]), req.connectionType, req.app?.name ?? null, req.app?.version ?? null,
       req.machine?.hostname ?? null, req.machine?.os ?? null, req.machine?.ip ?? null, clientIp, req.client?.hostname ?? null,
-      now, now, settings.heartbeat_interval_sec, now,
+      now, now, lic.heartbeat_interval_sec, now,
     ];
     const limitSql =
       lic.max_sessions === null
@@ -217,7 +227,7 @@ export async function openSession(db: Db, req: CaptureRequest, clientIp: string 
       }
     }
 
-    await sql`release capture`.execute(trx);
+    if (mayRefuseLater) await sql`release capture`.execute(trx);
     await recordLicenseEvents(
       trx,
       lic.id,

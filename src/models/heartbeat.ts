@@ -39,6 +39,9 @@ export interface HeartbeatAnswer {
 /** How far back last5min looks. */
 export const FIVE_MINUTES_MS = 300_000;
 
+/** A bound host's lastSeenAt follows its sessions' heartbeats to this resolution (one write per host per period, not per heartbeat). */
+export const HOST_SEEN_RESOLUTION_MS = 300_000;
+
 /**
  * Accumulates a cumulative counter: growth is the difference to the previous
  * report, or the whole report when it went down (a counter restart).
@@ -68,6 +71,7 @@ export async function recordHeartbeat(
         s.cpu_total, s.mem_total, s.data_total, s.calls_total, s.dbms_total,
         s.cpu_reported, s.data_reported, s.calls_reported, s.dbms_reported,
         st.heartbeat_interval_sec as interval, st.pool_size,
+        (select h.last_seen_at from hosts h where h.id = s.host_id) as host_seen_at,
         (select json_group_array(json_array(c.seq, c.id, c.type, c.package_id, c.path, c.text))
           from commands c where c.session_id = s.id and c.acked_at is null) as commands,
         ${hb.metrics ? baselineJson(now - FIVE_MINUTES_MS) : sql`null`} as baseline,
@@ -108,6 +112,9 @@ export async function recordHeartbeat(
     }
 
     await trx.updateTable('sessions').set(update).where('id', '=', sessionId).execute();
+    if (now - s.host_seen_at >= HOST_SEEN_RESOLUTION_MS) {
+      await trx.updateTable('hosts').set({ last_seen_at: now }).where('id', '=', s.host_id).execute();
+    }
     await bumpChangeMarker(trx);
     return {
       commands: pending.map(([, id, type, packageId, path, text]) => {
@@ -139,6 +146,7 @@ interface HeartbeatRead {
   dbms_reported: number | null;
   interval: number;
   pool_size: number;
+  host_seen_at: number;
   commands: string;
   baseline: string | null;
   packages: string | null;

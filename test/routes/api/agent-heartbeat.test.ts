@@ -47,6 +47,17 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
     expect((await sessionRow(t, s.sessionId)).heartbeat_interval_sec).toBe(20);
   });
 
+  it('the bound host’s lastSeenAt follows the heartbeats to a 5-minute resolution', async () => {
+    const hostSeen = async () => (await t.db.selectFrom('hosts').select('last_seen_at').where('id', '=', s.hostId).executeTakeFirstOrThrow()).last_seen_at;
+    const bound = await hostSeen();
+    t.clock.advance(4 * 60_000);
+    await heartbeat(t, s).expect(200);
+    expect(await hostSeen()).toBe(bound);
+    t.clock.advance(60_000);
+    await heartbeat(t, s).expect(200);
+    expect(await hostSeen()).toBe(t.clock.now());
+  });
+
   it('401 unauthorized for a wrong or missing token or an unknown session; nothing renewed', async () => {
     t.clock.advance(10_000);
     const wrong = await heartbeat(t, { sessionId: s.sessionId, token: s.token + 'x' });
