@@ -18,6 +18,7 @@ import { staticRoutes } from './routes/static.js';
 import { auditRoutes } from './routes/web/audit.js';
 import { authRoutes } from './routes/web/auth.js';
 import { homeRoutes } from './routes/web/home.js';
+import { monitorRoutes } from './routes/web/monitor.js';
 import { settingsRoutes } from './routes/web/settings.js';
 import { tokensRoutes } from './routes/web/tokens.js';
 import { usersRoutes } from './routes/web/users.js';
@@ -81,6 +82,7 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   web.route('/', usersRoutes);
   web.route('/', tokensRoutes);
   web.route('/', auditRoutes);
+  web.route('/', monitorRoutes);
   app.route('/', web);
 
   return { app, deps };

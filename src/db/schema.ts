@@ -27,6 +27,7 @@ export interface UserTable {
   locale: string | null;
   time_zone: string | null;
   monitor_columns: string | null;
+  monitor_resolve_names: Generated<number>;
   disabled_at: number | null;
   created_at: number;
   password_changed_at: number;

@@ -4,11 +4,12 @@ import auth from './messages/auth.js';
 import admin from './messages/admin.js';
 import api from './messages/api.js';
 import settings from './messages/settings.js';
+import monitor from './messages/monitor.js';
 
 export { LOCALES, type Locale } from './define.js';
 
 // One file per area keeps parallel work apart; keys are namespaced by area ("auth.login.title").
-const areas: Messages[] = [common, auth, admin, api, settings];
+const areas: Messages[] = [common, auth, admin, api, settings, monitor];
 
 const catalogue: Record<Locale, Map<string, string>> = { en: new Map(), ru: new Map() };
 for (const area of areas) {

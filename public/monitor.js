@@ -1,0 +1,263 @@
+// The session monitor's behaviour on top of htmx: conditional polling, row selection,
+// confirm dialog, context menu and hotkeys. The page lists, searches and pages without it.
+(function () {
+  'use strict';
+  var doc = document;
+  doc.documentElement.classList.add('js');
+
+  var etag = null; // validator of what #monitor-live shows now
+  var paused = false;
+  var selectedKey = null; // selector of the selected row, re-applied after every refresh
+  var focusMemo = null;
+
+  function live() { return doc.getElementById('monitor-live'); }
+  function dialog() { return doc.getElementById('monitor-dialog'); }
+  function menu() { return doc.getElementById('monitor-menu'); }
+  // The query the live part shows, as the server wrote it: links and actions start from it.
+  function current() { var l = live(); return new URL(l ? l.getAttribute('hx-get') : '/monitor', location.href); }
+  function base() { return current().pathname; }
+  function query() { return current().search.slice(1); }
+  function esc(s) { return window.CSS && CSS.escape ? CSS.escape(s) : String(s).replace(/["\\]/g, '\\$&'); }
+  function intoLive(ctx) { return ctx.target && ctx.target.id === 'monitor-live'; }
+
+  // --- refresh: If-None-Match from the last answer, X-Auto-Refresh on the timer's polls ---
+  doc.addEventListener('htmx:config:request', function (e) {
+    var ctx = e.detail.ctx;
+    if (!intoLive(ctx)) return;
+    var poll = ctx.sourceEvent && ctx.sourceEvent.type === 'every';
+    if (poll && (paused || doc.hidden)) { e.preventDefault(); return; }
+    if (poll) ctx.request.headers['X-Auto-Refresh'] = '1';
+    if (ctx.request.method === 'GET') {
+      if (etag) ctx.request.headers['If-None-Match'] = etag;
+      var body = ctx.request.body; // empty filters stay out of the URL
+      if (body && body.keys) Array.from(body.keys()).forEach(function (k) { if (body.get(k) === '') body.delete(k); });
+    }
+  });
+
+  doc.addEventListener('htmx:after:request', function (e) {
+    var ctx = e.detail.ctx;
+    if (!ctx.response) return;
+    var status = ctx.response.status;
+    if (intoLive(ctx) && ctx.target.isConnected && status === 200) etag = ctx.response.headers.get('ETag');
+    var src = ctx.sourceElement;
+    if (status < 300 && src && src.closest && src.closest('#monitor-dialog') && dialog().open) dialog().close();
+  });
+
+  doc.addEventListener('htmx:before:swap', function (e) {
+    var ctx = e.detail.ctx;
+    if (!intoLive(ctx)) return;
+    var a = doc.activeElement, l = live();
+    focusMemo = null;
+    if (a && l && l.contains(a)) {
+      var tr = a.closest('tr');
+      var all = l.querySelectorAll('a,button,input,[tabindex]');
+      focusMemo = { row: tr && rowKey(tr), part: a.classList.contains('tg') ? '.tg' : a.classList.contains('ib') ? '.ib' : null, index: Array.prototype.indexOf.call(all, a) };
+    }
+  });
+
+  // Rows carry aria-expanded only when true (bytes); the toggles work with this script only, so it says "false".
+  function markToggles() {
+    doc.querySelectorAll('#monitor-live button.tg:not([aria-expanded]), #monitor-live button.ib:not([aria-expanded])').forEach(function (b) {
+      b.setAttribute('aria-expanded', 'false');
+    });
+  }
+
+  doc.addEventListener('htmx:after:swap', function () {
+    syncBack();
+    markToggles();
+    var l = live();
+    if (!l) return;
+    var row = selectedKey && l.querySelector(selectedKey);
+    if (row) row.setAttribute('aria-selected', 'true'); else selectedKey = null;
+    if (focusMemo) {
+      var el = focusMemo.row && l.querySelector(focusMemo.row);
+      if (el && focusMemo.part) el = el.querySelector(focusMemo.part);
+      if (!el && focusMemo.index >= 0) el = l.querySelectorAll('a,button,input,[tabindex]')[focusMemo.index];
+      if (el) el.focus({ preventScroll: true });
+      focusMemo = null;
+    }
+    updateActions();
+  });
+
+  doc.addEventListener('visibilitychange', function () { if (!doc.hidden && !paused) refresh(); });
+
+  function refresh() { var l = live(); if (l) htmx.trigger(l, 'monitor-refresh'); }
+
+  // Forms outside the refreshing part post the current query along ("back").
+  function syncBack() {
+    var q = query();
+    doc.querySelectorAll('.mon-bar input[name=back]').forEach(function (i) { i.value = q; });
+  }
+
+  // --- selection ---
+  function rowKey(tr) {
+    var d = tr.dataset;
+    if (d.packageId) return 'tr[data-session-id="' + esc(d.sessionId) + '"][data-package-id="' + esc(d.packageId) + '"]';
+    if (d.sharedPath) return 'tr[data-host-id="' + esc(d.hostId) + '"][data-shared-path="' + esc(d.sharedPath) + '"]';
+    if (d.poolId) return 'tr[data-pool-id="' + esc(d.poolId) + '"]';
+    if (d.sessionId && tr.hasAttribute('tabindex')) return 'tr[data-session-id="' + esc(d.sessionId) + '"][tabindex]:not([data-package-id])';
+    return null;
+  }
+  function selectedRow() { var l = live(); return selectedKey && l ? l.querySelector(selectedKey) : null; }
+  function select(tr, focus) {
+    var key = tr && rowKey(tr);
+    if (!key) return;
+    var old = selectedRow();
+    if (old) old.removeAttribute('aria-selected');
+    selectedKey = key;
+    tr.setAttribute('aria-selected', 'true');
+    if (focus) tr.focus({ preventScroll: false });
+    updateActions();
+  }
+  function kindOf(tr) {
+    if (!tr) return null;
+    var d = tr.dataset;
+    return d.packageId ? 'package' : d.sharedPath ? 'shared' : d.poolId ? 'pool' : 'session';
+  }
+  function enabled(act, tr) {
+    var k = kindOf(tr);
+    var run = tr && tr.classList.contains('run');
+    switch (act) {
+      case 'stop': return (k === 'session' || k === 'package') && run;
+      case 'close': return k === 'session' || k === 'package' || (k === 'shared' && tr.dataset.count === '1');
+      case 'message': case 'reset': return k === 'session' || k === 'package';
+      case 'clear-pool': return !!k;
+      default: return true;
+    }
+  }
+  function updateActions() {
+    var tr = selectedRow();
+    doc.querySelectorAll('#monitor-actions [data-act], #monitor-menu [data-act]').forEach(function (b) {
+      if (b.tagName === 'BUTTON' && b.dataset.act !== 'pause') b.disabled = !enabled(b.dataset.act, tr);
+    });
+  }
+
+  // --- actions: ask the server for the confirm step, show it in the dialog ---
+  function confirmUrl(act) {
+    var tr = selectedRow(), p = new URLSearchParams();
+    if (act !== 'terminate-all') {
+      if (!tr || !enabled(act, tr)) return null;
+      var d = tr.dataset, k = kindOf(tr);
+      if (d.sessionId) p.set('session', d.sessionId);
+      if (k === 'package') { p.set('pkg', d.packageId); }
+      if (k === 'shared' || k === 'pool') p.set('host', d.hostId);
+      if (act === 'close') act = k === 'package' ? 'close-package' : k === 'shared' ? 'close-shared' : 'terminate';
+      if (act === 'stop' && k === 'package') act = 'stop-package';
+      if (k === 'shared') p.set('path', d.sharedPath);
+    }
+    p.set('do', act);
+    if (query()) p.set('back', query());
+    return base() + '/confirm?' + p.toString();
+  }
+  function openConfirm(url) {
+    if (!url) return;
+    hideMenu();
+    htmx.ajax('GET', url, { target: '#monitor-dialog', swap: 'innerHTML' }).then(function () {
+      var d = dialog();
+      if (!d.firstElementChild) return;
+      if (!d.open) d.showModal();
+      var first = d.querySelector('textarea, button:not([disabled]), a');
+      if (first) first.focus();
+    });
+  }
+  function act(name) {
+    if (name === 'refresh') return refresh();
+    if (name === 'pause') {
+      paused = !paused;
+      doc.querySelectorAll('[data-act=pause]').forEach(function (b) { b.setAttribute('aria-pressed', String(paused)); });
+      if (!paused) refresh();
+      return;
+    }
+    if (name === 'resolve') {
+      var box = doc.getElementById('monitor-resolve');
+      if (box) { box.checked = !box.checked; box.dispatchEvent(new Event('change', { bubbles: true })); }
+      return;
+    }
+    openConfirm(confirmUrl(name));
+  }
+
+  // "+" expands a row, "i" opens its info panel: both live in the URL, so a refresh keeps them.
+  function toggle(button) {
+    var tr = button.closest('tr'), id = tr && tr.dataset.sessionId, url = current(), p = url.searchParams;
+    if (!id) return;
+    if (button.classList.contains('tg')) {
+      var open = (p.get('open') || '').split(',').filter(Boolean), i = open.indexOf(id);
+      if (i >= 0) open.splice(i, 1); else open.push(id);
+      if (open.length) p.set('open', open.join(',')); else p.delete('open');
+    } else if (p.get('info') === id) p.delete('info');
+    else p.set('info', id);
+    select(tr);
+    navigate(url.pathname + url.search, 'replace');
+  }
+
+  function navigate(href, history) {
+    var opts = { target: '#monitor-live', swap: 'outerHTML' };
+    opts[history] = 'true';
+    htmx.ajax('GET', href, opts);
+  }
+
+  doc.addEventListener('click', function (e) {
+    if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    var t = e.target instanceof Element ? e.target : null;
+    if (!t) return;
+    if (!t.closest('#monitor-menu')) hideMenu();
+    var el = t.closest('[data-act], [data-confirm-link], [data-nav], [data-filter], [data-close], #monitor-live button.tg, #monitor-live button.ib');
+    if (el) {
+      if (el.hasAttribute('data-close')) { e.preventDefault(); dialog().close(); return; }
+      if (el.dataset.filter) {
+        e.preventDefault();
+        var box = doc.getElementById('monitor-filters');
+        if (box) box.open = true;
+        var input = doc.getElementById('f_' + el.dataset.filter);
+        if (input) input.focus();
+        return;
+      }
+      if (el.dataset.act) { e.preventDefault(); act(el.dataset.act); return; }
+      if (el.hasAttribute('data-confirm-link')) { e.preventDefault(); openConfirm(el.getAttribute('href')); return; }
+      if (el.hasAttribute('data-nav')) { e.preventDefault(); navigate(el.getAttribute('href'), 'push'); return; }
+      if (el.matches('button.tg, button.ib')) { toggle(el); return; }
+    }
+    var tr = t.closest('#monitor-live tr[tabindex]');
+    if (tr && !t.closest('a, button, input')) select(tr, true);
+  });
+
+  // --- context menu on a row ---
+  function hideMenu() { var m = menu(); if (m) m.hidden = true; }
+  doc.addEventListener('contextmenu', function (e) {
+    var tr = e.target instanceof Element && e.target.closest('#monitor-live tr[tabindex]');
+    var m = menu();
+    if (!tr || !m) return;
+    e.preventDefault();
+    select(tr, true);
+    m.hidden = false;
+    var x = Math.min(e.clientX, window.innerWidth - m.offsetWidth - 4);
+    var y = Math.min(e.clientY, window.innerHeight - m.offsetHeight - 4);
+    m.style.left = Math.max(0, x) + 'px';
+    m.style.top = Math.max(0, y) + 'px';
+    var first = m.querySelector('button:not([disabled])');
+    if (first) first.focus();
+  });
+
+  // --- hotkeys: Ctrl+F search, Alt+F5 refresh, Delete close, arrows move the selection ---
+  doc.addEventListener('keydown', function (e) {
+    var t = e.target instanceof Element ? e.target : null;
+    var typing = t && t.closest('input, textarea, select, [contenteditable]');
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === 'f' || e.key === 'F')) {
+      var q = doc.getElementById('monitor-q');
+      if (q) { e.preventDefault(); q.focus(); q.select(); }
+      return;
+    }
+    if (e.altKey && e.key === 'F5') { e.preventDefault(); refresh(); return; }
+    if (e.key === 'Escape') { hideMenu(); return; }
+    if (typing || (dialog() && dialog().open)) return;
+    if (e.key === 'Delete' && selectedRow()) { e.preventDefault(); act('close'); return; }
+    if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && t && t.closest('#monitor-live tr[tabindex]')) {
+      var rows = Array.prototype.slice.call(live().querySelectorAll('tr[tabindex]'));
+      var i = rows.indexOf(t.closest('tr')) + (e.key === 'ArrowDown' ? 1 : -1);
+      if (rows[i]) { e.preventDefault(); select(rows[i], true); }
+    }
+  });
+
+  markToggles();
+  updateActions();
+})();

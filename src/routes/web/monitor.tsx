@@ -1,0 +1,437 @@
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import { ConfirmForm, ConfirmPage, type ConfirmSpec } from '../../../views/monitor/confirm.js';
+import { MonitorLive } from '../../../views/monitor/live.js';
+import { MonitorPage } from '../../../views/monitor/monitor-page.js';
+import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
+import { AppError, forbidden, notFound } from '../../lib/errors.js';
+import { field } from '../../lib/forms.js';
+import { isFiltered, monitorHref, monitorSearch, parseMonitorQuery, type MonitorQuery } from '../../lib/monitor-query.js';
+import type { AppContext, AppEnv } from '../../middleware/context.js';
+import { pageCtx } from '../../middleware/render.js';
+import { requireLogin } from '../../middleware/web-auth.js';
+import { isStaff, scopeClientId } from '../../models/actor.js';
+import {
+  actionHost,
+  actionPackage,
+  actionSession,
+  actionShared,
+  idsDigest,
+  monitorPage,
+  monitorPrefs,
+  saveMonitorColumns,
+  sessionIdsOpenAt,
+  setResolveNames,
+  type MonitorPrefs,
+  type MonitorScope,
+} from '../../models/monitor.js';
+import {
+  clearHostPool,
+  closeSharedPackage,
+  enqueueCommand,
+  resetBinding,
+  terminateSession,
+  terminateSessions,
+} from '../../models/session-actions.js';
+import { changeMarker } from '../../models/session-lifecycle.js';
+
+/** The session monitor: the page, its refreshing fragment, and the actions on what it shows. */
+export const monitorRoutes = new Hono<AppEnv>();
+
+const BASE = '/monitor';
+/** How long a "Terminate all" count stays valid for its confirmation. */
+const BULK_CONFIRM_MS = 3600_000;
+
+const viewerOf = (c: AppContext) => c.var.viewer!;
+const scopeOf = (c: AppContext): MonitorScope => ({ clientId: scopeClientId(viewerOf(c).actor) });
+
+function permsOf(c: AppContext): MonitorPerms {
+  const staff = isStaff(viewerOf(c).actor);
+  return { operate: staff, terminate: true, terminateAll: staff };
+}
+
+/** An htmx request for the refreshing part (not a history restore, which wants the whole page). */
+const wantsFragment = (c: AppContext) =>
+  c.req.header('hx-request') === 'true' && c.req.header('hx-history-restore-request') !== 'true' && c.req.header('hx-request-type') !== 'full';
+
+// ---------------------------------------------------------------------------
+// Conditional refresh. The validator is the change marker (one primary-key
+// read), a digest of everything else the fragment depends on (viewer, query,
+// columns, preferences, language, time zone) and the moment a row shown turns
+// late by itself, so "unchanged" is answered before any query or rendering.
+
+function viewKey(c: AppContext, query: MonitorQuery, prefs: MonitorPrefs): string {
+  const u = viewerOf(c).user;
+  const parts = [u.id, u.role, u.client_id, prefs.columns.join(','), prefs.resolveNames ? 1 : 0, c.var.locale, c.var.timeZone, monitorSearch(query)];
+  return createHash('sha1').update(parts.join('|')).digest('base64url').slice(0, 12);
+}
+
+const etag = (marker: number, key: string, staleAt: number | null) => `W/"${marker.toString(36)}.${key}.${staleAt === null ? '' : staleAt.toString(36)}"`;
+
+function unchanged(ifNoneMatch: string | undefined, marker: number, key: string, now: number): boolean {
+  const m = ifNoneMatch && /^(?:W\/)?"([0-9a-z]+)\.([\w-]+)\.([0-9a-z]*)"$/.exec(ifNoneMatch.trim());
+  if (!m || m[1] !== marker.toString(36) || m[2] !== key) return false;
+  return m[3] === '' || now < parseInt(m[3], 36);
+}
+
+function view(c: AppContext, query: MonitorQuery, prefs: MonitorPrefs, names: Record<string, string>): MonitorView {
+  return { ctx: pageCtx(c), base: BASE, query, columns: prefs.columns, resolveNames: prefs.resolveNames, names, perms: permsOf(c) };
+}
+
+/** Host names by IP for the rows shown, from the resolver's cache (never a lookup on the request path). */
+function resolvedNames(c: AppContext, prefs: MonitorPrefs, ips: (string | null)[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!prefs.resolveNames) return out;
+  for (const ip of ips) {
+    if (!ip || ip in out) continue;
+    const name = c.var.deps.resolveName(ip);
+    if (name) out[ip] = name;
+  }
+  return out;
+}
+
+/** Renders the refreshing part for a query, with its validator; the marker is read before the data. */
+async function renderLive(c: AppContext, query: MonitorQuery, notice: string | null = null) {
+  const poll = c.req.header('x-auto-refresh') === '1';
+  const { db, clock } = c.var.deps;
+  const now = clock.now();
+  const prefs = monitorPrefs(viewerOf(c).user);
+  const marker = await changeMarker(db);
+  const data = await monitorPage(db, scopeOf(c), query, now);
+  c.header('ETag', etag(marker, viewKey(c, query, prefs), data.staleAt));
+  c.header('Vary', 'HX-Request');
+  const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
+  return c.html(<MonitorLive {...view(c, query, prefs, names)} data={data} notice={notice} poll={poll} />);
+}
+
+monitorRoutes.get(BASE, requireLogin, async (c) => {
+  const { db, clock } = c.var.deps;
+  const query = parseMonitorQuery(new URL(c.req.url).searchParams);
+  if (wantsFragment(c)) {
+    const prefs = monitorPrefs(viewerOf(c).user);
+    const inm = c.req.header('if-none-match');
+    if (inm && unchanged(inm, await changeMarker(db), viewKey(c, query, prefs), clock.now())) {
+      return c.body(null, 304, { ETag: inm, Vary: 'HX-Request' });
+    }
+    return renderLive(c, query);
+  }
+  const prefs = monitorPrefs(viewerOf(c).user);
+  const data = await monitorPage(db, scopeOf(c), query, clock.now());
+  const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
+  c.header('Vary', 'HX-Request');
+  return c.html(<MonitorPage {...view(c, query, prefs, names)} data={data} notice={doneNotice(c)} title={c.var.t('monitor.title')} />);
+});
+
+// ---------------------------------------------------------------------------
+// Actions: a confirm step (GET, a dialog or a page), then the POST.
+
+type Params = Record<string, string>;
+
+/** Words the confirm step of an action, checking that the viewer may take it on that target. */
+async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQuery): Promise<ConfirmSpec> {
+  const { db, clock } = c.var.deps;
+  const t = c.var.t;
+  const scope = scopeOf(c);
+  const perms = permsOf(c);
+  const backStr = monitorSearch(back);
+  const base = { back: backStr, fields: [] as ConfirmSpec['fields'], hidden: {} as Record<string, string>, danger: false };
+  const operateOnly = () => {
+    if (!perms.operate) throw notFound();
+  };
+  const session = async () => {
+    const s = await actionSession(db, scope, p.session ?? '');
+    if (!s) throw notFound();
+    return s;
+  };
+  const hostOf = async () => {
+    const hostId = p.host ? Number(p.host) : (await session()).hostId;
+    const h = Number.isInteger(hostId) && hostId > 0 ? await actionHost(db, scope, hostId) : undefined;
+    if (!h) throw notFound();
+    return h;
+  };
+  const hostName = (h: { hostname: string | null; ip: string | null; hostId: number }) => h.hostname ?? h.ip ?? `#${h.hostId}`;
+  const sid = (id: string) => encodeURIComponent(id);
+  switch (act) {
+    case 'stop': {
+      operateOnly();
+      const s = await session();
+      return {
+        ...base,
+        title: t('monitor.confirm.stop.title'),
+        text: t('monitor.confirm.stop.text', { name: s.label }),
+        refusal: s.running ? null : t('monitor.confirm.not_running'),
+        button: t('monitor.act.stop'),
+        action: `${BASE}/sessions/${sid(s.id)}/stop`,
+      };
+    }
+    case 'terminate': {
+      const s = await session();
+      return {
+        ...base,
+        danger: true,
+        title: t('monitor.confirm.terminate.title'),
+        text: t('monitor.confirm.terminate.text', { name: s.label }),
+        button: t('monitor.act.terminate'),
+        action: `${BASE}/sessions/${sid(s.id)}/terminate`,
+        fields: [{ name: 'message', label: t('monitor.confirm.message_optional'), required: false }],
+      };
+    }
+    case 'message': {
+      operateOnly();
+      const s = await session();
+      return {
+        ...base,
+        title: t('monitor.confirm.message.title'),
+        text: t('monitor.confirm.message.text', { name: s.label }),
+        button: t('monitor.act.send'),
+        action: `${BASE}/sessions/${sid(s.id)}/message`,
+        fields: [{ name: 'text', label: t('monitor.confirm.message_text'), required: true }],
+      };
+    }
+    case 'stop-package':
+    case 'close-package': {
+      operateOnly();
+      const found = await actionPackage(db, scope, p.session ?? '', p.pkg ?? '');
+      if (!found) throw notFound();
+      const stop = act === 'stop-package';
+      const vars = { name: found.label, session: found.session.label };
+      return {
+        ...base,
+        danger: !stop,
+        title: t(stop ? 'monitor.confirm.stop_package.title' : 'monitor.confirm.close_package.title'),
+        text: t(stop ? 'monitor.confirm.stop_package.text' : 'monitor.confirm.close_package.text', vars),
+        refusal: stop && found.pkg.state !== 'running' ? t('monitor.confirm.not_running') : null,
+        button: t(stop ? 'monitor.act.stop' : 'monitor.act.close'),
+        action: `${BASE}/sessions/${sid(found.session.id)}/packages/${sid(found.pkg.package_id)}/${stop ? 'stop' : 'close'}`,
+      };
+    }
+    case 'reset': {
+      operateOnly();
+      const h = await hostOf();
+      return {
+        ...base,
+        danger: true,
+        title: t('monitor.confirm.reset.title'),
+        text: t.n('monitor.confirm.reset.text', h.openSessions, { host: hostName(h), key: h.licenseKey }),
+        button: t('monitor.act.reset'),
+        action: `${BASE}/hosts/${h.hostId}/reset`,
+        fields: [{ name: 'reason', label: t('monitor.confirm.reason'), required: true }],
+      };
+    }
+    case 'clear-pool': {
+      operateOnly();
+      const h = await hostOf();
+      return {
+        ...base,
+        danger: true,
+        title: t('monitor.confirm.clear_pool.title'),
+        text: t.n('monitor.confirm.clear_pool.text', h.pooled, { host: hostName(h), sessions: h.openSessions }),
+        button: t('monitor.act.clear_pool'),
+        action: `${BASE}/hosts/${h.hostId}/pool/clear`,
+      };
+    }
+    case 'close-shared': {
+      operateOnly();
+      const found = await actionShared(db, scope, Number(p.host), p.path ?? '');
+      if (!found) throw notFound();
+      const { host: h, shared } = found;
+      return {
+        ...base,
+        danger: true,
+        title: t('monitor.confirm.close_shared.title'),
+        text: t.n('monitor.confirm.close_shared.text', h.openSessions, { path: shared.path, host: hostName(h) }),
+        refusal: shared.count > 1 ? t.n('monitor.shared.in_use', shared.count - 1) : null,
+        button: t('monitor.act.close'),
+        action: `${BASE}/hosts/${h.hostId}/shared/close`,
+        hidden: { path: shared.path },
+      };
+    }
+    case 'terminate-all': {
+      if (!perms.terminateAll) throw notFound();
+      const now = clock.now();
+      const ids = await sessionIdsOpenAt(db, scope, back, now);
+      const needsFilter = viewerOf(c).user.role !== 'admin' && !isFiltered(back);
+      return {
+        ...base,
+        danger: true,
+        title: t('monitor.confirm.terminate_all.title'),
+        text: t.n('monitor.confirm.terminate_all.text', ids.length),
+        refusal: needsFilter ? t('monitor.confirm.filter_required') : ids.length === 0 ? t('monitor.empty') : null,
+        button: t('monitor.act.terminate_all'),
+        action: `${BASE}/terminate-all`,
+        fields: [{ name: 'message', label: t('monitor.confirm.message_optional'), required: false }],
+        hidden: { asOf: String(now), count: String(ids.length), digest: idsDigest(ids) },
+      };
+    }
+    default:
+      throw notFound();
+  }
+}
+
+const backOf = (value: string | undefined | null) => parseMonitorQuery(new URLSearchParams(value ?? ''));
+
+monitorRoutes.get(`${BASE}/confirm`, requireLogin, async (c) => {
+  const p = c.req.query();
+  const spec = await confirmSpec(c, p.do ?? '', p, backOf(p.back));
+  const props = { ctx: pageCtx(c), base: BASE, spec };
+  return c.html(wantsFragment(c) ? <ConfirmForm {...props} /> : <ConfirmPage {...props} />);
+});
+
+const DONE = new Set(['stop', 'terminated', 'message', 'reset', 'pool_cleared', 'close_requested', 'shared_closed', 'terminated_all']);
+
+/** The notice of a finished action after a plain form's redirect (`done`, `n` in the URL). */
+function doneNotice(c: AppContext): string | null {
+  const done = c.req.query('done');
+  if (!done || !DONE.has(done)) return null;
+  return c.var.t.n(`monitor.done.${done}`, Number(c.req.query('n')) || 0);
+}
+
+/**
+ * Runs a confirmed action: htmx gets the refreshed monitor with a notice (or,
+ * on a refusal, the confirm form again with the reason, into the dialog); a
+ * plain form is redirected back to the monitor.
+ */
+async function perform(c: AppContext, act: string, p: Params, run: (body: Params) => Promise<{ done: string; n?: number }>) {
+  const form = (await c.req.parseBody()) as Record<string, unknown>;
+  const body: Params = {};
+  for (const k of ['back', 'message', 'reason', 'text', 'path', 'asOf', 'digest', 'count']) body[k] = field(form, k);
+  const back = backOf(body.back);
+  let result: { done: string; n?: number };
+  try {
+    result = await run(body);
+  } catch (e) {
+    if (!(e instanceof AppError) || e.status >= 500 || e.status === 404 || e.status === 403) throw e;
+    const spec = await confirmSpec(c, act, { ...p, ...body }, back);
+    spec.error = e.code === 'bulk_changed' ? c.var.t.n('monitor.confirm.changed', Number(e.params.count)) : errorText(c, e);
+    const props = { ctx: pageCtx(c), base: BASE, spec };
+    if (c.req.header('hx-request')) return c.html(<ConfirmForm {...props} />, e.status);
+    return c.html(<ConfirmPage {...props} />, e.status);
+  }
+  const n = result.n ?? 1;
+  if (c.req.header('hx-request')) return renderLive(c, back, c.var.t.n(`monitor.done.${result.done}`, n));
+  const s = monitorSearch(back);
+  return c.redirect(`${BASE}?${s ? s + '&' : ''}done=${result.done}&n=${n}`, 303);
+}
+
+function errorText(c: AppContext, e: AppError): string {
+  const t = c.var.t;
+  const key = `monitor.error.${e.code}`;
+  const text = t(key);
+  return text === key ? t('error.bad_request', { detail: String(e.params.detail ?? e.code) }) : text;
+}
+
+const text = (s: string) => s.trim() || null;
+
+monitorRoutes.post(`${BASE}/sessions/:id/terminate`, requireLogin, (c) =>
+  perform(c, 'terminate', { session: c.req.param('id') }, async (b) => {
+    if (!(await actionSession(c.var.deps.db, scopeOf(c), c.req.param('id')))) throw notFound();
+    await terminateSession(c.var.deps.db, viewerOf(c).actor, c.req.param('id'), text(b.message), c.var.deps.clock.now());
+    return { done: 'terminated' };
+  }),
+);
+
+monitorRoutes.post(`${BASE}/sessions/:id/stop`, requireLogin, (c) =>
+  perform(c, 'stop', { session: c.req.param('id') }, async () => {
+    await enqueueCommand(c.var.deps.db, viewerOf(c).actor, c.req.param('id'), { type: 'stop' }, c.var.deps.clock.now());
+    return { done: 'stop' };
+  }),
+);
+
+monitorRoutes.post(`${BASE}/sessions/:id/message`, requireLogin, (c) =>
+  perform(c, 'message', { session: c.req.param('id') }, async (b) => {
+    await enqueueCommand(c.var.deps.db, viewerOf(c).actor, c.req.param('id'), { type: 'message', text: b.text }, c.var.deps.clock.now());
+    return { done: 'message' };
+  }),
+);
+
+monitorRoutes.post(`${BASE}/sessions/:id/packages/:pkg/stop`, requireLogin, (c) =>
+  perform(c, 'stop-package', { session: c.req.param('id'), pkg: c.req.param('pkg') }, async () => {
+    await enqueueCommand(c.var.deps.db, viewerOf(c).actor, c.req.param('id'), { type: 'stop', packageId: c.req.param('pkg') }, c.var.deps.clock.now());
+    return { done: 'stop' };
+  }),
+);
+
+monitorRoutes.post(`${BASE}/sessions/:id/packages/:pkg/close`, requireLogin, (c) =>
+  perform(c, 'close-package', { session: c.req.param('id'), pkg: c.req.param('pkg') }, async () => {
+    const { db } = c.var.deps;
+    if (!(await actionPackage(db, scopeOf(c), c.req.param('id'), c.req.param('pkg')))) throw notFound();
+    await enqueueCommand(db, viewerOf(c).actor, c.req.param('id'), { type: 'closePackage', packageId: c.req.param('pkg') }, c.var.deps.clock.now());
+    return { done: 'close_requested' };
+  }),
+);
+
+const hostParam = (c: AppContext) => {
+  const id = Number(c.req.param('id'));
+  if (!Number.isInteger(id) || id <= 0) throw notFound();
+  return id;
+};
+
+monitorRoutes.post(`${BASE}/hosts/:id/reset`, requireLogin, (c) =>
+  perform(c, 'reset', { host: c.req.param('id') }, async (b) => {
+    if (!permsOf(c).operate) throw notFound();
+    const r = await resetBinding(c.var.deps.db, viewerOf(c).actor, hostParam(c), b.reason, c.var.deps.clock.now());
+    return { done: 'reset', n: r.closedSessions };
+  }),
+);
+
+monitorRoutes.post(`${BASE}/hosts/:id/pool/clear`, requireLogin, (c) =>
+  perform(c, 'clear-pool', { host: c.req.param('id') }, async () => {
+    await clearHostPool(c.var.deps.db, viewerOf(c).actor, hostParam(c), c.var.deps.clock.now());
+    return { done: 'pool_cleared' };
+  }),
+);
+
+monitorRoutes.post(`${BASE}/hosts/:id/shared/close`, requireLogin, (c) =>
+  perform(c, 'close-shared', { host: c.req.param('id') }, async (b) => {
+    await closeSharedPackage(c.var.deps.db, viewerOf(c).actor, hostParam(c), b.path, c.var.deps.clock.now());
+    return { done: 'shared_closed' };
+  }),
+);
+
+/**
+ * Terminate all: exactly the sessions the confirm step counted. The POST
+ * recomputes the set as it was at the counting moment; a different set (a
+ * renamed client, say) is refused with the new count to confirm again.
+ */
+monitorRoutes.post(`${BASE}/terminate-all`, requireLogin, (c) =>
+  perform(c, 'terminate-all', {}, async (b) => {
+    const { db, clock } = c.var.deps;
+    const now = clock.now();
+    const back = backOf(b.back);
+    if (!permsOf(c).terminateAll) throw notFound();
+    if (viewerOf(c).user.role !== 'admin' && !isFiltered(back)) throw forbidden();
+    const asOf = Number(b.asOf);
+    const ids = Number.isInteger(asOf) && asOf <= now && now - asOf <= BULK_CONFIRM_MS ? await sessionIdsOpenAt(db, scopeOf(c), back, asOf) : null;
+    if (!ids || idsDigest(ids) !== b.digest || String(ids.length) !== b.count) {
+      const current = await sessionIdsOpenAt(db, scopeOf(c), back, now);
+      throw new AppError('bulk_changed', 409, {}, { count: current.length });
+    }
+    const n = await terminateSessions(db, viewerOf(c).actor, ids, text(b.message), now);
+    return { done: 'terminated_all', n };
+  }),
+);
+
+// ---------------------------------------------------------------------------
+// Preferences.
+
+monitorRoutes.post(`${BASE}/columns`, requireLogin, async (c) => {
+  const form = await c.req.parseBody({ all: true });
+  const cols = ([] as unknown[]).concat(form.col ?? []).filter((x): x is string => typeof x === 'string');
+  const viewer = viewerOf(c);
+  viewer.user.monitor_columns = JSON.stringify(await saveMonitorColumns(c.var.deps.db, viewer.user.id, cols));
+  const back = backOf(typeof form.back === 'string' ? form.back : '');
+  if (c.req.header('hx-request')) return renderLive(c, back);
+  return c.redirect(monitorHref(BASE, back), 303);
+});
+
+monitorRoutes.post(`${BASE}/resolve-names`, requireLogin, async (c) => {
+  if (!permsOf(c).operate) throw notFound();
+  const form = (await c.req.parseBody()) as Record<string, unknown>;
+  const on = field(form, 'on') === '1';
+  const viewer = viewerOf(c);
+  await setResolveNames(c.var.deps.db, viewer.actor, on, c.var.deps.clock.now());
+  viewer.user.monitor_resolve_names = on ? 1 : 0;
+  const back = backOf(field(form, 'back'));
+  if (c.req.header('hx-request')) return renderLive(c, back);
+  return c.redirect(monitorHref(BASE, back), 303);
+});

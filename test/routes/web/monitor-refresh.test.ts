@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bumpChangeMarker } from '../../../src/models/session-lifecycle.js';
+import { loginAs, makeApp, type TestApp } from '../../helpers/app.js';
+import { seedHost, seedLicense, seedPackage, seedSession, seedSessions } from '../../helpers/monitor-data.js';
+
+const HX = { 'HX-Request': 'true', 'HX-Request-Type': 'partial' };
+const liveOf = (page: string) => /<div id="monitor-live"[\s\S]*<\/div>(?=<dialog id="monitor-dialog")/.exec(page)?.[0] ?? '';
+
+interface Wire {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** Status line and header block as sent, and the body's bytes as sent (compressed if it was). */
+  headerBytes: number;
+  bodyBytes: number;
+}
+
+/** A GET over a real socket, counting what crossed the wire (the body is not decompressed). */
+async function wire(t: TestApp, path: string, headers: Record<string, string>): Promise<Wire> {
+  if (!t.server.listening) await new Promise<void>((r) => t.server.listen(0, '127.0.0.1', () => r()));
+  const { port } = t.server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let bodyBytes = 0;
+      res.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+      res.on('end', () => {
+        let headerBytes = `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`.length + 2;
+        for (let i = 0; i < res.rawHeaders.length; i += 2) headerBytes += Buffer.byteLength(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`);
+        resolve({ status: res.statusCode!, headers: res.headers, headerBytes, bodyBytes });
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('monitor refresh', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp();
+  });
+  afterEach(() => t.close());
+
+  async function someSessions(n = 3) {
+    const l = await seedLicense(t);
+    const h = await seedHost(t, l.licenseId);
+    const ids = await seedSessions(t, n, { ...l, hostId: h, user: 'u' });
+    return { ...l, hostId: h, ids };
+  }
+
+  it('the fragment is the same markup as the live part of the page', async () => {
+    const d = await someSessions();
+    await seedPackage(t, d.ids[0], { name: 'sales', state: 'running', progress: 10, node: 'Join' });
+    const s = await loginAs(t, 'admin');
+    const qs = `?q=u&open=${d.ids[0]}&info=${d.ids[1]}`;
+    const page = await t.request.get(`/monitor${qs}`).set('Cookie', s.cookie);
+    const frag = await t.request.get(`/monitor${qs}`).set('Cookie', s.cookie).set(HX);
+    expect(frag.status).toBe(200);
+    expect(frag.headers['vary']).toContain('HX-Request');
+    expect(frag.text).not.toContain('<html');
+    expect(frag.text).toContain('data-package-id=');
+    expect(frag.text).toContain('class="panel"');
+    expect(frag.text).toBe(liveOf(page.text));
+  });
+
+  it('a poll leaves the table header to the page and sends the same rows', async () => {
+    await someSessions();
+    const s = await loginAs(t, 'admin');
+    const frag = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX);
+    const poll = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('X-Auto-Refresh', '1');
+    expect(frag.text).toMatch(/<thead id="monitor-head"><tr>/);
+    expect(poll.text).toContain('<thead id="monitor-head" hx-preserve=""></thead>');
+    expect(poll.text.replace(/<thead[\s\S]*?<\/thead>/, '')).toBe(frag.text.replace(/<thead[\s\S]*?<\/thead>/, ''));
+  });
+
+  it('a history restore gets the whole page, not the fragment', async () => {
+    await someSessions(1);
+    const s = await loginAs(t, 'admin');
+    const res = await t.request.get('/monitor').set('Cookie', s.cookie).set({ 'HX-Request': 'true', 'HX-History-Restore-Request': 'true', 'HX-Request-Type': 'full' });
+    expect(res.text).toContain('<html');
+  });
+
+  it('answers an unchanged poll with a 304 without a body, and a changed one with 200', async () => {
+    const d = await someSessions();
+    const s = await loginAs(t, 'support');
+    const first = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX);
+    const tag = first.headers['etag'];
+    expect(tag).toMatch(/^W\/".+"$/);
+
+    const same = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag).set('X-Auto-Refresh', '1');
+    expect(same.status).toBe(304);
+    expect(same.text ?? '').toBe('');
+    expect(same.headers['etag']).toBe(tag);
+    expect(same.headers['content-security-policy']).toBeUndefined();
+
+    // A heartbeat-like change: the session's figures move and so does the marker.
+    t.clock.advance(5000);
+    await t.db.updateTable('sessions').set({ last_seen_at: t.clock.now(), cpu_total: 1234 }).where('id', '=', d.ids[0]).execute();
+    await bumpChangeMarker(t.db);
+    const changed = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers['etag']).not.toBe(tag);
+    expect(changed.text).toContain('1.23');
+  });
+
+  it('the validator covers the query, the columns and the language: any of them changing is a 200', async () => {
+    await someSessions();
+    const s = await loginAs(t, 'admin');
+    const tag = (await t.request.get('/monitor').set('Cookie', s.cookie).set(HX)).headers['etag'];
+    const other = await t.request.get('/monitor?sort=user').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag);
+    expect(other.status).toBe(200);
+    await t.request.post('/monitor/columns').set('Cookie', s.cookie).type('form').send({ _csrf: s.csrf, col: 'user' });
+    const cols = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag);
+    expect(cols.status).toBe(200);
+    const tag2 = cols.headers['etag'];
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', s.user.id).execute();
+    const ru = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag2);
+    expect(ru.status).toBe(200);
+    expect(ru.text).toContain('Пользователь');
+  });
+
+  it('a row turning late by the passing of time alone is not answered "unchanged"', async () => {
+    const d = await someSessions(1);
+    const s = await loginAs(t, 'admin');
+    const first = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX);
+    expect(first.text).toContain('class="st alive"');
+    t.clock.advance(60_000);
+    const still = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', first.headers['etag']);
+    expect(still.status).toBe(304);
+    // Heartbeat interval 60 s: late after 2 × 60 s without a heartbeat.
+    t.clock.advance(61_000);
+    const late = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', first.headers['etag']);
+    expect(late.status).toBe(200);
+    expect(late.text).toContain('class="st late"');
+    expect(late.text).toContain(d.ids[0]);
+    const after = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', late.headers['etag']);
+    expect(after.status).toBe(304);
+  });
+
+  it('answers "unchanged" from the change marker alone: no query of the monitor data runs', async () => {
+    await someSessions();
+    const s = await loginAs(t, 'admin');
+    const tag = (await t.request.get('/monitor').set('Cookie', s.cookie).set(HX)).headers['etag'];
+    const executor = t.db.getExecutor();
+    const original = executor.executeQuery.bind(executor);
+    const seen: string[] = [];
+    executor.executeQuery = ((q: { sql: string }, ...rest: unknown[]) => {
+      seen.push(q.sql);
+      return (original as (...a: unknown[]) => unknown)(q, ...rest);
+    }) as typeof executor.executeQuery;
+    try {
+      const res = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag).set('X-Auto-Refresh', '1');
+      expect(res.status).toBe(304);
+    } finally {
+      executor.executeQuery = original;
+    }
+    const monitorQueries = seen.filter((q) => !/"web_sessions"/.test(q));
+    expect(monitorQueries).toHaveLength(1);
+    expect(monitorQueries[0]).toMatch(/from "server_state"/);
+  });
+
+  it('the automatic refresh does not count as activity for the idle timeout', async () => {
+    await someSessions(1);
+    const s = await loginAs(t, 'admin');
+    const before = await t.db.selectFrom('web_sessions').select('last_active_at').where('user_id', '=', s.user.id).executeTakeFirstOrThrow();
+    t.clock.advance(120_000);
+    await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('X-Auto-Refresh', '1');
+    const after = await t.db.selectFrom('web_sessions').select('last_active_at').where('user_id', '=', s.user.id).executeTakeFirstOrThrow();
+    expect(after.last_active_at).toBe(before.last_active_at);
+  });
+
+  it('measures the bytes of an unchanged and of a changed 50-row refresh', async () => {
+    // Like agents' sessions: the application's own id is a UUID, users and infobases vary.
+    const l = await seedLicense(t);
+    const h = await seedHost(t, l.licenseId);
+    const d = { ids: [] as string[] };
+    for (let i = 0; i < 50; i++) {
+      d.ids.push(
+        await seedSession(t, {
+          ...l,
+          hostId: h,
+          user: `user${i * 7}`,
+          clientSessionId: randomUUID(),
+          roles: ['viewer'],
+          infobase: { externalId: `ib${i % 3}`, name: `Base ${i % 3}` },
+          clientIp: `10.1.${i}.${(i * 3) % 250}`,
+        }),
+      );
+    }
+    for (const id of d.ids) await seedPackage(t, id, { name: 'sales', path: '/projects/sales.lgp', state: 'running', progress: 40, node: 'Join' });
+    const s = await loginAs(t, 'support');
+    const headers = { Cookie: s.cookie, ...HX, 'Accept-Encoding': 'gzip, deflate, br', 'X-Auto-Refresh': '1' };
+    const first = await wire(t, '/monitor', headers);
+    expect(first.status).toBe(200);
+    const unchanged = await wire(t, '/monitor', { ...headers, 'If-None-Match': String(first.headers.etag) });
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.bodyBytes).toBe(0);
+    expect(unchanged.headerBytes + unchanged.bodyBytes).toBeLessThanOrEqual(250);
+
+    // All 50 sessions heartbeat with new figures.
+    t.clock.advance(5000);
+    let i = 0;
+    for (const id of d.ids) {
+      await t.db
+        .updateTable('sessions')
+        .set({ last_seen_at: t.clock.now() - (i % 7) * 100, cpu_total: 90_000 + i * 137, mem_total: 700_000_000 + i * 4099, cpu_current: i * 13, mem_current: 1_000_000 + i })
+        .where('id', '=', id)
+        .execute();
+      i++;
+    }
+    await bumpChangeMarker(t.db);
+    const changed = await wire(t, '/monitor', { ...headers, 'If-None-Match': String(first.headers.etag) });
+    expect(changed.status).toBe(200);
+    expect(changed.headers['content-encoding']).toBe('gzip');
+    console.log(
+      `monitor refresh bytes: unchanged ${unchanged.headerBytes + unchanged.bodyBytes} B (headers ${unchanged.headerBytes}); ` +
+        `changed 50 rows ${changed.headerBytes + changed.bodyBytes} B (headers ${changed.headerBytes}, gzip body ${changed.bodyBytes})`,
+    );
+    expect(changed.bodyBytes).toBeLessThanOrEqual(3072);
+  });
+});

@@ -1,0 +1,72 @@
+import { Page } from '../layouts/page.js';
+import type { PageContext } from '../page-context.js';
+
+/** What a confirm step says and sends; the route words it, the view lays it out. */
+export interface ConfirmSpec {
+  title: string;
+  /** What will happen, and to how many sessions. */
+  text: string;
+  /** Set when the action cannot be taken: the reason, and no confirm button. */
+  refusal?: string | null;
+  button: string;
+  danger: boolean;
+  /** Where the confirmed form posts. */
+  action: string;
+  /** The monitor query to come back to. */
+  back: string;
+  fields: { name: 'message' | 'reason' | 'text'; label: string; required: boolean }[];
+  hidden: Record<string, string>;
+  error?: string | null;
+}
+
+/** The confirm form: inside the monitor's dialog with htmx, or on a page of its own without. */
+export function ConfirmForm(props: { ctx: PageContext; base: string; spec: ConfirmSpec }) {
+  const { ctx, base, spec } = props;
+  const { t } = ctx;
+  const backHref = spec.back ? `${base}?${spec.back}` : base;
+  return (
+    <form method="post" action={spec.action} hx-post={spec.action} hx-target="#monitor-live" hx-swap="outerHTML" {...{ 'hx-status:4xx': 'target:#monitor-dialog swap:innerHTML' }} class="confirm" id="monitor-confirm">
+      <h2 id="monitor-dialog-title">{spec.title}</h2>
+      <p>{spec.text}</p>
+      {spec.refusal && (
+        <p class="msg warn" role="alert">
+          {spec.refusal}
+        </p>
+      )}
+      {spec.error && (
+        <p class="msg error" role="alert">
+          {spec.error}
+        </p>
+      )}
+      {ctx.csrfToken && <input type="hidden" name="_csrf" value={ctx.csrfToken} />}
+      <input type="hidden" name="back" value={spec.back} />
+      {Object.entries(spec.hidden).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      {!spec.refusal &&
+        spec.fields.map((f) => (
+          <div class="field">
+            <label for={`confirm-${f.name}`}>{f.label}</label>
+            <textarea id={`confirm-${f.name}`} name={f.name} required={f.required} maxlength={500}></textarea>
+          </div>
+        ))}
+      <p class="buttons">
+        {!spec.refusal && <button class={spec.danger ? 'danger' : 'primary'}>{spec.button}</button>}{' '}
+        <a class="button" href={backHref} data-close="">
+          {t('common.cancel')}
+        </a>
+      </p>
+    </form>
+  );
+}
+
+/** The confirm step as a page, for browsers without JavaScript. */
+export function ConfirmPage(props: { ctx: PageContext; base: string; spec: ConfirmSpec }) {
+  return (
+    <Page ctx={props.ctx} title={props.spec.title}>
+      <div class="card narrow">
+        <ConfirmForm {...props} />
+      </div>
+    </Page>
+  );
+}

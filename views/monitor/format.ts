@@ -1,0 +1,27 @@
+import type { Locale } from '../../src/i18n/index.js';
+import { formatBytes, formatCpuSeconds } from '../../src/lib/format.js';
+import type { MetricColumn } from '../../src/lib/monitor-query.js';
+
+// Building an Intl.DateTimeFormat costs far more than using one; a page formats hundreds of times.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** A compact date and time for table cells, "21.11 13:00:05" in the viewer's zone. */
+export function shortTime(ms: number | null | undefined, locale: Locale, timeZone: string): string {
+  if (ms === null || ms === undefined) return '';
+  const key = `${locale}|${timeZone}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
+      timeZone, day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    });
+    formatters.set(key, f);
+  }
+  return f.format(ms);
+}
+
+/** A metric figure in human units: CPU seconds, bytes, or a plain count. */
+export function formatMetric(col: MetricColumn, value: number): string {
+  if (col === 'cpu') return formatCpuSeconds(value);
+  if (col === 'calls') return String(value);
+  return formatBytes(value);
+}

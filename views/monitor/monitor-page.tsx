@@ -1,0 +1,46 @@
+import { Page } from '../layouts/page.js';
+import type { MonitorPage as MonitorData } from '../../src/models/monitor.js';
+import { MonitorLive } from './live.js';
+import { Toolbar } from './toolbar.js';
+import type { MonitorView } from './view.js';
+
+/** The context menu of a row: the toolbar's actions, where the pointer is. */
+function RowMenu(props: MonitorView) {
+  const { ctx, perms } = props;
+  const { t } = ctx;
+  const item = (act: string, label: string, hint?: string) => (
+    <button type="button" role="menuitem" data-act={act} title={hint}>
+      {label}
+    </button>
+  );
+  return (
+    <div id="monitor-menu" class="mon-menu" role="menu" aria-label={t('common.actions')} hidden>
+      {item('refresh', t('monitor.act.refresh'), 'Alt+F5')}
+      {perms.operate && item('stop', t('monitor.act.stop'))}
+      {perms.terminate && item('close', t('monitor.act.close'), 'Delete')}
+      {perms.operate && (
+        <>
+          {item('message', t('monitor.act.message'))}
+          {item('reset', t('monitor.act.reset'))}
+          {item('clear-pool', t('monitor.act.clear_pool'))}
+          {item('resolve', t('monitor.resolve_names'))}
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The session monitor: toolbar, the refreshing sessions/shared/pool part, the confirm dialog and the row menu. */
+export function MonitorPage(props: MonitorView & { data: MonitorData; notice?: string | null; title: string }) {
+  const { ctx } = props;
+  return (
+    <Page ctx={ctx} title={props.title} wide>
+      <h1>{props.title}</h1>
+      <Toolbar {...props} />
+      <MonitorLive {...props} />
+      <dialog id="monitor-dialog" aria-labelledby="monitor-dialog-title"></dialog>
+      <RowMenu {...props} />
+      <script src={ctx.asset('monitor.js')} defer></script>
+    </Page>
+  );
+}

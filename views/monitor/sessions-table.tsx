@@ -1,0 +1,268 @@
+import type { PackageRow as PackageRowData } from '../../src/db/schema.js';
+import { isFilterKey, isMetric, METRICS, monitorHref, nextDir, type ColumnId, type MetricColumn } from '../../src/lib/monitor-query.js';
+import type { MonitorSession, SessionInfo } from '../../src/models/monitor.js';
+import { formatMetric, shortTime } from './format.js';
+import { InfoPanel } from './info-panel.js';
+import type { MonitorView } from './view.js';
+
+/** How many cells a row has: metric columns span one cell per figure. */
+export const rowWidth = (columns: readonly ColumnId[]) => columns.reduce((n, c) => n + (isMetric(c) ? METRICS[c].length : 1), 0);
+
+function SortHeader(props: MonitorView & { sort: string; label: string; filter?: ColumnId; rowspan?: number; num?: boolean }) {
+  const { query: q, base, sort } = props;
+  const current = q.sort === sort;
+  const href = monitorHref(base, q, { sort, dir: nextDir(q, sort), page: 1 });
+  return (
+    <th rowspan={props.rowspan} class={props.num ? 'num' : undefined} aria-sort={current ? (q.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+      <a href={href} data-nav="">
+        {props.label}
+      </a>
+      {props.filter && isFilterKey(props.filter) && (
+        <a class="flt" href={`#f_${props.filter}`} data-filter={props.filter} aria-label={props.ctx.t('monitor.filter_by', { column: props.label })}></a>
+      )}
+    </th>
+  );
+}
+
+/** The table header: a sort link (and a filter) per column; metric columns get a second row for their figures. */
+function Header(props: MonitorView & { poll?: boolean }) {
+  const { columns, ctx } = props;
+  // A poll never changes the header (columns and sort change by navigation): the page keeps the one it has.
+  if (props.poll) return <thead id="monitor-head" hx-preserve=""></thead>;
+  const { t } = ctx;
+  const metrics = columns.filter(isMetric);
+  return (
+    <thead id="monitor-head">
+      <tr>
+        {columns.map((c) =>
+          isMetric(c) ? (
+            <th colspan={METRICS[c].length} scope="colgroup" class="grp">
+              {t(`monitor.col.${c}`)}
+            </th>
+          ) : (
+            <SortHeader {...props} sort={c} label={t(`monitor.col.${c}`)} filter={c} rowspan={metrics.length ? 2 : undefined} />
+          ),
+        )}
+      </tr>
+      {metrics.length > 0 && (
+        <tr>
+          {metrics.flatMap((c) => METRICS[c].map((f) => <SortHeader {...props} sort={`${c}_${f}`} label={t(`monitor.fig.${f}`)} num />))}
+        </tr>
+      )}
+    </thead>
+  );
+}
+
+/** The sessions table: header, then each session with its expanded packages and open info panel. */
+export function SessionsTable(props: MonitorView & { rows: MonitorSession[]; info: SessionInfo | null; poll?: boolean }) {
+  const { rows, ctx } = props;
+  return (
+    <table id="monitor-sessions" class="mon">
+      <Header {...props} />
+      <tbody>
+        {rows.length === 0 && (
+          <tr>
+            <td colspan={rowWidth(props.columns)} class="muted">
+              {ctx.t('monitor.empty')}
+            </td>
+          </tr>
+        )}
+        {rows.map((s) => (
+          <SessionRow {...props} session={s} info={props.info?.session.id === s.id ? props.info : null} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/**
+ * The application's session id as the table shows it: a long one (a UUID) by
+ * its first characters, enough to tell rows apart and to search by; the info
+ * panel shows it whole. Each refresh carries every row, so this is most of a row's bytes.
+ */
+const shortId = (id: string) => (id.length > 12 ? `${id.slice(0, 8)}…` : id);
+
+const PENDING_LABEL: Record<string, string> = { stop: 'monitor.pending.stop', closePackage: 'monitor.pending.close', message: 'monitor.pending.message' };
+
+function Pending(props: { ctx: MonitorView['ctx']; types: readonly string[] }) {
+  const shown = [...new Set(props.types)].filter((x) => PENDING_LABEL[x]);
+  return <>{shown.map((x) => <span class="badge warn">{props.ctx.t(PENDING_LABEL[x])}</span>)}</>;
+}
+
+function HostCell(props: MonitorView & { s: MonitorSession }) {
+  const { s, resolveNames, names } = props;
+  const resolved = resolveNames && s.machineIp ? names[s.machineIp] : undefined;
+  const main = resolveNames ? (resolved ?? s.machineHostname ?? s.machineIp) : (s.machineIp ?? s.machineHostname);
+  const sub = s.machineHostname && s.machineHostname !== main ? s.machineHostname : null;
+  return (
+    <td>
+      {main}
+      {sub && <small> {sub}</small>}
+    </td>
+  );
+}
+
+function MetricCells(props: { col: MetricColumn; s?: MonitorSession }) {
+  return (
+    <>
+      {METRICS[props.col].map((f) => (
+        <td class="num">{props.s ? formatMetric(props.col, props.s.metrics[props.col][f] ?? 0) : ''}</td>
+      ))}
+    </>
+  );
+}
+
+function SessionCell(props: MonitorView & { col: ColumnId; s: MonitorSession; expanded: boolean; infoOpen: boolean }) {
+  const { col, s, ctx } = props;
+  const { t, locale, timeZone } = ctx;
+  switch (col) {
+    case 'session': {
+      // Every byte of a row counts on each refresh: the toggles name no URL (the row's id is enough
+      // for the script), need no type (no form around), and only say "expanded" when they are
+      // (they work with the script only, which marks the others aria-expanded=false).
+      const canExpand = s.packageCount > 0 || s.features.length > 0;
+      return (
+        <td class="sn">
+          {canExpand ? (
+            <button class="tg" aria-expanded={props.expanded ? 'true' : undefined} aria-label={t('monitor.expand')}>
+              {props.expanded ? '−' : '+'}
+            </button>
+          ) : (
+            <span class="tg"></span>
+          )}
+          <b>{s.user}</b> <span class="sid">{s.clientSessionId ? shortId(s.clientSessionId) : `#${s.number}`}</span>{' '}
+          <button class="ib" aria-expanded={props.infoOpen ? 'true' : undefined} aria-label={t('monitor.info')}>
+            i
+          </button>
+          <Pending ctx={ctx} types={s.pending.session} />
+        </td>
+      );
+    }
+    case 'state':
+      return (
+        <td>
+          <span class={`st ${s.state}`}>{t(`monitor.state.${s.state}`)}</span>
+          {s.running && <span class="st running">{t('monitor.state.running')}</span>}
+        </td>
+      );
+    case 'activity':
+      return <td class="act">{shortTime(s.activityAt, locale, timeZone)}</td>;
+    case 'host':
+      return <HostCell {...props} s={s} />;
+    case 'role':
+      // role="img" takes its accessible name from the title: one label serves the pointer and the screen reader.
+      return <td>{s.topRole && <span class={`role ${s.topRole}`} role="img" title={t(`monitor.role.${s.topRole}`)}></span>}</td>;
+    case 'version':
+      return <td>{s.appVersion}</td>;
+    case 'created':
+    case 'started':
+      return <td>{shortTime(s.startedAt, locale, timeZone)}</td>;
+    case 'saved':
+    case 'path':
+      return <td></td>;
+    case 'license':
+      return <td class="mono">{s.licenseKey}</td>;
+    case 'client':
+      return <td>{s.clientName}</td>;
+    case 'user':
+      return <td>{s.user}</td>;
+    case 'infobase':
+      return <td>{s.infobase?.name}</td>;
+    case 'connection':
+      return <td>{t(`monitor.conn.${s.connection}`)}</td>;
+    case 'sleeping':
+      return <td>{t(s.sleeping ? 'common.yes' : 'common.no')}</td>;
+    case 'number':
+      return <td class="num">{s.number}</td>;
+    case 'clientIp':
+      return (
+        <td>
+          {s.clientIp}
+          {s.clientHostname && <small> {s.clientHostname}</small>}
+        </td>
+      );
+    case 'features':
+      return <td>{s.features.join(', ')}</td>;
+    default:
+      return <MetricCells col={col} s={s} />;
+  }
+}
+
+/** One session, followed by its packages and features when expanded and its info panel when open. */
+export function SessionRow(props: MonitorView & { session: MonitorSession; info: SessionInfo | null }) {
+  const { session: s, columns, ctx } = props;
+  const expanded = s.packages !== null;
+  const cls = [s.running ? 'run' : '', s.state === 'late' ? 'late' : ''].filter(Boolean).join(' ') || undefined;
+  const width = rowWidth(columns);
+  return (
+    <>
+      <tr data-session-id={s.id} class={cls} tabindex={-1}>
+        {columns.map((col) => (
+          <SessionCell {...props} col={col} s={s} expanded={expanded} infoOpen={props.info !== null} />
+        ))}
+      </tr>
+      {expanded && s.packages!.map((p) => <PackageRow {...props} session={s} pkg={p} />)}
+      {expanded && s.features.length > 0 && (
+        <tr class="ft" data-session-id={s.id}>
+          <td colspan={width}>
+            {ctx.t('monitor.features')}: {s.features.join(', ')}
+          </td>
+        </tr>
+      )}
+      {props.info && (
+        <tr class="info">
+          <td colspan={width}>
+            <InfoPanel {...props} info={props.info} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+const baseName = (path: string | null) => (path ? path.replace(/^.*[\\/]/, '') : null);
+
+/** A package open in a session, in the session's columns: name, running progress, version, times, path. */
+export function PackageRow(props: MonitorView & { session: MonitorSession; pkg: PackageRowData }) {
+  const { pkg: p, session: s, columns, ctx } = props;
+  const { t, locale, timeZone } = ctx;
+  const running = p.state === 'running';
+  const cell = (col: ColumnId) => {
+    switch (col) {
+      case 'session':
+        return (
+          <td class="pn">
+            {p.name ?? baseName(p.path) ?? t('monitor.draft')}
+            <Pending ctx={ctx} types={s.pending.packages[p.package_id] ?? []} />
+          </td>
+        );
+      case 'state':
+        return <td>{running && <span class="st running">{t('monitor.state.running')}</span>}</td>;
+      case 'activity':
+        return (
+          <td class="act">
+            {running && (
+              <progress max={100} value={p.progress ?? undefined} title={t('monitor.node_started', { node: p.node ?? '', at: shortTime(p.node_started_at, locale, timeZone) })}>
+                {p.progress ?? ''}
+              </progress>
+            )}
+          </td>
+        );
+      case 'version':
+        return <td>{p.version}</td>;
+      case 'created':
+        return <td>{shortTime(p.created_at, locale, timeZone)}</td>;
+      case 'saved':
+        return <td>{shortTime(p.saved_at, locale, timeZone)}</td>;
+      case 'path':
+        return <td class="path">{p.path}</td>;
+      default:
+        return isMetric(col) ? <MetricCells col={col} /> : <td></td>;
+    }
+  };
+  return (
+    <tr class={running ? 'pk run' : 'pk'} data-session-id={s.id} data-package-id={p.package_id} tabindex={-1}>
+      {columns.map(cell)}
+    </tr>
+  );
+}

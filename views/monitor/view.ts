@@ -1,0 +1,34 @@
+import { monitorSearch, type ColumnId, type MonitorQuery } from '../../src/lib/monitor-query.js';
+import type { PageContext } from '../page-context.js';
+
+/** What the viewer may do on the monitor (the route decides; views only show or hide). */
+export interface MonitorPerms {
+  /** Stop, close packages, messages, reset bindings, clear pools, resolve names: staff. */
+  operate: boolean;
+  /** Terminate sessions: staff, and client users their own client's. */
+  terminate: boolean;
+  /** Terminate everything the current filter shows. */
+  terminateAll: boolean;
+}
+
+/** The props every monitor component shares: the same for the staff page and a client's cabinet. */
+export interface MonitorView {
+  ctx: PageContext;
+  /** The page's own path ("/monitor"); links and forms are built on it. */
+  base: string;
+  query: MonitorQuery;
+  columns: ColumnId[];
+  resolveNames: boolean;
+  /** Host names resolved by IP for the rows shown (only when resolveNames is on). */
+  names: Record<string, string>;
+  perms: MonitorPerms;
+}
+
+/** The confirm step of an action: a dialog with htmx, a page of its own without JavaScript. */
+export function confirmHref(base: string, query: MonitorQuery, params: Record<string, string | number>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) p.set(k, String(v));
+  const back = monitorSearch(query);
+  if (back) p.set('back', back);
+  return `${base}/confirm?${p.toString()}`;
+}
