@@ -64,6 +64,20 @@ async function shiftLastSeen(trx: Db, seenUpTo: number, shiftMs: number, now: nu
 }
 
 /**
+ * The clock went back by -jumpMs: sessions seen before the jump look seen in
+ * the future; they move onto the new timeline so that they expire neither
+ * early (nothing is closed by the jump) nor an hour late.
+ */
+async function moveToEarlierTimeline(trx: Db, jumpMs: number, now: number): Promise<void> {
+  await trx
+    .updateTable('sessions')
+    .set({ last_seen_at: sql`min(last_seen_at + ${jumpMs}, ${now})` })
+    .where('closed_at', 'is', null)
+    .where('last_seen_at', '>', now)
+    .execute();
+}
+
+/**
  * Restart forgiveness, run once at start before the first sweep: open
  * sessions' lastSeenAt move forward by the server's downtime (now − the last
  * alive_at), at most one lease timeout. Returns the shift applied.
@@ -76,6 +90,8 @@ export async function forgiveRestart(db: Db, now: number): Promise<number> {
     if (state.alive_at !== null && now > state.alive_at) {
       shift = Math.min(now - state.alive_at, st.lease_timeout_sec * 1000);
       await shiftLastSeen(trx, state.alive_at, shift, now);
+    } else if (state.alive_at !== null && now < state.alive_at) {
+      await moveToEarlierTimeline(trx, now - state.alive_at, now);
     }
     await trx.updateTable('server_state').set({ alive_at: now }).where('id', '=', 1).execute();
     return shift;
@@ -101,14 +117,8 @@ export async function leaseTick(db: Db, now: number, tickMs: number): Promise<{ 
         shift = gap - tickMs;
         await shiftLastSeen(trx, last + tickMs, shift, now);
       } else if (gap < -tickMs) {
-        // The clock went back: sessions seen before the jump look seen in the future; put them on the new timeline.
         shift = gap;
-        await trx
-          .updateTable('sessions')
-          .set({ last_seen_at: sql`last_seen_at + ${gap}` })
-          .where('closed_at', 'is', null)
-          .where('last_seen_at', '>', now)
-          .execute();
+        await moveToEarlierTimeline(trx, gap, now);
       }
     }
     await trx.updateTable('server_state').set({ alive_at: now }).where('id', '=', 1).execute();

@@ -87,6 +87,19 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     expect(state.alive_at).toBe(t.clock.now());
   });
 
+  it('restart with the clock set back: nothing is closed and leases continue on the new timeline', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    t.clock.advance(60_000);
+    await aliveAt(t.clock.now());
+    t.clock.advance(-2 * 3600_000);
+    expect(await forgiveRestart(t.db, t.clock.now())).toBe(0);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0);
+    expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 60_000);
+    t.clock.advance(4 * MIN);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
+  });
+
   it('a clock jumping forward does not mass-expire; one jumping backwards closes nothing and keeps expiry honest', async () => {
     const lic = await makeLicense(t, { maxHosts: 3 });
     const live = await openOk(t, lic.key);
