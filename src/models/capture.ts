@@ -84,6 +84,7 @@ export async function openSession(db: Db, req: CaptureRequest, clientIp: string 
 
   const outcome = await db.transaction().execute(async (trx): Promise<Outcome> => {
     // One read for the license, the settings, this machine's binding and the licensed features.
+    // (On PostgreSQL this read must lock the license row, FOR UPDATE, to serialise captures as BEGIN IMMEDIATE does.)
     const { rows } = await sql<LicenseRead>`
       select l.id, l.client_id, l.max_hosts, l.max_sessions, l.expires_at, l.suspended_at,
         st.heartbeat_interval_sec, st.lease_timeout_sec,
