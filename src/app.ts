@@ -19,6 +19,10 @@ import { auditRoutes } from './routes/web/audit.js';
 import { authRoutes } from './routes/web/auth.js';
 import { homeRoutes } from './routes/web/home.js';
 import { monitorRoutes } from './routes/web/monitor.js';
+import { licensesRoutes } from './routes/web/licenses.js';
+import { clientsRoutes } from './routes/web/clients.js';
+import { infobasesRoutes } from './routes/web/infobases.js';
+import { cabinetRoutes } from './routes/web/cabinet.js';
 import { settingsRoutes } from './routes/web/settings.js';
 import { tokensRoutes } from './routes/web/tokens.js';
 import { usersRoutes } from './routes/web/users.js';
@@ -83,6 +87,10 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   web.route('/', tokensRoutes);
   web.route('/', auditRoutes);
   web.route('/', monitorRoutes);
+  web.route('/', licensesRoutes);
+  web.route('/', clientsRoutes);
+  web.route('/', infobasesRoutes);
+  web.route('/', cabinetRoutes);
   app.route('/', web);
 
   return { app, deps };

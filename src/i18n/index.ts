@@ -5,11 +5,15 @@ import admin from './messages/admin.js';
 import api from './messages/api.js';
 import settings from './messages/settings.js';
 import monitor from './messages/monitor.js';
+import licenses from './messages/licenses.js';
+import clients from './messages/clients.js';
+import infobases from './messages/infobases.js';
+import cabinet from './messages/cabinet.js';
 
 export { LOCALES, type Locale } from './define.js';
 
 // One file per area keeps parallel work apart; keys are namespaced by area ("auth.login.title").
-const areas: Messages[] = [common, auth, admin, api, settings, monitor];
+const areas: Messages[] = [common, auth, admin, api, settings, monitor, licenses, clients, infobases, cabinet];
 
 const catalogue: Record<Locale, Map<string, string>> = { en: new Map(), ru: new Map() };
 for (const area of areas) {

@@ -24,7 +24,7 @@ function navFor(ctx: PageContext): NavItem[] {
 }
 
 /** Sections that exist: routes register themselves here so the menu never links to a 404. */
-export const existingSections = new Set<string>(['/audit', '/users', '/tokens', '/settings', '/monitor']);
+export const existingSections = new Set<string>(['/audit', '/users', '/tokens', '/settings', '/monitor', '/cabinet', '/licenses', '/clients', '/infobases']);
 
 export function Page(props: { ctx: PageContext; title: string; children?: Child; wide?: boolean }) {
   const { ctx, title } = props;

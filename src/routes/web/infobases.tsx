@@ -1,0 +1,201 @@
+import { Hono } from 'hono';
+import { InfobasePage, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { field } from '../../lib/forms.js';
+import { offsetLabel, parseLocalDateTime, toLocalInput } from '../../lib/local-time.js';
+import type { AppContext, AppEnv } from '../../middleware/context.js';
+import { pageCtx } from '../../middleware/render.js';
+import { requireRole } from '../../middleware/web-auth.js';
+import { scopeClientId } from '../../models/actor.js';
+import { clientNames } from '../../models/clients.js';
+import { infobaseById, listInfobases, removeLock, setLock, type Infobase, type LockInput } from '../../models/infobases.js';
+import { terminateSession, terminateSessions } from '../../models/session-actions.js';
+import { liveSessionIdsOfInfobase, sessionBriefs, type SessionBrief } from '../../models/session-briefs.js';
+import { sessionRowById } from '../../models/session-queries.js';
+import { doneNotice } from './licenses.js';
+
+/** Infobase pages (staff): list with lock states, an infobase's lock and sessions, Terminate all. */
+export const infobasesRoutes = new Hono<AppEnv>();
+infobasesRoutes.use('/infobases', requireRole('admin', 'support'));
+infobasesRoutes.use('/infobases/*', requireRole('admin', 'support'));
+
+const ID = '{[0-9]{1,15}}';
+const now = (c: AppContext) => c.var.deps.clock.now();
+const PAGE_SESSIONS = 100;
+
+// ---- the lock form and the infobase page (shared with the cabinet) ----
+
+/** The form for a new lock: the current one's values while it is set and not over, else the defaults. */
+export function lockFormOf(ib: Infobase, timeZone: string): LockFormState {
+  const lock = ib.lock && ib.lock.state !== 'expired' ? ib.lock : null;
+  return {
+    values: {
+      from: toLocalInput(lock?.from, timeZone),
+      to: toLocalInput(lock?.to, timeZone),
+      message: lock?.message ?? '',
+      permissionCode: '',
+      denySessions: lock ? lock.denySessions : true,
+      denyBackgroundJobs: lock ? lock.denyBackgroundJobs : false,
+    },
+    errors: {},
+  };
+}
+
+/**
+ * Reads the lock form. The datetime-local inputs are wall times in the
+ * viewer's zone. Returns the model's input, or the form with its problems
+ * (to before from, to in the past, no message…), translated.
+ */
+export function parseLockForm(c: AppContext, body: Record<string, unknown>): { input: LockInput | null; form: LockFormState } {
+  const t = c.var.t;
+  const tz = c.var.timeZone;
+  const form: LockFormState = {
+    values: {
+      from: field(body, 'from').slice(0, 40),
+      to: field(body, 'to').slice(0, 40),
+      message: field(body, 'message').slice(0, 2000),
+      permissionCode: typeof body.permissionCode === 'string' ? body.permissionCode.slice(0, 2000) : '',
+      denySessions: field(body, 'denySessions') !== '',
+      denyBackgroundJobs: field(body, 'denyBackgroundJobs') !== '',
+    },
+    errors: {},
+  };
+  const v = form.values;
+  const e = form.errors;
+  const from = v.from ? parseLocalDateTime(v.from, tz) : null;
+  const to = v.to ? parseLocalDateTime(v.to, tz) : null;
+  if (v.from && from === null) e.from = t('infobases.lock.error.date');
+  if (v.to && to === null) e.to = t('infobases.lock.error.date');
+  else if (to !== null && from !== null && to <= from) e.to = t('infobases.lock.error.to_before_from');
+  else if (to !== null && to <= now(c)) e.to = t('infobases.lock.error.to_past');
+  if (!v.message) e.message = t('infobases.lock.error.message');
+  else if ([...v.message].length > 512) e.message = t('infobases.lock.error.too_long', { n: 512 });
+  if ([...v.permissionCode].length > 512) e.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
+  if (Object.keys(e).length) return { input: null, form };
+  return {
+    form,
+    input: { from, to, message: v.message, permissionCode: v.permissionCode || null, denySessions: v.denySessions, denyBackgroundJobs: v.denyBackgroundJobs },
+  };
+}
+
+/** The model's refusal of a lock as form messages (it checks the same rules once more, at its own `now`). */
+export function lockModelErrors(c: AppContext, err: unknown, form: LockFormState): LockFormState {
+  if (!(err instanceof AppError) || err.code !== 'invalid_request') throw err;
+  const t = c.var.t;
+  const errors: LockFormState['errors'] = {};
+  for (const key of Object.keys((err.details.fields ?? {}) as Record<string, string>)) {
+    if (key === 'to') errors.to = t('infobases.lock.error.to_past');
+    else if (key === 'message') errors.message = t('infobases.lock.error.message');
+    else if (key === 'permissionCode') errors.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
+  }
+  return { ...form, errors };
+}
+
+export const INFOBASE_DONE = new Set(['locked', 'unlocked', 'terminated', 'terminated_all']);
+
+/** Renders an infobase page for staff or the cabinet; the infobase was found in the viewer's scope. */
+export async function renderInfobasePage(
+  c: AppContext,
+  ib: Infobase,
+  opts: { base: string; staff: boolean; terminateAction: (s: SessionBrief) => string; lockForm?: LockFormState; status?: 200 | 400 | 409; error?: string | null },
+) {
+  const { db } = c.var.deps;
+  const scope = scopeClientId(c.var.viewer!.actor);
+  const sessions = await sessionBriefs(db, { infobaseId: ib.id, scopeClientId: scope }, PAGE_SESSIONS, now(c));
+  const tz = c.var.timeZone;
+  const failed = opts.status !== undefined && opts.status !== 200;
+  return c.html(
+    <InfobasePage
+      ctx={pageCtx(c)}
+      infobase={ib}
+      sessions={sessions}
+      base={opts.base}
+      staff={opts.staff}
+      terminateAction={opts.terminateAction}
+      lockForm={opts.lockForm ?? lockFormOf(ib, tz)}
+      zoneLabel={`${tz} (${offsetLabel(now(c), tz)})`}
+      notice={failed ? null : doneNotice(c, 'infobases', INFOBASE_DONE)}
+      error={opts.error ?? (opts.lockForm && Object.keys(opts.lockForm.errors).length ? c.var.t('infobases.lock.error.fix') : null)}
+    />,
+    opts.status ?? 200,
+  );
+}
+
+// ---- staff routes ----
+
+infobasesRoutes.get('/infobases', async (c) => {
+  const { db } = c.var.deps;
+  const raw = c.req.query();
+  const query: InfobaseListQuery = {
+    q: (raw.q ?? '').trim().slice(0, 200),
+    client: /^\d{1,15}$/.test(raw.client ?? '') ? raw.client! : '',
+    cursor: (raw.cursor ?? '').slice(0, 1000),
+  };
+  const clients = await clientNames(db);
+  const props = { ctx: pageCtx(c), query, clients };
+  try {
+    const page = await listInfobases(db, { q: query.q || null, clientId: query.client ? Number(query.client) : null }, { limit: 100, cursor: query.cursor || null }, now(c));
+    return c.html(<InfobasesPage {...props} infobases={page.items} nextCursor={page.nextCursor} />);
+  } catch (e) {
+    if (!(e instanceof AppError) || e.code !== 'invalid_request') throw e;
+    return c.html(<InfobasesPage {...props} query={{ ...query, cursor: '' }} infobases={[]} nextCursor={null} error={c.var.t('licenses.bad_cursor')} />, 400);
+  }
+});
+
+async function infobaseOr404(c: AppContext): Promise<Infobase> {
+  const ib = await infobaseById(c.var.deps.db, Number(c.req.param('id')), now(c));
+  if (!ib) throw notFound();
+  return ib;
+}
+
+const staffPage = (ib: Infobase) => ({
+  base: `/infobases/${ib.id}`,
+  staff: true,
+  terminateAction: (s: SessionBrief) => `/infobases/${ib.id}/sessions/${encodeURIComponent(s.id)}/terminate`,
+});
+
+infobasesRoutes.get(`/infobases/:id${ID}`, async (c) => {
+  const ib = await infobaseOr404(c);
+  return renderInfobasePage(c, ib, staffPage(ib));
+});
+
+infobasesRoutes.post(`/infobases/:id${ID}/lock`, async (c) => {
+  const ib = await infobaseOr404(c);
+  const { input, form } = parseLockForm(c, await c.req.parseBody());
+  if (!input) return renderInfobasePage(c, ib, { ...staffPage(ib), lockForm: form, status: 400 });
+  try {
+    await setLock(c.var.deps.db, c.var.viewer!.actor, ib.id, input, now(c));
+  } catch (e) {
+    return renderInfobasePage(c, ib, { ...staffPage(ib), lockForm: lockModelErrors(c, e, form), status: 400 });
+  }
+  return c.redirect(`/infobases/${ib.id}?done=locked`, 303);
+});
+
+infobasesRoutes.post(`/infobases/:id${ID}/unlock`, async (c) => {
+  const ib = await infobaseOr404(c);
+  await removeLock(c.var.deps.db, c.var.viewer!.actor, ib.id, now(c));
+  return c.redirect(`/infobases/${ib.id}?done=unlocked`, 303);
+});
+
+/** Terminate all: the sessions the confirm counted; if the count changed meanwhile, ask again with the new one. */
+infobasesRoutes.post(`/infobases/:id${ID}/terminate-all`, async (c) => {
+  const ib = await infobaseOr404(c);
+  const { db } = c.var.deps;
+  const counted = field(await c.req.parseBody(), 'count');
+  const ids = await liveSessionIdsOfInfobase(db, ib.id);
+  if (String(ids.length) !== counted) {
+    return renderInfobasePage(c, ib, { ...staffPage(ib), status: 409, error: c.var.t.n('infobases.terminate_all_changed', ids.length) });
+  }
+  const n = await terminateSessions(db, c.var.viewer!.actor, ids, null, now(c));
+  return c.redirect(`/infobases/${ib.id}?done=terminated_all&n=${n}#sessions`, 303);
+});
+
+infobasesRoutes.post(`/infobases/:id${ID}/sessions/:sid/terminate`, async (c) => {
+  const ib = await infobaseOr404(c);
+  const { db } = c.var.deps;
+  const sid = c.req.param('sid');
+  const s = sid.length <= 64 ? await sessionRowById(db, sid) : undefined;
+  if (!s || s.infobase_id !== ib.id) throw notFound();
+  await terminateSession(db, c.var.viewer!.actor, s.id, null, now(c));
+  return c.redirect(`/infobases/${ib.id}?done=terminated&n=1#sessions`, 303);
+});

@@ -1,0 +1,352 @@
+import { Hono } from 'hono';
+import { LicenseCardPage, LicenseHistoryPage, type LicenseCardData } from '../../../views/licenses/card.js';
+import { LICENSE_FORM_FIELDS, LicenseFormPage, type LicenseFormField, type LicenseFormState } from '../../../views/licenses/form.js';
+import { HISTORY_PERIODS, type HistoryData, type HistoryPeriod } from '../../../views/licenses/history.js';
+import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/list.js';
+import type { Db } from '../../db/connection.js';
+import { hasMessage } from '../../i18n/index.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { field } from '../../lib/forms.js';
+import { offsetLabel, parseLocalDateTime, toLocalInput } from '../../lib/local-time.js';
+import type { AppContext, AppEnv } from '../../middleware/context.js';
+import { pageCtx } from '../../middleware/render.js';
+import { requireRole } from '../../middleware/web-auth.js';
+import { clientNames } from '../../models/clients.js';
+import { concurrentSessionsSeries, licenseHistory } from '../../models/history.js';
+import {
+  boundHosts,
+  createLicense,
+  hostById,
+  licenseById,
+  listLicenses,
+  selfResetStatus,
+  setLicenseSuspended,
+  updateLicense,
+  type License,
+  type LicenseChanges,
+} from '../../models/licenses.js';
+import { resetBinding, terminateSession } from '../../models/session-actions.js';
+import { sessionBriefs } from '../../models/session-briefs.js';
+import { sessionRowById } from '../../models/session-queries.js';
+import { getSettings } from '../../models/settings.js';
+
+/** License pages (staff): list, card with bound hosts and sessions, history; admins create, edit and suspend. */
+export const licensesRoutes = new Hono<AppEnv>();
+const staffOnly = requireRole('admin', 'support');
+const adminOnly = requireRole('admin');
+licensesRoutes.use('/licenses', staffOnly);
+licensesRoutes.use('/licenses/*', staffOnly);
+
+const ID = '{[0-9]{1,15}}';
+const LIST_PAGE_SIZE = 50;
+const CARD_SESSIONS = 50;
+
+const now = (c: AppContext) => c.var.deps.clock.now();
+const actor = (c: AppContext) => c.var.viewer!.actor;
+const isAdmin = (c: AppContext) => c.var.viewer!.user.role === 'admin';
+const idParam = (c: AppContext, name = 'id') => Number(c.req.param(name));
+
+// ---- history (shared with the cabinet) ----
+
+const BUCKETS: Record<HistoryPeriod, number> = { '1h': 60, '24h': 96, '7d': 168 };
+
+/** The History tab's data for a period ("1h" | "24h" | "7d", within the retention of history; else 24 h). */
+export async function loadHistory(db: Db, license: License, periodParam: string | undefined, at: number): Promise<HistoryData> {
+  const { retentionDays } = await getSettings(db);
+  const available = (Object.keys(HISTORY_PERIODS) as HistoryPeriod[]).filter((p) => HISTORY_PERIODS[p] <= retentionDays * 24);
+  const period: HistoryPeriod = available.includes(periodParam as HistoryPeriod) ? (periodParam as HistoryPeriod) : '24h';
+  const from = at - HISTORY_PERIODS[period] * 3600_000;
+  const [history, series] = await Promise.all([
+    licenseHistory(db, license.id, { from, to: at }),
+    concurrentSessionsSeries(db, license.id, from, at, BUCKETS[period], license.maxSessions),
+  ]);
+  return { period, available, from, to: at, history, series };
+}
+
+// ---- list ----
+
+function listQuery(c: AppContext): LicenseListQuery {
+  const q = c.req.query();
+  const flag = (k: string) => q[k] === '1' || q[k] === 'on';
+  return {
+    q: (q.q ?? '').trim().slice(0, 200),
+    client: /^\d{1,15}$/.test(q.client ?? '') ? q.client! : '',
+    product: (q.product ?? '').trim().slice(0, 200),
+    expired: flag('expired'),
+    suspended: flag('suspended'),
+    near: flag('near'),
+    cursor: (q.cursor ?? '').slice(0, 1000),
+  };
+}
+
+licensesRoutes.get('/licenses', async (c) => {
+  const { db } = c.var.deps;
+  const query = listQuery(c);
+  const clients = await clientNames(db);
+  const filter = {
+    q: query.q || null,
+    clientId: query.client ? Number(query.client) : null,
+    product: query.product || null,
+    expired: query.expired ? true : undefined,
+    suspended: query.suspended ? true : undefined,
+    nearHostLimit: query.near,
+  };
+  const props = { ctx: pageCtx(c), query, clients, now: now(c), canCreate: isAdmin(c) };
+  try {
+    const page = await listLicenses(db, filter, { limit: LIST_PAGE_SIZE, cursor: query.cursor || null }, now(c));
+    return c.html(<LicensesPage {...props} licenses={page.items} nextCursor={page.nextCursor} />);
+  } catch (e) {
+    if (!(e instanceof AppError) || e.code !== 'invalid_request') throw e;
+    return c.html(<LicensesPage {...props} query={{ ...query, cursor: '' }} licenses={[]} nextCursor={null} error={c.var.t('licenses.bad_cursor')} />, 400);
+  }
+});
+
+// ---- create and edit (admins) ----
+
+const emptyValues = (): Record<LicenseFormField, string> => Object.fromEntries(LICENSE_FORM_FIELDS.map((f) => [f, ''])) as Record<LicenseFormField, string>;
+
+/** The form's text fields as typed, each cut to a sane length. */
+function formValues(body: Record<string, unknown>): Record<LicenseFormField, string> {
+  const v = emptyValues();
+  for (const f of LICENSE_FORM_FIELDS) v[f] = field(body, f).slice(0, f === 'notes' || f === 'features' ? 20_000 : 200);
+  return v;
+}
+
+interface ParsedLicenseForm {
+  clientId: number;
+  product: string;
+  features: string[];
+  featureLimits: Record<string, number>;
+  maxHosts: number | undefined;
+  maxSessions: number | null;
+  expiresAt: number | null;
+  selfResetQuota: number | null;
+  notes: string | null;
+}
+
+/** Digits → number; empty → null; anything else → NaN, which the model refuses with the field named. */
+const wholeNumber = (s: string): number | null => (s === '' ? null : /^\d{1,9}$/.test(s) ? Number(s) : Number.NaN);
+
+/**
+ * Reads the form into the model's input. Features are one per line, "name" or
+ * "name = limit". Problems the model cannot see (syntax, dates) are returned.
+ */
+function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>): { input: ParsedLicenseForm; errors: LicenseFormState['errors'] } {
+  const t = c.var.t;
+  const errors: LicenseFormState['errors'] = {};
+  const features: string[] = [];
+  const featureLimits: Record<string, number> = {};
+  for (const raw of v.features.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line) continue;
+    const eq = line.lastIndexOf('=');
+    const name = (eq < 0 ? line : line.slice(0, eq)).trim();
+    const limit = eq < 0 ? null : line.slice(eq + 1).trim();
+    if (!name || (limit !== null && !/^\d{1,7}$/.test(limit))) {
+      errors.features = t('licenses.form.error.feature_line', { line });
+      continue;
+    }
+    features.push(name);
+    if (limit !== null) featureLimits[name] = Number(limit);
+  }
+  let expiresAt: number | null = null;
+  if (v.expiresAt) {
+    expiresAt = parseLocalDateTime(v.expiresAt, c.var.timeZone);
+    if (expiresAt === null) errors.expiresAt = t('licenses.form.error.date');
+  }
+  const maxHosts = wholeNumber(v.maxHosts);
+  return {
+    errors,
+    input: {
+      clientId: /^\d{1,15}$/.test(v.clientId) ? Number(v.clientId) : 0,
+      product: v.product,
+      features,
+      featureLimits,
+      maxHosts: maxHosts ?? undefined,
+      maxSessions: wholeNumber(v.maxSessions),
+      expiresAt,
+      selfResetQuota: wholeNumber(v.selfResetQuota),
+      notes: v.notes || null,
+    },
+  };
+}
+
+/** The model's field problems as the form's messages, in the viewer's language. */
+function modelErrors(c: AppContext, e: unknown): LicenseFormState['errors'] {
+  if (!(e instanceof AppError) || e.code !== 'invalid_request') throw e;
+  const t = c.var.t;
+  const errors: LicenseFormState['errors'] = {};
+  for (const key of Object.keys((e.details.fields ?? {}) as Record<string, string>)) {
+    const [head, ...rest] = key.split('.');
+    if (head === 'featureLimits') errors.features = t('licenses.form.error.feature_limit', { name: rest.join('.') });
+    else if (head === 'features') errors.features = t('licenses.form.error.features');
+    else if ((LICENSE_FORM_FIELDS as readonly string[]).includes(head)) errors[head as LicenseFormField] = t(`licenses.form.error.${head}`);
+  }
+  if (!Object.keys(errors).length) errors.product = t('error.bad_request', { detail: String(e.params.detail ?? '') });
+  return errors;
+}
+
+async function formPage(c: AppContext, status: 200 | 400, mode: 'create' | 'edit', form: LicenseFormState, license?: License) {
+  const { db } = c.var.deps;
+  const [clients, settings] = await Promise.all([mode === 'create' ? clientNames(db) : Promise.resolve([]), getSettings(db)]);
+  const t = c.var.t;
+  return c.html(
+    <LicenseFormPage
+      ctx={pageCtx(c)}
+      mode={mode}
+      action={license ? `/licenses/${license.id}` : '/licenses'}
+      form={form}
+      clients={clients}
+      editing={license && { key: license.key, clientName: license.clientName }}
+      quotaDefault={settings.selfResetQuotaDefault}
+      zoneLabel={`${c.var.timeZone} (${offsetLabel(now(c), c.var.timeZone)})`}
+      error={Object.keys(form.errors).length ? t('licenses.form.fix') : null}
+    />,
+    status,
+  );
+}
+
+licensesRoutes.get('/licenses/new', adminOnly, (c) => {
+  const values = emptyValues();
+  const client = c.req.query('client') ?? '';
+  if (/^\d{1,15}$/.test(client)) values.clientId = client;
+  values.maxHosts = '1';
+  return formPage(c, 200, 'create', { values, errors: {} });
+});
+
+licensesRoutes.post('/licenses', adminOnly, async (c) => {
+  const values = formValues(await c.req.parseBody());
+  const { input, errors } = parseLicenseForm(c, values);
+  if (!input.clientId) errors.clientId = c.var.t('licenses.form.error.clientId');
+  if (Object.keys(errors).length) return formPage(c, 400, 'create', { values, errors });
+  try {
+    const license = await createLicense(c.var.deps.db, actor(c), { ...input, maxHosts: input.maxHosts as number }, now(c));
+    return c.redirect(`/licenses/${license.id}?done=created`, 303);
+  } catch (e) {
+    return formPage(c, 400, 'create', { values, errors: modelErrors(c, e) });
+  }
+});
+
+async function licenseOr404(c: AppContext): Promise<License> {
+  const license = await licenseById(c.var.deps.db, idParam(c));
+  if (!license) throw notFound();
+  return license;
+}
+
+licensesRoutes.get(`/licenses/:id${ID}/edit`, adminOnly, async (c) => {
+  const l = await licenseOr404(c);
+  const values = emptyValues();
+  values.product = l.product;
+  values.features = l.features.map((f) => (l.featureLimits[f] !== undefined ? `${f} = ${l.featureLimits[f]}` : f)).join('\n');
+  values.maxHosts = String(l.maxHosts);
+  values.maxSessions = l.maxSessions === null ? '' : String(l.maxSessions);
+  values.expiresAt = toLocalInput(l.expiresAt, c.var.timeZone);
+  values.selfResetQuota = l.selfResetQuota === null ? '' : String(l.selfResetQuota);
+  values.notes = l.notes ?? '';
+  return formPage(c, 200, 'edit', { values, errors: {} }, l);
+});
+
+licensesRoutes.post(`/licenses/:id${ID}`, adminOnly, async (c) => {
+  const l = await licenseOr404(c);
+  const values = formValues(await c.req.parseBody());
+  const { input, errors } = parseLicenseForm(c, values);
+  if (Object.keys(errors).length) return formPage(c, 400, 'edit', { values, errors }, l);
+  const changes: LicenseChanges = {
+    product: input.product,
+    features: input.features,
+    featureLimits: input.featureLimits,
+    maxHosts: input.maxHosts ?? Number.NaN,
+    maxSessions: input.maxSessions,
+    expiresAt: input.expiresAt,
+    selfResetQuota: input.selfResetQuota,
+    notes: input.notes,
+  };
+  try {
+    await updateLicense(c.var.deps.db, actor(c), l.id, changes, now(c));
+  } catch (e) {
+    return formPage(c, 400, 'edit', { values, errors: modelErrors(c, e) }, l);
+  }
+  return c.redirect(`/licenses/${l.id}?done=updated`, 303);
+});
+
+// ---- the card ----
+
+/** What the card shows, with the viewer's scope already applied by the caller. */
+export async function licenseCardData(db: Db, license: License, at: number, scopeClientId: number | null = null): Promise<LicenseCardData> {
+  const [hosts, quota, sessions] = await Promise.all([
+    boundHosts(db, license.id),
+    selfResetStatus(db, license, at),
+    sessionBriefs(db, { licenseId: license.id, scopeClientId }, CARD_SESSIONS, at),
+  ]);
+  return { license, hosts, quota, sessions };
+}
+
+const DONE = new Set(['created', 'updated', 'suspended', 'unsuspended', 'reset', 'terminated']);
+
+/** The notice for `?done=…&n=…` after an action's redirect. */
+export function doneNotice(c: AppContext, area: string, done: Set<string>): string | null {
+  const d = c.req.query('done');
+  if (!d || !done.has(d)) return null;
+  const key = `${area}.done.${d}`;
+  // Notices with a count (sessions closed) have plural forms; the others are one sentence.
+  return hasMessage(`${key}.other`) ? c.var.t.n(key, Number(c.req.query('n')) || 0) : c.var.t(key);
+}
+
+async function cardPage(c: AppContext, license: License, status: 200 | 400 | 409 = 200, error: string | null = null) {
+  const { db } = c.var.deps;
+  const data = await licenseCardData(db, license, now(c));
+  return c.html(
+    <LicenseCardPage
+      ctx={pageCtx(c)}
+      data={data}
+      quotaIsDefault={license.selfResetQuota === null}
+      now={now(c)}
+      isAdmin={isAdmin(c)}
+      notice={error ? null : doneNotice(c, 'licenses', DONE)}
+      error={error}
+    />,
+    status,
+  );
+}
+
+licensesRoutes.get(`/licenses/:id${ID}`, async (c) => cardPage(c, await licenseOr404(c)));
+
+licensesRoutes.get(`/licenses/:id${ID}/history`, async (c) => {
+  const license = await licenseOr404(c);
+  const data = await loadHistory(c.var.deps.db, license, c.req.query('period'), now(c));
+  return c.html(<LicenseHistoryPage ctx={pageCtx(c)} license={license} data={data} now={now(c)} isAdmin={isAdmin(c)} />);
+});
+
+licensesRoutes.post(`/licenses/:id${ID}/suspend`, adminOnly, async (c) => {
+  const license = await licenseOr404(c);
+  const reason = field(await c.req.parseBody(), 'reason').slice(0, 500) || null;
+  const r = await setLicenseSuspended(c.var.deps.db, actor(c), license.id, true, now(c), reason);
+  return c.redirect(`/licenses/${license.id}?done=suspended&n=${r.closedSessions}`, 303);
+});
+
+licensesRoutes.post(`/licenses/:id${ID}/unsuspend`, adminOnly, async (c) => {
+  const license = await licenseOr404(c);
+  await setLicenseSuspended(c.var.deps.db, actor(c), license.id, false, now(c));
+  return c.redirect(`/licenses/${license.id}?done=unsuspended`, 303);
+});
+
+licensesRoutes.post(`/licenses/:id${ID}/hosts/:hostId${ID}/reset`, async (c) => {
+  const license = await licenseOr404(c);
+  const { db } = c.var.deps;
+  const host = await hostById(db, idParam(c, 'hostId'));
+  if (!host || host.license_id !== license.id || host.reset_at !== null) throw notFound();
+  const reason = field(await c.req.parseBody(), 'reason').slice(0, 500);
+  if (!reason) return cardPage(c, license, 400, c.var.t('licenses.hosts.reason_required'));
+  const r = await resetBinding(db, actor(c), host.id, reason, now(c));
+  return c.redirect(`/licenses/${license.id}?done=reset&n=${r.closedSessions}#hosts`, 303);
+});
+
+licensesRoutes.post(`/licenses/:id${ID}/sessions/:sid/terminate`, async (c) => {
+  const license = await licenseOr404(c);
+  const { db } = c.var.deps;
+  const sid = c.req.param('sid');
+  const s = sid.length <= 64 ? await sessionRowById(db, sid) : undefined;
+  if (!s || s.license_id !== license.id) throw notFound();
+  await terminateSession(db, actor(c), s.id, null, now(c));
+  return c.redirect(`/licenses/${license.id}?done=terminated&n=1#sessions`, 303);
+});

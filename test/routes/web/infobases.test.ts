@@ -1,0 +1,232 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loginAs, makeApp, type TestApp } from '../../helpers/app.js';
+import { adminClient, adminLicense, auditRows, insertHost, insertInfobase, insertSession } from '../../helpers/admin.js';
+import { captureBody, makeInfobase } from '../../helpers/licensing.js';
+
+const HOUR = 3600_000;
+
+describe('infobase pages', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp();
+  });
+  afterEach(() => t.close());
+
+  const get = (s: { cookie: string }, url: string, tz?: string) => t.request.get(url).set('Cookie', tz ? `${s.cookie}; sm_tz=${tz}` : s.cookie);
+  const post = (s: { cookie: string; csrf: string }, url: string, body: Record<string, string> = {}, tz?: string) =>
+    t.request
+      .post(url)
+      .set('Cookie', tz ? `${s.cookie}; sm_tz=${tz}` : s.cookie)
+      .type('form')
+      .send({ _csrf: s.csrf, ...body });
+  const ibRow = (id: number) => t.db.selectFrom('infobases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('lists infobases per client with a lock-state icon and words for every state', async () => {
+    const acme = await adminClient(t, 'Acme');
+    const globex = await adminClient(t, 'Globex');
+    const now = t.clock.now();
+    const none = await makeInfobase(t, acme.id, 'ib-1', 'Accounting');
+    const active = await makeInfobase(t, acme.id, 'ib-2', 'Payroll', { message: 'Month end' });
+    const scheduled = await makeInfobase(t, acme.id, 'ib-3', 'Stock', { from: now + HOUR, message: 'Tonight' });
+    const expired = await makeInfobase(t, globex.id, 'ib-4', 'Sales', { from: now - 2 * HOUR, to: now - HOUR, message: 'Over' });
+    const s = await loginAs(t, 'support');
+    const res = await get(s, '/infobases');
+    expect(res.status).toBe(200);
+    const rowOf = (id: number) => new RegExp(`<tr><td><a href="/infobases/${id}">[\\s\\S]*?</tr>`).exec(res.text)?.[0] ?? '';
+    expect(rowOf(none)).toMatch(/class="lock-badge lock-none"><svg[\s\S]*?<\/svg>Not locked/);
+    expect(rowOf(active)).toMatch(/class="lock-badge lock-active"><svg[\s\S]*?<\/svg>Locked/);
+    expect(rowOf(scheduled)).toMatch(/class="lock-badge lock-scheduled"><svg[\s\S]*?<\/svg>Lock scheduled/);
+    expect(rowOf(expired)).toMatch(/class="lock-badge lock-expired"><svg[\s\S]*?<\/svg>Lock over/);
+    expect(rowOf(active)).toContain('from when it was set – until unlocked');
+    // Grouped by client, each group headed by the client.
+    expect(res.text.indexOf(`href="/clients/${acme.id}">Acme`)).toBeLessThan(res.text.indexOf(`href="/clients/${globex.id}">Globex`));
+    const filtered = await get(s, `/infobases?client=${globex.id}`);
+    expect(filtered.text).toContain('Sales');
+    expect(filtered.text).not.toContain('Accounting');
+  });
+
+  it('shows an infobase with its sessions; Terminate all closes exactly the counted ones (audited)', async () => {
+    const lic = await adminLicense(t);
+    const host = await insertHost(t, lic.id);
+    const ib = await insertInfobase(t, lic.clientId, 'Accounting');
+    const other = await insertInfobase(t, lic.clientId, 'HR');
+    const a = await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib.id, user: 'Ivanov' });
+    const b = await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib.id, user: 'Petrov' });
+    const c = await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: other.id, user: 'Sidorov' });
+    const s = await loginAs(t, 'support');
+    const page = await get(s, `/infobases/${ib.id}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`data-session-id="${a.id}"`);
+    expect(page.text).toContain(`data-session-id="${b.id}"`);
+    expect(page.text).not.toContain(`data-session-id="${c.id}"`);
+    expect(page.text).toContain('data-confirm="Terminate all 2 sessions of Accounting?"');
+    expect(page.text).toContain('name="count" value="2"');
+    expect(page.text).toContain(`href="/monitor?infobase=${ib.id}"`);
+
+    // A session opened after the count: the confirm is stale, nothing is closed.
+    const late = await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib.id, user: 'Late' });
+    const stale = await post(s, `/infobases/${ib.id}/terminate-all`, { count: '2' });
+    expect(stale.status).toBe(409);
+    expect(stale.text).toContain('now 3 sessions are open');
+    expect(await t.db.selectFrom('sessions').select('id').where('closed_at', 'is not', null).execute()).toHaveLength(0);
+
+    const res = await post(s, `/infobases/${ib.id}/terminate-all`, { count: '3' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`/infobases/${ib.id}?done=terminated_all&n=3#sessions`);
+    const closed = await t.db.selectFrom('sessions').select(['id', 'close_reason']).where('closed_at', 'is not', null).orderBy('id').execute();
+    expect(closed.map((r) => r.id).sort()).toEqual([a.id, b.id, late.id].sort());
+    expect(closed.every((r) => r.close_reason === 'terminated')).toBe(true);
+    expect(await auditRows(t, 'session.terminate')).toHaveLength(3);
+    expect((await get(s, res.headers.location.replace('#sessions', ''))).text).toContain('3 sessions were terminated.');
+  });
+
+  it('terminates one session of the infobase; one of another infobase is 404', async () => {
+    const lic = await adminLicense(t);
+    const host = await insertHost(t, lic.id);
+    const ib = await insertInfobase(t, lic.clientId, 'Accounting');
+    const other = await insertInfobase(t, lic.clientId, 'HR');
+    const a = await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib.id });
+    const b = await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: other.id });
+    const s = await loginAs(t, 'admin');
+    expect((await post(s, `/infobases/${ib.id}/sessions/${b.id}/terminate`)).status).toBe(404);
+    const res = await post(s, `/infobases/${ib.id}/sessions/${a.id}/terminate`);
+    expect(res.status).toBe(303);
+    const rows = await t.db.selectFrom('sessions').select(['id', 'closed_at']).execute();
+    expect(rows.find((r) => r.id === a.id)!.closed_at).toBe(t.clock.now());
+    expect(rows.find((r) => r.id === b.id)!.closed_at).toBeNull();
+  });
+
+  describe('lock form', () => {
+    it('locks with a window entered in the viewer’s time zone, stores UTC instants, and agents are refused with the message', async () => {
+      const lic = await adminLicense(t, { maxHosts: 5 });
+      const ib = await makeInfobase(t, lic.clientId, 'ib-acc', 'Accounting');
+      const s = await loginAs(t, 'support');
+      const page = await get(s, `/infobases/${ib}`, 'Europe/Moscow');
+      expect(page.text).toContain('Times are in Europe/Moscow (UTC+03:00).');
+      // Now is 10:00Z = 13:00 in Moscow.
+      const res = await post(
+        s,
+        `/infobases/${ib}/lock`,
+        { from: '2026-11-21T12:30', to: '2026-11-21T18:00', message: 'Closing the month', permissionCode: 'let-me-in', denySessions: '1' },
+        'Europe/Moscow',
+      );
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/infobases/${ib}?done=locked`);
+      expect(await ibRow(ib)).toMatchObject({
+        lock_from: Date.parse('2026-11-21T09:30:00Z'),
+        lock_to: Date.parse('2026-11-21T15:00:00Z'),
+        lock_message: 'Closing the month',
+        lock_code: 'let-me-in',
+        lock_deny_sessions: 1,
+        lock_deny_background: 0,
+        lock_set_by: s.user.email,
+      });
+      const [audit] = await auditRows(t, 'infobase.locked');
+      expect(audit).toMatchObject({ target_type: 'infobase', target_id: String(ib), client_id: lic.clientId });
+      expect(audit.details).not.toContain('let-me-in');
+
+      const refused = await t.request.post('/api/v1/sessions').send(captureBody(lic.key, { infobase: { id: 'ib-acc', name: 'Accounting' } }));
+      expect(refused.status).toBe(423);
+      expect(refused.body.error.message).toBe('Closing the month');
+
+      // The page shows the window back in the viewer's zone, never the code.
+      const after = await get(s, res.headers.location, 'Europe/Moscow');
+      expect(after.text).toContain('The lock was saved.');
+      expect(after.text).toContain('value="2026-11-21T12:30"');
+      expect(after.text).toContain('value="2026-11-21T18:00"');
+      expect(after.text).toContain('set (not shown)');
+      expect(after.text).not.toContain('let-me-in');
+    });
+
+    it('converts across a daylight-saving change (America/New_York, March 2027)', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-ny', 'NY');
+      t.clock.set(Date.parse('2027-03-13T12:00:00Z'));
+      const s = await loginAs(t, 'admin');
+      const res = await post(s, `/infobases/${ib}/lock`, { from: '2027-03-14T01:30', to: '2027-03-14T03:30', message: 'DST night', denySessions: '1' }, 'America/New_York');
+      expect(res.status).toBe(303);
+      // 01:30 EST (−5) and 03:30 EDT (−4): one hour apart in UTC.
+      expect(await ibRow(ib)).toMatchObject({ lock_from: Date.parse('2027-03-14T06:30:00Z'), lock_to: Date.parse('2027-03-14T07:30:00Z') });
+    });
+
+    it('refuses "to" before "from", "to" in the past, an empty message or a bad date with 400, storing nothing', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting');
+      const s = await loginAs(t, 'support');
+      const cases: [Record<string, string>, string][] = [
+        [{ from: '2026-11-21T16:00', to: '2026-11-21T15:00', message: 'x' }, '&quot;To&quot; must be later than &quot;from&quot;.'],
+        [{ from: '', to: '2026-11-21T09:00', message: 'x' }, '&quot;To&quot; must be in the future.'],
+        [{ from: '', to: '', message: '   ' }, 'Enter the message refused users will see.'],
+        [{ from: '2026-02-30T10:00', to: '', message: 'x' }, 'Not a valid date and time.'],
+      ];
+      for (const [body, text] of cases) {
+        const res = await post(s, `/infobases/${ib}/lock`, body);
+        expect(res.status).toBe(400);
+        expect(res.text).toContain('The lock was not saved');
+        expect(res.text).toContain(text);
+        // The form keeps what was typed.
+        if (body.from) expect(res.text).toContain(`value="${body.from}"`);
+      }
+      expect(await ibRow(ib)).toMatchObject({ lock_set_at: null, lock_from: null, lock_to: null, lock_message: null });
+      expect(await auditRows(t, 'infobase.locked')).toHaveLength(0);
+    });
+
+    it('a new lock replaces the whole old one: no stale window, code or flags survive', async () => {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { from: now - HOUR, to: now + HOUR, message: 'Old', code: 'old-code', denyBackground: true });
+      const s = await loginAs(t, 'admin');
+      const page = await get(s, `/infobases/${ib}`);
+      // The form starts from the current lock, the code is never echoed.
+      expect(page.text).toContain('>Old</textarea>');
+      expect(page.text).toContain('name="denyBackgroundJobs" value="1" checked=""');
+      expect(page.text).not.toContain('old-code');
+      const res = await post(s, `/infobases/${ib}/lock`, { from: '', to: '', message: 'Until further notice', denySessions: '1' });
+      expect(res.status).toBe(303);
+      expect(await ibRow(ib)).toMatchObject({
+        lock_from: null,
+        lock_to: null,
+        lock_message: 'Until further notice',
+        lock_code: null,
+        lock_deny_sessions: 1,
+        lock_deny_background: 0,
+        lock_set_at: now,
+      });
+    });
+
+    it('an expired lock does not pre-fill the form', async () => {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { from: now - 2 * HOUR, to: now - HOUR, message: 'Yesterday' });
+      const s = await loginAs(t, 'admin');
+      const page = await get(s, `/infobases/${ib}`);
+      expect(page.text).toContain('Lock over');
+      expect(page.text).not.toContain('>Yesterday</textarea>');
+    });
+
+    it('unlocks (audited); unlocking an unlocked base writes nothing', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { message: 'Locked' });
+      const s = await loginAs(t, 'support');
+      const page = await get(s, `/infobases/${ib}`);
+      expect(page.text).toContain('data-confirm="Remove the lock of Accounting? New sessions will be allowed at once."');
+      const res = await post(s, `/infobases/${ib}/unlock`);
+      expect(res.status).toBe(303);
+      expect(await ibRow(ib)).toMatchObject({ lock_set_at: null, lock_message: null, lock_code: null });
+      expect(await auditRows(t, 'infobase.unlocked')).toHaveLength(1);
+      await post(s, `/infobases/${ib}/unlock`);
+      expect(await auditRows(t, 'infobase.unlocked')).toHaveLength(1);
+      expect((await get(s, `/infobases/${ib}?done=unlocked`)).text).toContain('The lock was removed.');
+    });
+  });
+
+  it('is staff only: client users get 404 (their own infobases live in the cabinet)', async () => {
+    const lic = await adminLicense(t);
+    const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting');
+    const c = await loginAs(t, 'client', { clientId: lic.clientId });
+    expect((await get(c, '/infobases')).status).toBe(404);
+    expect((await get(c, `/infobases/${ib}`)).status).toBe(404);
+    expect((await post(c, `/infobases/${ib}/lock`, { message: 'x' })).status).toBe(404);
+    expect((await ibRow(ib)).lock_set_at).toBeNull();
+  });
+});

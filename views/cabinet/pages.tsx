@@ -1,0 +1,239 @@
+import type { ClientHost } from '../../src/models/cabinet.js';
+import type { Infobase } from '../../src/models/infobases.js';
+import type { License } from '../../src/models/licenses.js';
+import type { SessionBrief } from '../../src/models/session-briefs.js';
+import { Notice } from '../components/form.js';
+import { LockBadge } from '../infobases/parts.js';
+import { Page } from '../layouts/page.js';
+import { HistoryPanel, type HistoryData } from '../licenses/history.js';
+import { ClientHostsTable, HostsUsage, LicenseFacts, LicenseState, LicenseTabs, SessionsCompact, when } from '../licenses/parts.js';
+import type { PageContext } from '../page-context.js';
+
+export interface Quota {
+  quota: number;
+  used: number;
+  remaining: number;
+}
+
+const terminateAction = (s: SessionBrief) => `/cabinet/sessions/${encodeURIComponent(s.id)}/terminate`;
+
+/** What a client user sees first: their licenses, infobases and live sessions. */
+export function CabinetHome(props: {
+  ctx: PageContext;
+  clientName: string;
+  licenses: (License & { quota: Quota })[];
+  infobases: Infobase[];
+  sessions: { items: SessionBrief[]; total: number };
+  now: number;
+  notice?: string | null;
+}) {
+  const { ctx, licenses, infobases, now } = props;
+  const { t } = ctx;
+  return (
+    <Page ctx={ctx} title={t('cabinet.title')} wide>
+      <h1>
+        {t('cabinet.title')} <span class="muted">{props.clientName}</span>
+      </h1>
+      <Notice notice={props.notice} />
+      <section class="card">
+        <h2>{t('cabinet.licenses')}</h2>
+        {licenses.length === 0 ? (
+          <p class="muted">{t('cabinet.no_licenses')}</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="licenses">
+              <thead>
+                <tr>
+                  <th>{t('licenses.field.key')}</th>
+                  <th>{t('licenses.field.product')}</th>
+                  <th>{t('licenses.field.state')}</th>
+                  <th>{t('licenses.field.hosts')}</th>
+                  <th class="num">{t('licenses.field.live')}</th>
+                  <th>{t('licenses.field.expires')}</th>
+                  <th>{t('cabinet.resets_left')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {licenses.map((l) => (
+                  <tr>
+                    <td>
+                      <a class="mono" href={`/cabinet/licenses/${l.id}`}>
+                        {l.key}
+                      </a>
+                    </td>
+                    <td>{l.product}</td>
+                    <td>
+                      <LicenseState ctx={ctx} license={l} now={now} />
+                    </td>
+                    <td>
+                      <HostsUsage ctx={ctx} license={l} />
+                    </td>
+                    <td class="num">{l.liveSessions}</td>
+                    <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+                    <td>{l.quota.quota === 0 ? <span class="muted">{t('cabinet.no_self_reset')}</span> : t('cabinet.left_of', { left: l.quota.remaining, quota: l.quota.quota })}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section class="card">
+        <h2>{t('cabinet.infobases')}</h2>
+        {infobases.length === 0 ? (
+          <p class="muted">{t('cabinet.no_infobases')}</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="infobases">
+              <thead>
+                <tr>
+                  <th>{t('infobases.field.name')}</th>
+                  <th>{t('infobases.field.lock')}</th>
+                  <th class="num">{t('infobases.field.live')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {infobases.map((ib) => (
+                  <tr>
+                    <td>
+                      <a href={`/cabinet/infobases/${ib.id}`}>{ib.name}</a>
+                    </td>
+                    <td>
+                      <LockBadge ctx={ctx} infobase={ib} />
+                    </td>
+                    <td class="num">{ib.liveSessions}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section class="card" id="sessions">
+        <h2>{t('cabinet.sessions')}</h2>
+        <SessionsCompact
+          ctx={ctx}
+          sessions={props.sessions.items}
+          total={props.sessions.total}
+          showLicense
+          showInfobase
+          back="/cabinet"
+          terminateAction={terminateAction}
+          monitorHref="/monitor"
+        />
+      </section>
+    </Page>
+  );
+}
+
+/** Self-service resets: what is left in the rolling 30 days, or — when spent — how to get one from support. */
+function QuotaNote(props: { ctx: PageContext; license: License; quota: Quota; nextAt: number | null }) {
+  const { ctx, license, quota, nextAt } = props;
+  const { t } = ctx;
+  if (quota.quota === 0) {
+    return (
+      <div class="msg warn quota-note" role="note">
+        <p>{t('cabinet.quota.none')}</p>
+        <p>{t('cabinet.quota.ask_support', { key: license.key })}</p>
+      </div>
+    );
+  }
+  if (quota.remaining === 0) {
+    return (
+      <div class="msg warn quota-note" role="note">
+        <p>
+          <b>{t('cabinet.quota.spent', { quota: quota.quota })}</b> {nextAt !== null && t('cabinet.quota.next_at', { at: when(ctx, nextAt) })}
+        </p>
+        <p>{t('cabinet.quota.ask_support', { key: license.key })}</p>
+      </div>
+    );
+  }
+  return (
+    <p class="quota-note">
+      {t.n('cabinet.quota.left', quota.remaining, { used: quota.used, quota: quota.quota })} <span class="muted">{t('cabinet.quota.what_reset_does')}</span>
+    </p>
+  );
+}
+
+function Head(props: { ctx: PageContext; license: License; now: number }) {
+  const { ctx, license: l } = props;
+  const { t } = ctx;
+  return (
+    <div class="page-head">
+      <h1>
+        {t('licenses.card_title')} <span class="mono">{l.key}</span> <LicenseState ctx={ctx} license={l} now={props.now} />
+      </h1>
+      <div class="head-actions">
+        <a class="button primary" href={`/monitor?license=${l.id}`}>
+          {t('licenses.show_sessions')}
+        </a>
+        <a class="button" href="/cabinet">
+          {t('cabinet.back')}
+        </a>
+      </div>
+    </div>
+  );
+}
+
+/** One of the client's licenses: rules, bound hosts with self-service reset, live sessions. */
+export function CabinetLicensePage(props: {
+  ctx: PageContext;
+  license: License;
+  hosts: ClientHost[];
+  quota: Quota;
+  nextResetAt: number | null;
+  sessions: { items: SessionBrief[]; total: number };
+  now: number;
+  notice?: string | null;
+  error?: string | null;
+}) {
+  const { ctx, license: l, quota } = props;
+  const { t } = ctx;
+  const base = `/cabinet/licenses/${l.id}`;
+  return (
+    <Page ctx={ctx} title={`${t('licenses.card_title')} ${l.key}`} wide>
+      <Head ctx={ctx} license={l} now={props.now} />
+      <LicenseTabs ctx={ctx} base={base} active="card" />
+      <Notice error={props.error} notice={props.notice} />
+      <section class="card">
+        <h2>{t('licenses.rules')}</h2>
+        <LicenseFacts ctx={ctx} license={l} now={props.now} quota={quota} quotaIsDefault={false} />
+      </section>
+      <section class="card" id="hosts">
+        <h2>
+          {t('cabinet.hosts')} <span class="muted">{t('licenses.hosts_of', { bound: l.boundHosts, max: l.maxHosts })}</span>
+        </h2>
+        <QuotaNote ctx={ctx} license={l} quota={quota} nextAt={props.nextResetAt} />
+        <ClientHostsTable ctx={ctx} hosts={props.hosts} resetAction={quota.remaining > 0 ? (hostId) => `${base}/hosts/${hostId}/reset` : null} />
+      </section>
+      <section class="card" id="sessions">
+        <h2>{t('licenses.sessions.title')}</h2>
+        <SessionsCompact
+          ctx={ctx}
+          sessions={props.sessions.items}
+          total={props.sessions.total}
+          showInfobase
+          back={base}
+          terminateAction={terminateAction}
+          monitorHref={`/monitor?license=${l.id}`}
+        />
+      </section>
+    </Page>
+  );
+}
+
+/** The History tab of a license in the cabinet. */
+export function CabinetHistoryPage(props: { ctx: PageContext; license: License; data: HistoryData; now: number }) {
+  const { ctx, license: l } = props;
+  const { t } = ctx;
+  const base = `/cabinet/licenses/${l.id}`;
+  return (
+    <Page ctx={ctx} title={`${t('licenses.tab.history')} · ${l.key}`} wide>
+      <Head ctx={ctx} license={l} now={props.now} />
+      <LicenseTabs ctx={ctx} base={base} active="history" />
+      <HistoryPanel ctx={ctx} license={l} data={props.data} base={base} />
+    </Page>
+  );
+}

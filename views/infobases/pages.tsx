@@ -1,0 +1,319 @@
+import type { Infobase } from '../../src/models/infobases.js';
+import type { SessionBrief } from '../../src/models/session-briefs.js';
+import { Notice, PostForm } from '../components/form.js';
+import { Page } from '../layouts/page.js';
+import { SessionsCompact, when } from '../licenses/parts.js';
+import type { PageContext } from '../page-context.js';
+import { LockBadge } from './parts.js';
+
+export interface InfobaseListQuery {
+  q: string;
+  client: string;
+  cursor: string;
+}
+
+function listHref(q: InfobaseListQuery, patch: Partial<InfobaseListQuery> = {}): string {
+  const m = { ...q, ...patch };
+  const p = new URLSearchParams();
+  if (m.q) p.set('q', m.q);
+  if (m.client) p.set('client', m.client);
+  if (m.cursor) p.set('cursor', m.cursor);
+  const s = p.toString();
+  return s ? `/infobases?${s}` : '/infobases';
+}
+
+/** Infobases by client with their lock state (icon and words), filtered by client or searched. */
+export function InfobasesPage(props: {
+  ctx: PageContext;
+  infobases: Infobase[];
+  query: InfobaseListQuery;
+  clients: { id: number; name: string }[];
+  nextCursor: string | null;
+  error?: string | null;
+}) {
+  const { ctx, infobases, query } = props;
+  const { t } = ctx;
+  let lastClient: number | null = null;
+  return (
+    <Page ctx={ctx} title={t('infobases.title')} wide>
+      <h1>{t('infobases.title')}</h1>
+      <form method="get" action="/infobases" class="filters card" role="search">
+        <div class="field">
+          <label for="f-client">{t('infobases.field.client')}</label>
+          <select id="f-client" name="client">
+            <option value="">{t('licenses.any_client')}</option>
+            {props.clients.map((c) => (
+              <option value={String(c.id)} selected={query.client === String(c.id)}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-q">{t('infobases.search')}</label>
+          <input id="f-q" name="q" type="search" value={query.q} maxlength={200} />
+        </div>
+        <button class="primary">{t('common.apply')}</button>
+        <a class="button" href="/infobases">
+          {t('common.reset')}
+        </a>
+      </form>
+      <Notice error={props.error} />
+      {infobases.length === 0 ? (
+        <p class="muted">{t('infobases.empty')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="infobases">
+            <thead>
+              <tr>
+                <th>{t('infobases.field.name')}</th>
+                <th>{t('infobases.field.external_id')}</th>
+                <th>{t('infobases.field.lock')}</th>
+                <th>{t('infobases.field.lock_window')}</th>
+                <th class="num">{t('infobases.field.live')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {infobases.map((ib) => {
+                const header =
+                  ib.clientId !== lastClient ? (
+                    <tr class="grp">
+                      <th colspan={5} scope="rowgroup">
+                        <a href={`/clients/${ib.clientId}`}>{ib.clientName}</a>
+                      </th>
+                    </tr>
+                  ) : null;
+                lastClient = ib.clientId;
+                return (
+                  <>
+                    {header}
+                    <tr>
+                      <td>
+                        <a href={`/infobases/${ib.id}`}>{ib.name}</a>
+                      </td>
+                      <td class="mono">{ib.externalId}</td>
+                      <td>
+                        <LockBadge ctx={ctx} infobase={ib} />
+                      </td>
+                      <td class="nowrap">{ib.lock && <LockWindow ctx={ctx} lock={ib.lock} />}</td>
+                      <td class="num">{ib.liveSessions}</td>
+                    </tr>
+                  </>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label={t('infobases.pages')}>
+        {query.cursor && <a href={listHref(query, { cursor: '' })}>{t('licenses.first_page')}</a>}
+        {props.nextCursor && (
+          <a href={listHref(query, { cursor: props.nextCursor })} rel="next">
+            {t('common.next')}
+          </a>
+        )}
+      </nav>
+    </Page>
+  );
+}
+
+/** "from … to …" of a lock, with "now" and "until unlocked" for the open ends. */
+function LockWindow(props: { ctx: PageContext; lock: NonNullable<Infobase['lock']> }) {
+  const { ctx, lock } = props;
+  const { t } = ctx;
+  return (
+    <>
+      {lock.from === null ? t('infobases.lock.from_set') : when(ctx, lock.from)} – {lock.to === null ? t('infobases.lock.until_unlocked') : when(ctx, lock.to)}
+    </>
+  );
+}
+
+export const LOCK_FORM_FIELDS = ['from', 'to', 'message', 'permissionCode'] as const;
+export type LockFormField = (typeof LOCK_FORM_FIELDS)[number];
+
+export interface LockFormState {
+  values: Record<LockFormField, string> & { denySessions: boolean; denyBackgroundJobs: boolean };
+  errors: Partial<Record<LockFormField, string>>;
+}
+
+/** The lock form: a whole new lock replaces the old one (nothing of it is kept but what the form shows). */
+function LockForm(props: { ctx: PageContext; action: string; form: LockFormState; zoneLabel: string; hasCode: boolean }) {
+  const { ctx, form } = props;
+  const { t } = ctx;
+  const err = (name: LockFormField) =>
+    form.errors[name] ? (
+      <p class="field-error" id={`lock-${name}-error`}>
+        {form.errors[name]}
+      </p>
+    ) : null;
+  const cls = (name: LockFormField) => (form.errors[name] ? 'field invalid' : 'field');
+  const described = (name: LockFormField, hint?: string) => (form.errors[name] ? `lock-${name}-error` : hint);
+  return (
+    <PostForm action={props.action} csrf={ctx.csrfToken} class="lock-form" id="lock-form">
+      <p class="muted" id="lock-zone">
+        {t('infobases.lock.zone', { zone: props.zoneLabel })}
+      </p>
+      <div class="grid2">
+        <div class={cls('from')}>
+          <label for="lock-from">{t('infobases.lock.from')}</label>
+          <input id="lock-from" name="from" type="datetime-local" value={form.values.from} aria-describedby={described('from', 'lock-zone lock-from-hint')} aria-invalid={form.errors.from ? 'true' : undefined} />
+          {err('from')}
+          <small id="lock-from-hint">{t('infobases.lock.from_hint')}</small>
+        </div>
+        <div class={cls('to')}>
+          <label for="lock-to">{t('infobases.lock.to')}</label>
+          <input id="lock-to" name="to" type="datetime-local" value={form.values.to} aria-describedby={described('to', 'lock-zone lock-to-hint')} aria-invalid={form.errors.to ? 'true' : undefined} />
+          {err('to')}
+          <small id="lock-to-hint">{t('infobases.lock.to_hint')}</small>
+        </div>
+      </div>
+      <div class={cls('message')}>
+        <label for="lock-message">{t('infobases.lock.message')}</label>
+        <textarea id="lock-message" name="message" required maxlength={512} rows={2} aria-describedby={described('message', 'lock-message-hint')} aria-invalid={form.errors.message ? 'true' : undefined}>
+          {form.values.message}
+        </textarea>
+        {err('message')}
+        <small id="lock-message-hint">{t('infobases.lock.message_hint')}</small>
+      </div>
+      <div class={cls('permissionCode')}>
+        <label for="lock-code">{t('infobases.lock.code')}</label>
+        <input id="lock-code" name="permissionCode" type="text" autocomplete="off" maxlength={512} value={form.values.permissionCode} aria-describedby={described('permissionCode', 'lock-code-hint')} />
+        {err('permissionCode')}
+        <small id="lock-code-hint">{props.hasCode ? t('infobases.lock.code_hint_set') : t('infobases.lock.code_hint')}</small>
+      </div>
+      <fieldset class="checks">
+        <legend class="sr-only">{t('infobases.lock.what')}</legend>
+        <label>
+          <input type="checkbox" name="denySessions" value="1" checked={form.values.denySessions} /> {t('infobases.lock.deny_sessions')}
+        </label>
+        <label>
+          <input type="checkbox" name="denyBackgroundJobs" value="1" checked={form.values.denyBackgroundJobs} /> {t('infobases.lock.deny_background')}
+        </label>
+      </fieldset>
+      <button class="primary">{t('infobases.lock.submit')}</button>
+    </PostForm>
+  );
+}
+
+/** The current lock in words, with Unlock. */
+function CurrentLock(props: { ctx: PageContext; infobase: Infobase; unlockAction: string }) {
+  const { ctx, infobase: ib } = props;
+  const { t } = ctx;
+  const lock = ib.lock;
+  if (!lock) return <p class="muted">{t('infobases.lock.none')}</p>;
+  return (
+    <>
+      <dl class="props">
+        <dt>{t('infobases.field.lock')}</dt>
+        <dd>
+          <LockBadge ctx={ctx} infobase={ib} />
+        </dd>
+        <dt>{t('infobases.field.lock_window')}</dt>
+        <dd>
+          <LockWindow ctx={ctx} lock={lock} />
+        </dd>
+        <dt>{t('infobases.lock.message')}</dt>
+        <dd>{lock.message}</dd>
+        <dt>{t('infobases.lock.applies_to')}</dt>
+        <dd>
+          {[lock.denySessions ? t('infobases.lock.sessions') : null, lock.denyBackgroundJobs ? t('infobases.lock.background') : null].filter(Boolean).join(', ') ||
+            t('infobases.lock.nothing')}
+        </dd>
+        <dt>{t('infobases.lock.code')}</dt>
+        <dd>{lock.hasPermissionCode ? t('infobases.lock.code_set') : t('infobases.lock.code_none')}</dd>
+        <dt>{t('infobases.lock.set')}</dt>
+        <dd>
+          {when(ctx, lock.setAt)} {lock.setBy && <span class="muted">{lock.setBy}</span>}
+        </dd>
+      </dl>
+      <PostForm action={props.unlockAction} csrf={ctx.csrfToken} confirm={t('infobases.unlock_confirm', { name: ib.name })}>
+        <button>{t('infobases.unlock')}</button>
+      </PostForm>
+    </>
+  );
+}
+
+/**
+ * An infobase: its lock (set, replace, unlock) and its sessions (Terminate
+ * one; staff also Terminate all). Staff and the client's own users share it.
+ */
+export function InfobasePage(props: {
+  ctx: PageContext;
+  infobase: Infobase;
+  sessions: { items: SessionBrief[]; total: number };
+  /** The page's own path: "/infobases/7" or "/cabinet/infobases/7". */
+  base: string;
+  /** Where a session's Terminate posts. */
+  terminateAction: (s: SessionBrief) => string;
+  /** Staff: Terminate all, and links to the client. */
+  staff: boolean;
+  lockForm: LockFormState;
+  zoneLabel: string;
+  notice?: string | null;
+  error?: string | null;
+}) {
+  const { ctx, infobase: ib, base, staff, sessions } = props;
+  const { t } = ctx;
+  return (
+    <Page ctx={ctx} title={ib.name} wide>
+      <div class="page-head">
+        <h1>
+          {ib.name} <LockBadge ctx={ctx} infobase={ib} />
+        </h1>
+        <div class="head-actions">
+          {staff && (
+            <a class="button" href={`/monitor?infobase=${ib.id}`}>
+              {t('licenses.show_sessions')}
+            </a>
+          )}
+          {staff && (
+            <a class="button" href={`/audit?targetType=infobase&targetId=${ib.id}`}>
+              {t('infobases.audit')}
+            </a>
+          )}
+        </div>
+      </div>
+      <p class="muted">
+        {staff ? (
+          <a href={`/clients/${ib.clientId}`}>{ib.clientName}</a>
+        ) : (
+          ib.clientName
+        )}{' '}
+        · {t('infobases.field.external_id')}: <span class="mono">{ib.externalId}</span>
+      </p>
+      <Notice error={props.error} notice={props.notice} />
+      <div class="grid2">
+        <section class="card" id="lock">
+          <h2>{t('infobases.lock.current')}</h2>
+          <CurrentLock ctx={ctx} infobase={ib} unlockAction={`${base}/unlock`} />
+        </section>
+        <section class="card">
+          <h2>{ib.lock ? t('infobases.lock.replace') : t('infobases.lock.new')}</h2>
+          <LockForm ctx={ctx} action={`${base}/lock`} form={props.lockForm} zoneLabel={props.zoneLabel} hasCode={ib.lock?.hasPermissionCode ?? false} />
+        </section>
+      </div>
+      <section class="card" id="sessions">
+        <div class="section-head">
+          <h2>
+            {t('infobases.sessions')} <span class="muted">{sessions.total}</span>
+          </h2>
+          {staff && sessions.total > 0 && (
+            <PostForm action={`${base}/terminate-all`} csrf={ctx.csrfToken} class="inline" confirm={t.n('infobases.terminate_all_confirm', sessions.total, { name: ib.name })}>
+              <input type="hidden" name="count" value={String(sessions.total)} />
+              <button class="danger">{t('infobases.terminate_all', { n: sessions.total })}</button>
+            </PostForm>
+          )}
+        </div>
+        <SessionsCompact
+          ctx={ctx}
+          sessions={sessions.items}
+          total={sessions.total}
+          showLicense
+          back={base}
+          terminateAction={props.terminateAction}
+          monitorHref={`/monitor?infobase=${ib.id}`}
+        />
+      </section>
+    </Page>
+  );
+}

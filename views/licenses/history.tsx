@@ -1,0 +1,232 @@
+import type { ConcurrencySeries, LicenseHistory } from '../../src/models/history.js';
+import type { License } from '../../src/models/licenses.js';
+import type { PageContext } from '../page-context.js';
+import { when } from './parts.js';
+
+/** The periods the History tab offers, in hours. */
+export const HISTORY_PERIODS = { '1h': 1, '24h': 24, '7d': 168 } as const;
+export type HistoryPeriod = keyof typeof HISTORY_PERIODS;
+
+export interface HistoryData {
+  period: HistoryPeriod;
+  /** Periods within the retention of history. */
+  available: HistoryPeriod[];
+  from: number;
+  to: number;
+  history: LicenseHistory;
+  series: ConcurrencySeries;
+}
+
+/** "1 h 20 min", "45 min", "< 1 min". */
+export function formatDuration(ctx: PageContext, ms: number): string {
+  const { t } = ctx;
+  const min = Math.floor(ms / 60_000);
+  if (min < 1) return ms > 0 ? t('licenses.duration.under_minute') : t('licenses.duration.minutes', { m: 0 });
+  const h = Math.floor(min / 60);
+  const m = min % 60;
+  if (h === 0) return t('licenses.duration.minutes', { m });
+  return m === 0 ? t('licenses.duration.hours', { h }) : t('licenses.duration.hours_minutes', { h, m });
+}
+
+function refusalLabel(ctx: PageContext, code: string | null): string {
+  if (!code) return ctx.t('common.none');
+  const key = `licenses.refusal.${code}`;
+  const label = ctx.t(key);
+  return label === key ? code : label;
+}
+
+/** A compact axis time: "13:05" within a day, "21.11 13:05" over days. */
+function axisTime(ctx: PageContext, ms: number, withDate: boolean): string {
+  return new Intl.DateTimeFormat(ctx.locale === 'ru' ? 'ru-RU' : 'en-GB', {
+    timeZone: ctx.timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    ...(withDate ? { day: '2-digit', month: '2-digit' } : {}),
+  }).format(ms);
+}
+
+const W = 640;
+const H = 180;
+const PAD = { left: 34, right: 10, top: 12, bottom: 24 };
+
+/**
+ * Concurrent sessions over the period as a step line, with the session and
+ * host limits as dashed lines. Drawn on the server: no script, no style
+ * attributes (CSP) — classes and presentation attributes only. The text
+ * summary beside it carries the same facts for screen readers.
+ */
+export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencySeries; maxHosts: number; maxSessions: number | null; summaryId: string }) {
+  const { ctx, series, maxHosts, maxSessions } = props;
+  const { t } = ctx;
+  const plotW = W - PAD.left - PAD.right;
+  const plotH = H - PAD.top - PAD.bottom;
+  const yMax = Math.max(1, series.peak, maxHosts, maxSessions ?? 0);
+  const y = (v: number) => PAD.top + plotH - (v / yMax) * plotH;
+  const n = series.points.length;
+  const x = (i: number) => PAD.left + (i / n) * plotW;
+  let d = '';
+  series.points.forEach((p, i) => {
+    d += i === 0 ? `M${x(0).toFixed(1)} ${y(p.max).toFixed(1)}` : ` V${y(p.max).toFixed(1)}`;
+    d += ` H${x(i + 1).toFixed(1)}`;
+  });
+  const area = `${d} V${y(0).toFixed(1)} H${x(0).toFixed(1)} Z`;
+  const multiDay = series.to - series.from > 86_400_000;
+  const limitLine = (value: number, cls: string, label: string) => (
+    <g class={cls}>
+      <line x1={PAD.left} x2={W - PAD.right} y1={y(value)} y2={y(value)} stroke-dasharray="6 4" stroke-width="1.5" />
+      <text x={W - PAD.right - 4} y={y(value) - 4} text-anchor="end" font-size="11">
+        {label}
+      </text>
+    </g>
+  );
+  return (
+    <svg class="chart" viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-labelledby={`${props.summaryId}-title`} aria-describedby={props.summaryId}>
+      <title id={`${props.summaryId}-title`}>{t('licenses.history.chart_title')}</title>
+      <g class="chart-axis" font-size="11">
+        <line x1={PAD.left} x2={W - PAD.right} y1={y(0)} y2={y(0)} stroke-width="1" />
+        <line x1={PAD.left} x2={PAD.left} y1={PAD.top} y2={y(0)} stroke-width="1" />
+        <text x={PAD.left - 6} y={y(0) + 4} text-anchor="end">
+          0
+        </text>
+        <text x={PAD.left - 6} y={y(yMax) + 4} text-anchor="end">
+          {yMax}
+        </text>
+        <text x={PAD.left} y={H - 6} text-anchor="start">
+          {axisTime(ctx, series.from, multiDay)}
+        </text>
+        <text x={W - PAD.right} y={H - 6} text-anchor="end">
+          {axisTime(ctx, series.to, multiDay)}
+        </text>
+      </g>
+      <path class="chart-area" d={area} stroke="none" />
+      <path class="chart-line" d={d} fill="none" stroke-width="2" />
+      {limitLine(maxHosts, 'chart-limit hosts', t('licenses.history.host_limit', { n: maxHosts }))}
+      {maxSessions !== null && limitLine(maxSessions, 'chart-limit sessions', t('licenses.history.session_limit', { n: maxSessions }))}
+    </svg>
+  );
+}
+
+/** The facts of the chart in words: the peak and the time spent at the session limit. */
+function ChartSummary(props: { ctx: PageContext; series: ConcurrencySeries; maxSessions: number | null; id: string }) {
+  const { ctx, series, maxSessions } = props;
+  const { t } = ctx;
+  return (
+    <p id={props.id} class="chart-summary">
+      {series.peak === 0
+        ? t('licenses.history.no_sessions')
+        : t('licenses.history.peak', { n: series.peak, at: when(ctx, series.peakAt) })}{' '}
+      {maxSessions === null
+        ? t('licenses.history.no_session_limit')
+        : t('licenses.history.at_limit', { n: maxSessions, duration: formatDuration(ctx, series.msAtLimit ?? 0) })}
+    </p>
+  );
+}
+
+/** The History tab: period switch, the concurrency chart with its summary, captures and refusals grouped. */
+export function HistoryPanel(props: { ctx: PageContext; license: License; data: HistoryData; base: string }) {
+  const { ctx, license, data, base } = props;
+  const { t } = ctx;
+  const { captures, refusals } = data.history;
+  return (
+    <>
+      <nav class="periods" aria-label={t('licenses.history.period')}>
+        <span class="muted">{t('licenses.history.period')}:</span>
+        {(Object.keys(HISTORY_PERIODS) as HistoryPeriod[]).map((p) =>
+          data.available.includes(p) ? (
+            <a class="button" href={`${base}/history?period=${p}`} aria-current={p === data.period ? 'true' : undefined}>
+              {t(`licenses.history.period.${p}`)}
+            </a>
+          ) : (
+            <span class="button disabled" title={t('licenses.history.beyond_retention')}>
+              {t(`licenses.history.period.${p}`)}
+            </span>
+          ),
+        )}
+        <span class="muted">
+          {when(ctx, data.from)} – {when(ctx, data.to)}
+        </span>
+      </nav>
+
+      <section class="card">
+        <h2>{t('licenses.history.concurrency')}</h2>
+        <ConcurrencyChart ctx={ctx} series={data.series} maxHosts={license.maxHosts} maxSessions={license.maxSessions} summaryId="history-summary" />
+        <ChartSummary ctx={ctx} series={data.series} maxSessions={license.maxSessions} id="history-summary" />
+      </section>
+
+      <section class="card">
+        <h2>{t('licenses.history.captures')}</h2>
+        {captures.length === 0 ? (
+          <p class="muted">{t('licenses.history.no_captures')}</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="history captures">
+              <thead>
+                <tr>
+                  <th>{t('licenses.history.feature')}</th>
+                  <th>{t('licenses.history.user')}</th>
+                  <th>{t('licenses.history.computer')}</th>
+                  <th class="num">{t('licenses.history.count')}</th>
+                  <th>{t('licenses.history.first')}</th>
+                  <th>{t('licenses.history.last')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {captures.map((g) => (
+                  <tr>
+                    <td>
+                      <code>{g.feature ?? t('common.none')}</code>
+                    </td>
+                    <td>{g.user}</td>
+                    <td>{g.hostname}</td>
+                    <td class="num">{g.count}</td>
+                    <td class="nowrap">{when(ctx, g.firstAt)}</td>
+                    <td class="nowrap">{when(ctx, g.lastAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section class="card">
+        <h2>{t('licenses.history.refusals')}</h2>
+        {refusals.length === 0 ? (
+          <p class="muted">{t('licenses.history.no_refusals')}</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="history refusals">
+              <thead>
+                <tr>
+                  <th>{t('licenses.history.reason')}</th>
+                  <th>{t('licenses.history.feature')}</th>
+                  <th>{t('licenses.history.user')}</th>
+                  <th>{t('licenses.history.computer')}</th>
+                  <th class="num">{t('licenses.history.count')}</th>
+                  <th>{t('licenses.history.first')}</th>
+                  <th>{t('licenses.history.last')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {refusals.map((g) => (
+                  <tr>
+                    <td>
+                      {refusalLabel(ctx, g.code)} {g.code && <small class="muted mono">{g.code}</small>}
+                    </td>
+                    <td>{g.feature === null ? <span class="muted">{t('common.none')}</span> : <code>{g.feature}</code>}</td>
+                    <td>{g.user}</td>
+                    <td>{g.hostname}</td>
+                    <td class="num">{g.count}</td>
+                    <td class="nowrap">{when(ctx, g.firstAt)}</td>
+                    <td class="nowrap">{when(ctx, g.lastAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,322 @@
+import { formatDateTime } from '../../src/lib/format.js';
+import type { ClientHost } from '../../src/models/cabinet.js';
+import type { BoundHost, License } from '../../src/models/licenses.js';
+import type { SessionBrief } from '../../src/models/session-briefs.js';
+import { PostForm } from '../components/form.js';
+import type { PageContext } from '../page-context.js';
+
+// Pieces shared by the license card, the client card, the infobase page and the cabinet.
+
+/** A date and time in the viewer's zone; '' for none. */
+export function when(ctx: PageContext, ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? '' : formatDateTime(ms, ctx.locale, ctx.timeZone);
+}
+
+/** Active / suspended / expired as a badge (suspension wins: it is the one staff act on). */
+export function LicenseState(props: { ctx: PageContext; license: Pick<License, 'suspendedAt' | 'expiresAt'>; now: number }) {
+  const { ctx, license: l, now } = props;
+  const { t } = ctx;
+  if (l.suspendedAt !== null) return <span class="badge err">{t('licenses.state.suspended')}</span>;
+  if (l.expiresAt !== null && now >= l.expiresAt) return <span class="badge warn">{t('licenses.state.expired')}</span>;
+  return <span class="badge ok">{t('licenses.state.active')}</span>;
+}
+
+/** "2 of 3" hosts, warning-coloured when no slot is free. */
+export function HostsUsage(props: { ctx: PageContext; license: Pick<License, 'boundHosts' | 'maxHosts'> }) {
+  const { boundHosts, maxHosts } = props.license;
+  const full = boundHosts >= maxHosts;
+  return (
+    <span class={full ? 'badge warn' : undefined}>{props.ctx.t('licenses.hosts_of', { bound: boundHosts, max: maxHosts })}</span>
+  );
+}
+
+/** Tabs of a license page: the card and its history. */
+export function LicenseTabs(props: { ctx: PageContext; base: string; active: 'card' | 'history' }) {
+  const { ctx, base, active } = props;
+  const { t } = ctx;
+  return (
+    <nav class="tabs" aria-label={t('licenses.tabs')}>
+      <a href={base} aria-current={active === 'card' ? 'page' : undefined}>
+        {t('licenses.tab.card')}
+      </a>
+      <a href={`${base}/history`} aria-current={active === 'history' ? 'page' : undefined}>
+        {t('licenses.tab.history')}
+      </a>
+    </nav>
+  );
+}
+
+/** The fingerprint's components, one "key: value" per line. */
+function Components(props: { components: Record<string, string> }) {
+  const entries = Object.entries(props.components);
+  return (
+    <dl class="fp">
+      {entries.map(([k, v]) => (
+        <>
+          <dt>{k}</dt>
+          <dd class="mono">{v}</dd>
+        </>
+      ))}
+    </dl>
+  );
+}
+
+/** The reset form of one host: a required reason and a button that asks first, naming the sessions it closes. */
+function ResetForm(props: { ctx: PageContext; action: string; host: string; liveSessions: number; back?: string }) {
+  const { ctx, action, host, liveSessions } = props;
+  const { t } = ctx;
+  const id = `reason-${action.replace(/[^a-z0-9]+/gi, '-')}`;
+  return (
+    <PostForm action={action} csrf={ctx.csrfToken} class="reset-form" confirm={t.n('licenses.hosts.reset_confirm', liveSessions, { host })}>
+      {props.back && <input type="hidden" name="back" value={props.back} />}
+      <label for={id} class="sr-only">
+        {t('licenses.hosts.reason')}
+      </label>
+      <input id={id} name="reason" required maxlength={500} placeholder={t('licenses.hosts.reason_placeholder')} />
+      <button class="danger">{t('licenses.hosts.reset')}</button>
+    </PostForm>
+  );
+}
+
+const hostName = (h: { hostname: string | null }, fallback: string) => h.hostname ?? fallback;
+
+/** Bound hosts as staff see them: machine, fingerprint components, times, live sessions and Reset binding. */
+export function HostsTable(props: { ctx: PageContext; hosts: BoundHost[]; resetAction?: (hostId: number) => string }) {
+  const { ctx, hosts } = props;
+  const { t } = ctx;
+  if (!hosts.length) return <p class="muted">{t('licenses.hosts.none')}</p>;
+  return (
+    <div class="table-wrap">
+      <table class="hosts">
+        <thead>
+          <tr>
+            <th>{t('licenses.hosts.machine')}</th>
+            <th>{t('licenses.hosts.fingerprint')}</th>
+            <th>{t('licenses.hosts.bound_at')}</th>
+            <th>{t('licenses.hosts.last_seen')}</th>
+            <th class="num">{t('licenses.hosts.live')}</th>
+            {props.resetAction && <th>{t('licenses.hosts.reset')}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {hosts.map((h) => (
+            <tr data-host-id={h.id}>
+              <td>
+                <b>{hostName(h.machine, `#${h.id}`)}</b>
+                {h.machine.os && <div class="muted">{h.machine.os}</div>}
+                {h.machine.ip && <div class="muted mono">{h.machine.ip}</div>}
+              </td>
+              <td>
+                <Components components={h.components} />
+                <small class="muted mono" title={h.fingerprintHash}>
+                  {h.fingerprintHash.slice(0, 12)}
+                </small>
+              </td>
+              <td class="nowrap">{when(ctx, h.boundAt)}</td>
+              <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
+              <td class="num">{h.liveSessions}</td>
+              {props.resetAction && (
+                <td>
+                  <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h.machine, `#${h.id}`)} liveSessions={h.liveSessions} />
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Bound hosts as a client user sees them: the computer's name and a short hash; Reset while the quota lasts. */
+export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[]; resetAction: ((hostId: number) => string) | null }) {
+  const { ctx, hosts } = props;
+  const { t } = ctx;
+  if (!hosts.length) return <p class="muted">{t('licenses.hosts.none')}</p>;
+  return (
+    <div class="table-wrap">
+      <table class="hosts">
+        <thead>
+          <tr>
+            <th>{t('licenses.hosts.computer')}</th>
+            <th>{t('licenses.hosts.fingerprint')}</th>
+            <th>{t('licenses.hosts.bound_at')}</th>
+            <th>{t('licenses.hosts.last_seen')}</th>
+            <th class="num">{t('licenses.hosts.live')}</th>
+            <th>{t('licenses.hosts.reset')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {hosts.map((h) => (
+            <tr data-host-id={h.id}>
+              <td>
+                <b>{hostName(h, `#${h.id}`)}</b>
+              </td>
+              <td class="mono">{h.shortHash}</td>
+              <td class="nowrap">{when(ctx, h.boundAt)}</td>
+              <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
+              <td class="num">{h.liveSessions}</td>
+              <td>
+                {props.resetAction ? (
+                  <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h, h.shortHash)} liveSessions={h.liveSessions} />
+                ) : (
+                  <span class="muted">{t('cabinet.reset.ask_support_short')}</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/**
+ * A compact list of live sessions (the monitor has the full view): who, state,
+ * where, since when, and Terminate when the viewer may.
+ */
+export function SessionsCompact(props: {
+  ctx: PageContext;
+  sessions: SessionBrief[];
+  total: number;
+  /** Where a session's Terminate posts; absent: no Terminate. */
+  terminateAction?: (s: SessionBrief) => string;
+  /** The page to come back to after Terminate. */
+  back: string;
+  /** The monitor with the same filter. */
+  monitorHref: string;
+  showLicense?: boolean;
+  showInfobase?: boolean;
+}) {
+  const { ctx, sessions, total } = props;
+  const { t } = ctx;
+  if (!sessions.length) return <p class="muted">{t('licenses.sessions.none')}</p>;
+  return (
+    <>
+      <div class="table-wrap">
+        <table class="sessions-compact">
+          <thead>
+            <tr>
+              <th>{t('licenses.sessions.session')}</th>
+              <th>{t('licenses.sessions.state')}</th>
+              <th>{t('licenses.sessions.machine')}</th>
+              {props.showLicense && <th>{t('licenses.sessions.license')}</th>}
+              {props.showInfobase && <th>{t('licenses.sessions.infobase')}</th>}
+              <th>{t('licenses.sessions.connection')}</th>
+              <th>{t('licenses.sessions.started')}</th>
+              <th>{t('licenses.sessions.activity')}</th>
+              <th>{t('licenses.sessions.client_ip')}</th>
+              <th>{t('licenses.sessions.features')}</th>
+              {props.terminateAction && <th>{t('common.actions')}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {sessions.map((s) => (
+              <tr data-session-id={s.id}>
+                <td>
+                  <b>{s.user}</b> <span class="muted">{s.name}</span>
+                </td>
+                <td>
+                  <span class={`sst ${s.state}`}>{t(`licenses.session_state.${s.state}`)}</span>
+                  {s.running && <span class="sst running">{t('licenses.session_state.running')}</span>}
+                </td>
+                <td>
+                  {s.machineHostname ?? s.machineIp}
+                  {s.machineHostname && s.machineIp && <small class="muted"> {s.machineIp}</small>}
+                </td>
+                {props.showLicense && <td class="mono">{s.licenseKey}</td>}
+                {props.showInfobase && <td>{s.infobase?.name}</td>}
+                <td>{t(`licenses.connection.${s.connection}`)}</td>
+                <td class="nowrap">{when(ctx, s.startedAt)}</td>
+                <td class="nowrap">{when(ctx, s.activityAt)}</td>
+                <td>
+                  {s.clientIp}
+                  {s.clientHostname && <small class="muted"> {s.clientHostname}</small>}
+                </td>
+                <td>{s.features.join(', ')}</td>
+                {props.terminateAction && (
+                  <td class="actions">
+                    <PostForm action={props.terminateAction(s)} csrf={ctx.csrfToken} class="inline" confirm={t('licenses.sessions.terminate_confirm', { user: s.user, name: s.name })}>
+                      <input type="hidden" name="back" value={props.back} />
+                      <button class="danger small">{t('licenses.sessions.terminate')}</button>
+                    </PostForm>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p class="muted">
+        {t('licenses.sessions.shown', { shown: sessions.length, total })} ·{' '}
+        <a href={props.monitorHref}>{t('licenses.sessions.open_monitor')}</a>
+      </p>
+    </>
+  );
+}
+
+/** The license's rules as a definition list: product, features and limits, hosts, sessions, expiry, quota. */
+export function LicenseFacts(props: {
+  ctx: PageContext;
+  license: License;
+  now: number;
+  quota: { quota: number; used: number; remaining: number };
+  /** Whether the quota is the settings default (the license has none of its own). */
+  quotaIsDefault: boolean;
+  clientHref?: string;
+}) {
+  const { ctx, license: l, now, quota } = props;
+  const { t } = ctx;
+  return (
+    <dl class="props">
+      <dt>{t('licenses.field.key')}</dt>
+      <dd>
+        <code class="key">{l.key}</code>{' '}
+        <button type="button" class="small js-only" data-copy={l.key} title={t('licenses.copy_key')}>
+          {t('common.copy')}
+        </button>
+      </dd>
+      <dt>{t('licenses.field.client')}</dt>
+      <dd>{props.clientHref ? <a href={props.clientHref}>{l.clientName}</a> : l.clientName}</dd>
+      <dt>{t('licenses.field.product')}</dt>
+      <dd>{l.product}</dd>
+      <dt>{t('licenses.field.state')}</dt>
+      <dd>
+        <LicenseState ctx={ctx} license={l} now={now} />
+        {l.suspendedAt !== null && <span class="muted"> {t('licenses.suspended_since', { at: when(ctx, l.suspendedAt) })}</span>}
+      </dd>
+      <dt>{t('licenses.field.features')}</dt>
+      <dd>
+        {l.features.length === 0 ? (
+          <span class="muted">{t('licenses.features.none')}</span>
+        ) : (
+          <ul class="features">
+            {l.features.map((f) => (
+              <li>
+                <code>{f}</code>{' '}
+                <span class="muted">
+                  {l.featureLimits[f] !== undefined ? t('licenses.features.limit', { n: l.featureLimits[f] }) : t('licenses.features.unlimited')}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </dd>
+      <dt>{t('licenses.field.hosts')}</dt>
+      <dd>
+        <HostsUsage ctx={ctx} license={l} />
+      </dd>
+      <dt>{t('licenses.field.max_sessions')}</dt>
+      <dd>
+        {l.maxSessions === null ? t('licenses.unlimited') : l.maxSessions} <span class="muted">{t('licenses.live_now', { n: l.liveSessions })}</span>
+      </dd>
+      <dt>{t('licenses.field.expires')}</dt>
+      <dd>{l.expiresAt === null ? t('licenses.never_expires') : when(ctx, l.expiresAt)}</dd>
+      <dt>{t('licenses.field.quota')}</dt>
+      <dd>
+        {quota.quota === 0 ? t('licenses.quota.none') : t('licenses.quota.usage', { used: quota.used, quota: quota.quota, remaining: quota.remaining })}
+        {props.quotaIsDefault && <span class="muted"> {t('licenses.quota.default')}</span>}
+      </dd>
+    </dl>
+  );
+}
