@@ -72,3 +72,9 @@ export function offsetLabel(instant: number, timeZone: string): string {
   const a = Math.abs(off);
   return `UTC${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
 }
+
+/** The zone as people read it beside an input: "Europe/Moscow (UTC+03:00)", or just "UTC". */
+export function zoneLabel(timeZone: string, instant: number): string {
+  const offset = offsetLabel(instant, timeZone);
+  return timeZone === 'UTC' || timeZone === 'Etc/UTC' ? 'UTC' : `${timeZone} (${offset})`;
+}

@@ -123,7 +123,7 @@ function LockWindow(props: { ctx: PageContext; lock: NonNullable<Infobase['lock'
   const { t } = ctx;
   return (
     <>
-      {lock.from === null ? t('infobases.lock.from_set') : when(ctx, lock.from)} – {lock.to === null ? t('infobases.lock.until_unlocked') : when(ctx, lock.to)}
+      {when(ctx, lock.from ?? lock.setAt)} – {lock.to === null ? t('infobases.lock.until_unlocked') : when(ctx, lock.to)}
     </>
   );
 }

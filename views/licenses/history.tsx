@@ -71,7 +71,8 @@ export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencyS
     d += ` H${x(i + 1).toFixed(1)}`;
   });
   const area = `${d} V${y(0).toFixed(1)} H${x(0).toFixed(1)} Z`;
-  const multiDay = series.to - series.from > 86_400_000;
+  const withDate = series.to - series.from >= 86_400_000;
+  const ticks = [0, 1, 2, 3, 4].map((k) => series.from + ((series.to - series.from) * k) / 4);
   const limitLine = (value: number, cls: string, label: string) => (
     <g class={cls}>
       <line x1={PAD.left} x2={W - PAD.right} y1={y(value)} y2={y(value)} stroke-dasharray="6 4" stroke-width="1.5" />
@@ -92,12 +93,14 @@ export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencyS
         <text x={PAD.left - 6} y={y(yMax) + 4} text-anchor="end">
           {yMax}
         </text>
-        <text x={PAD.left} y={H - 6} text-anchor="start">
-          {axisTime(ctx, series.from, multiDay)}
-        </text>
-        <text x={W - PAD.right} y={H - 6} text-anchor="end">
-          {axisTime(ctx, series.to, multiDay)}
-        </text>
+        {ticks.map((at, k) => (
+          <>
+            {k > 0 && <line class="chart-grid" x1={x((k / 4) * n)} x2={x((k / 4) * n)} y1={PAD.top} y2={y(0)} stroke-width="1" />}
+            <text x={x((k / 4) * n)} y={H - 6} text-anchor={k === 0 ? 'start' : k === 4 ? 'end' : 'middle'}>
+              {axisTime(ctx, at, withDate)}
+            </text>
+          </>
+        ))}
       </g>
       <path class="chart-area" d={area} stroke="none" />
       <path class="chart-line" d={d} fill="none" stroke-width="2" />

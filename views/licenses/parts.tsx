@@ -12,6 +12,27 @@ export function when(ctx: PageContext, ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '' : formatDateTime(ms, ctx.locale, ctx.timeZone);
 }
 
+const shortFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A compact date and time for dense tables: "21/11 13:05:09" in the viewer's zone. */
+export function shortWhen(ctx: PageContext, ms: number): string {
+  const key = `${ctx.locale}|${ctx.timeZone}`;
+  let f = shortFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(ctx.locale === 'ru' ? 'ru-RU' : 'en-GB', {
+      timeZone: ctx.timeZone,
+      day: '2-digit',
+      month: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    shortFormats.set(key, f);
+  }
+  return f.format(ms);
+}
+
 /** Active / suspended / expired as a badge (suspension wins: it is the one staff act on). */
 export function LicenseState(props: { ctx: PageContext; license: Pick<License, 'suspendedAt' | 'expiresAt'>; now: number }) {
   const { ctx, license: l, now } = props;
@@ -214,24 +235,30 @@ export function SessionsCompact(props: {
             {sessions.map((s) => (
               <tr data-session-id={s.id}>
                 <td>
-                  <b>{s.user}</b> <span class="muted">{s.name}</span>
+                  <b>{s.user}</b>{' '}
+                  <span class="muted sname" title={s.name}>
+                    {s.name}
+                  </span>
                 </td>
                 <td>
                   <span class={`sst ${s.state}`}>{t(`licenses.session_state.${s.state}`)}</span>
                   {s.running && <span class="sst running">{t('licenses.session_state.running')}</span>}
                 </td>
-                <td>
+                <td class="nowrap">
                   {s.machineHostname ?? s.machineIp}
                   {s.machineHostname && s.machineIp && <small class="muted"> {s.machineIp}</small>}
                 </td>
                 {props.showLicense && <td class="mono">{s.licenseKey}</td>}
                 {props.showInfobase && <td>{s.infobase?.name}</td>}
                 <td>{t(`licenses.connection.${s.connection}`)}</td>
-                <td class="nowrap">{when(ctx, s.startedAt)}</td>
-                <td class="nowrap">{when(ctx, s.activityAt)}</td>
-                <td>
+                <td class="nowrap" title={when(ctx, s.startedAt)}>
+                  {shortWhen(ctx, s.startedAt)}
+                </td>
+                <td class="nowrap" title={when(ctx, s.activityAt)}>
+                  {shortWhen(ctx, s.activityAt)}
+                </td>
+                <td class="nowrap" title={s.clientHostname ?? undefined}>
                   {s.clientIp}
-                  {s.clientHostname && <small class="muted"> {s.clientHostname}</small>}
                 </td>
                 <td>{s.features.join(', ')}</td>
                 {props.terminateAction && (
@@ -272,7 +299,7 @@ export function LicenseFacts(props: {
       <dt>{t('licenses.field.key')}</dt>
       <dd>
         <code class="key">{l.key}</code>{' '}
-        <button type="button" class="small js-only" data-copy={l.key} title={t('licenses.copy_key')}>
+        <button type="button" class="small" data-copy={l.key} title={t('licenses.copy_key')}>
           {t('common.copy')}
         </button>
       </dd>

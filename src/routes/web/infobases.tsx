@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { InfobasePage, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
-import { offsetLabel, parseLocalDateTime, toLocalInput } from '../../lib/local-time.js';
+import { parseLocalDateTime, toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -113,7 +113,7 @@ export async function renderInfobasePage(
       staff={opts.staff}
       terminateAction={opts.terminateAction}
       lockForm={opts.lockForm ?? lockFormOf(ib, tz)}
-      zoneLabel={`${tz} (${offsetLabel(now(c), tz)})`}
+      zoneLabel={zoneLabel(tz, now(c))}
       notice={failed ? null : doneNotice(c, 'infobases', INFOBASE_DONE)}
       error={opts.error ?? (opts.lockForm && Object.keys(opts.lockForm.errors).length ? c.var.t('infobases.lock.error.fix') : null)}
     />,

@@ -7,7 +7,7 @@ import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
-import { offsetLabel, parseLocalDateTime, toLocalInput } from '../../lib/local-time.js';
+import { parseLocalDateTime, toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -199,7 +199,7 @@ async function formPage(c: AppContext, status: 200 | 400, mode: 'create' | 'edit
       clients={clients}
       editing={license && { key: license.key, clientName: license.clientName }}
       quotaDefault={settings.selfResetQuotaDefault}
-      zoneLabel={`${c.var.timeZone} (${offsetLabel(now(c), c.var.timeZone)})`}
+      zoneLabel={zoneLabel(c.var.timeZone, now(c))}
       error={Object.keys(form.errors).length ? t('licenses.form.fix') : null}
     />,
     status,

@@ -37,7 +37,8 @@ describe('infobase pages', () => {
     expect(rowOf(active)).toMatch(/class="lock-badge lock-active"><svg[\s\S]*?<\/svg>Locked/);
     expect(rowOf(scheduled)).toMatch(/class="lock-badge lock-scheduled"><svg[\s\S]*?<\/svg>Lock scheduled/);
     expect(rowOf(expired)).toMatch(/class="lock-badge lock-expired"><svg[\s\S]*?<\/svg>Lock over/);
-    expect(rowOf(active)).toContain('from when it was set – until unlocked');
+    // No "from": in force since it was set.
+    expect(rowOf(active)).toContain('21/11/2026, 10:00:00 – until unlocked');
     // Grouped by client, each group headed by the client.
     expect(res.text.indexOf(`href="/clients/${acme.id}">Acme`)).toBeLessThan(res.text.indexOf(`href="/clients/${globex.id}">Globex`));
     const filtered = await get(s, `/infobases?client=${globex.id}`);
