@@ -76,7 +76,7 @@ export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencyS
   const limitLine = (value: number, cls: string, label: string) => (
     <g class={cls}>
       <line x1={PAD.left} x2={W - PAD.right} y1={y(value)} y2={y(value)} stroke-dasharray="6 4" stroke-width="1.5" />
-      <text x={W - PAD.right - 4} y={y(value) - 4} text-anchor="end" font-size="11">
+      <text x={PAD.left + 4} y={y(value) - 4} text-anchor="start" font-size="11">
         {label}
       </text>
     </g>

@@ -248,7 +248,7 @@ export function SessionsCompact(props: {
                   {s.machineHostname ?? s.machineIp}
                   {s.machineHostname && s.machineIp && <small class="muted"> {s.machineIp}</small>}
                 </td>
-                {props.showLicense && <td class="mono">{s.licenseKey}</td>}
+                {props.showLicense && <td class="mono nowrap">{s.licenseKey}</td>}
                 {props.showInfobase && <td>{s.infobase?.name}</td>}
                 <td>{t(`licenses.connection.${s.connection}`)}</td>
                 <td class="nowrap" title={when(ctx, s.startedAt)}>
