@@ -3,9 +3,13 @@
 (function () {
   'use strict';
   var doc = document;
+  // A history restore swaps the body and runs this script again: the listeners are on document already.
+  if (doc.documentElement.hasAttribute('data-monitor')) return;
+  doc.documentElement.setAttribute('data-monitor', '');
   doc.documentElement.classList.add('js');
 
-  var etag = null; // validator of what #monitor-live shows now
+  var root = doc.getElementById('monitor');
+  var etag = (root && root.getAttribute('data-etag')) || null; // validator of what #monitor-live shows now
   var paused = false;
   var selectedKey = null; // selector of the selected row, re-applied after every refresh
   var focusMemo = null;
@@ -63,6 +67,8 @@
   }
 
   doc.addEventListener('htmx:after:swap', function () {
+    var r = doc.getElementById('monitor'); // a history restore brings a whole new page and its validator
+    if (r && r !== root) { root = r; etag = r.getAttribute('data-etag') || null; }
     syncBack();
     markToggles();
     var l = live();

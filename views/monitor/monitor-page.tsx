@@ -31,15 +31,18 @@ function RowMenu(props: MonitorView) {
 }
 
 /** The session monitor: toolbar, the refreshing sessions/shared/pool part, the confirm dialog and the row menu. */
-export function MonitorPage(props: MonitorView & { data: MonitorData; notice?: string | null; title: string }) {
+export function MonitorPage(props: MonitorView & { data: MonitorData; notice?: string | null; title: string; etag: string }) {
   const { ctx } = props;
   return (
     <Page ctx={ctx} title={props.title} wide>
-      <h1>{props.title}</h1>
-      <Toolbar {...props} />
-      <MonitorLive {...props} />
-      <dialog id="monitor-dialog" aria-labelledby="monitor-dialog-title"></dialog>
-      <RowMenu {...props} />
+      {/* data-etag: the validator of the live part as rendered here, so the first poll can already be a 304. */}
+      <div id="monitor" data-etag={props.etag}>
+        <h1>{props.title}</h1>
+        <Toolbar {...props} />
+        <MonitorLive {...props} />
+        <dialog id="monitor-dialog" aria-labelledby="monitor-dialog-title"></dialog>
+        <RowMenu {...props} />
+      </div>
       <script src={ctx.asset('monitor.js')} defer></script>
     </Page>
   );

@@ -56,22 +56,25 @@ function Header(props: MonitorView & { poll?: boolean }) {
 /** The sessions table: header, then each session with its expanded packages and open info panel. */
 export function SessionsTable(props: MonitorView & { rows: MonitorSession[]; info: SessionInfo | null; poll?: boolean }) {
   const { rows, ctx } = props;
+  // Wide column sets scroll inside their box instead of widening the page.
   return (
-    <table id="monitor-sessions" class="mon">
-      <Header {...props} />
-      <tbody>
-        {rows.length === 0 && (
-          <tr>
-            <td colspan={rowWidth(props.columns)} class="muted">
-              {ctx.t('monitor.empty')}
-            </td>
-          </tr>
-        )}
-        {rows.map((s) => (
-          <SessionRow {...props} session={s} info={props.info?.session.id === s.id ? props.info : null} />
-        ))}
-      </tbody>
-    </table>
+    <div class="table-wrap">
+      <table id="monitor-sessions" class="mon">
+        <Header {...props} />
+        <tbody>
+          {rows.length === 0 && (
+            <tr>
+              <td colspan={rowWidth(props.columns)} class="muted">
+                {ctx.t('monitor.empty')}
+              </td>
+            </tr>
+          )}
+          {rows.map((s) => (
+            <SessionRow {...props} session={s} info={props.info?.session.id === s.id ? props.info : null} />
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -89,8 +92,8 @@ function Pending(props: { ctx: MonitorView['ctx']; types: readonly string[] }) {
   return <>{shown.map((x) => <span class="badge warn">{props.ctx.t(PENDING_LABEL[x])}</span>)}</>;
 }
 
-function HostCell(props: MonitorView & { s: MonitorSession }) {
-  const { s, resolveNames, names } = props;
+function hostCell(v: MonitorView, s: MonitorSession) {
+  const { resolveNames, names } = v;
   const resolved = resolveNames && s.machineIp ? names[s.machineIp] : undefined;
   const main = resolveNames ? (resolved ?? s.machineHostname ?? s.machineIp) : (s.machineIp ?? s.machineHostname);
   const sub = s.machineHostname && s.machineHostname !== main ? s.machineHostname : null;
@@ -102,18 +105,14 @@ function HostCell(props: MonitorView & { s: MonitorSession }) {
   );
 }
 
-function MetricCells(props: { col: MetricColumn; s?: MonitorSession }) {
-  return (
-    <>
-      {METRICS[props.col].map((f) => (
-        <td class="num">{props.s ? formatMetric(props.col, props.s.metrics[props.col][f] ?? 0) : ''}</td>
-      ))}
-    </>
-  );
+function metricCells(col: MetricColumn, s?: MonitorSession) {
+  return METRICS[col].map((f) => <td class="num">{s ? formatMetric(col, s.metrics[col][f] ?? 0) : ''}</td>);
 }
 
-function SessionCell(props: MonitorView & { col: ColumnId; s: MonitorSession; expanded: boolean; infoOpen: boolean }) {
-  const { col, s, ctx } = props;
+// Cells are plain functions, not components: a page has thousands of them, and a component per cell
+// costs a props object and a render step each.
+function sessionCell(v: MonitorView, col: ColumnId, s: MonitorSession, expanded: boolean, infoOpen: boolean) {
+  const { ctx } = v;
   const { t, locale, timeZone } = ctx;
   switch (col) {
     case 'session': {
@@ -124,14 +123,14 @@ function SessionCell(props: MonitorView & { col: ColumnId; s: MonitorSession; ex
       return (
         <td class="sn">
           {canExpand ? (
-            <button class="tg" aria-expanded={props.expanded ? 'true' : undefined} aria-label={t('monitor.expand')}>
-              {props.expanded ? '−' : '+'}
+            <button class="tg" aria-expanded={expanded ? 'true' : undefined} aria-label={t('monitor.expand')}>
+              {expanded ? '−' : '+'}
             </button>
           ) : (
             <span class="tg"></span>
           )}
           <b>{s.user}</b> <span class="sid">{s.clientSessionId ? shortId(s.clientSessionId) : `#${s.number}`}</span>{' '}
-          <button class="ib" aria-expanded={props.infoOpen ? 'true' : undefined} aria-label={t('monitor.info')}>
+          <button class="ib" aria-expanded={infoOpen ? 'true' : undefined} aria-label={t('monitor.info')}>
             i
           </button>
           <Pending ctx={ctx} types={s.pending.session} />
@@ -148,7 +147,7 @@ function SessionCell(props: MonitorView & { col: ColumnId; s: MonitorSession; ex
     case 'activity':
       return <td class="act">{shortTime(s.activityAt, locale, timeZone)}</td>;
     case 'host':
-      return <HostCell {...props} s={s} />;
+      return hostCell(v, s);
     case 'role':
       // role="img" takes its accessible name from the title: one label serves the pointer and the screen reader.
       return <td>{s.topRole && <span class={`role ${s.topRole}`} role="img" title={t(`monitor.role.${s.topRole}`)}></span>}</td>;
@@ -184,7 +183,7 @@ function SessionCell(props: MonitorView & { col: ColumnId; s: MonitorSession; ex
     case 'features':
       return <td>{s.features.join(', ')}</td>;
     default:
-      return <MetricCells col={col} s={s} />;
+      return metricCells(col, s);
   }
 }
 
@@ -197,9 +196,7 @@ export function SessionRow(props: MonitorView & { session: MonitorSession; info:
   return (
     <>
       <tr data-session-id={s.id} class={cls} tabindex={-1}>
-        {columns.map((col) => (
-          <SessionCell {...props} col={col} s={s} expanded={expanded} infoOpen={props.info !== null} />
-        ))}
+        {columns.map((col) => sessionCell(props, col, s, expanded, props.info !== null))}
       </tr>
       {expanded && s.packages!.map((p) => <PackageRow {...props} session={s} pkg={p} />)}
       {expanded && s.features.length > 0 && (
@@ -257,7 +254,7 @@ export function PackageRow(props: MonitorView & { session: MonitorSession; pkg: 
       case 'path':
         return <td class="path">{p.path}</td>;
       default:
-        return isMetric(col) ? <MetricCells col={col} /> : <td></td>;
+        return isMetric(col) ? metricCells(col) : <td></td>;
     }
   };
   return (

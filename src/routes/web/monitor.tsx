@@ -116,10 +116,12 @@ monitorRoutes.get(BASE, requireLogin, async (c) => {
     return renderLive(c, query);
   }
   const prefs = monitorPrefs(viewerOf(c).user);
+  const marker = await changeMarker(db);
   const data = await monitorPage(db, scopeOf(c), query, clock.now());
   const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
   c.header('Vary', 'HX-Request');
-  return c.html(<MonitorPage {...view(c, query, prefs, names)} data={data} notice={doneNotice(c)} title={c.var.t('monitor.title')} />);
+  const tag = etag(marker, viewKey(c, query, prefs), data.staleAt);
+  return c.html(<MonitorPage {...view(c, query, prefs, names)} data={data} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
 });
 
 // ---------------------------------------------------------------------------
