@@ -13,7 +13,7 @@ import { captureBody, fingerprint, insertLicense } from '../../helpers/licensing
 // not only inside one (a "count, then insert" in separate statements would double-book).
 
 const SERVERS = 3;
-const RACERS = 12;
+const RACERS = 100;
 
 function startServer(file: string): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
