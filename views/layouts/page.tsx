@@ -1,3 +1,4 @@
+import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { PageContext } from '../page-context.js';
 
@@ -32,7 +33,10 @@ export function Page(props: { ctx: PageContext; title: string; children?: Child;
   const nav = navFor(ctx).filter((i) => existingSections.has(i.href));
   // The CSRF token rides on every htmx request from the page (hx-headers is inherited explicitly in htmx 4).
   const hxHeaders = ctx.csrfToken ? JSON.stringify({ 'X-CSRF-Token': ctx.csrfToken }) : undefined;
+  // Without a doctype browsers render in quirks mode; JSX has no syntax for it.
   return (
+    <>
+    {html`<!DOCTYPE html>`}
     <html lang={ctx.locale}>
       <head>
         <meta charset="utf-8" />
@@ -82,5 +86,6 @@ export function Page(props: { ctx: PageContext; title: string; children?: Child;
         </main>
       </body>
     </html>
+    </>
   );
 }

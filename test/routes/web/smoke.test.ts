@@ -13,6 +13,8 @@ describe('skeleton', () => {
     const login = await t.request.get('/login');
     expect(login.status).toBe(200);
     expect(login.headers['content-security-policy']).toContain("script-src 'self'");
+    // Standards mode: every page starts with the doctype.
+    expect(login.text.startsWith('<!DOCTYPE html><html')).toBe(true);
     const s = await loginAs(t, 'admin');
     const acc = await t.request.get('/account').set('Cookie', s.cookie);
     expect(acc.status).toBe(200);
