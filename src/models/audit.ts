@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { AuditRow } from '../db/schema.js';
 import type { Actor } from './actor.js';
@@ -60,8 +61,22 @@ export async function auditEntries(
   let q = db.selectFrom('audit_log').selectAll();
   if (filter.actor) q = q.where(contains('actor_name', filter.actor));
   if (filter.action) q = q.where('action', '=', filter.action);
-  if (filter.targetType) q = q.where('target_type', '=', filter.targetType);
-  if (filter.targetId) q = q.where('target_id', '=', filter.targetId);
+  if (filter.targetType === 'license' && filter.targetId && /^\d+$/.test(filter.targetId)) {
+    // A license's history includes what was done to its bound hosts (binding resets).
+    const licenseId = Number(filter.targetId);
+    q = q.where((eb) =>
+      eb.or([
+        eb.and([eb('target_type', '=', 'license'), eb('target_id', '=', filter.targetId!)]),
+        eb.and([
+          eb('target_type', '=', 'host'),
+          eb('target_id', 'in', eb.selectFrom('hosts').select(sql<string>`cast(id as text)`.as('id')).where('license_id', '=', licenseId)),
+        ]),
+      ]),
+    );
+  } else {
+    if (filter.targetType) q = q.where('target_type', '=', filter.targetType);
+    if (filter.targetId) q = q.where('target_id', '=', filter.targetId);
+  }
   if (filter.from !== undefined) q = q.where('at', '>=', filter.from);
   if (filter.to !== undefined) q = q.where('at', '<', filter.to);
   const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).offset(page.offset).execute();

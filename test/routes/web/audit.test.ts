@@ -43,6 +43,27 @@ describe('audit page', () => {
     expect(res.text).toContain('href="/audit?targetType=host&amp;targetId=9"');
   });
 
+  it("a license's entries include resets of its bound hosts", async () => {
+    const now = t.clock.now();
+    const client = await t.db.insertInto('clients').values({ name: 'C', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    const lic = await t.db
+      .insertInto('licenses')
+      .values({ client_id: client.id, key: 'AAAA-BBBB', product: 'P', max_hosts: 2, created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const host = await t.db
+      .insertInto('hosts')
+      .values({ license_id: lic.id, fingerprint_hash: 'h', components: '{}', bound_at: now, last_seen_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await recordAudit(t.db, alice, { action: 'license.updated', targetType: 'license', targetId: lic.id }, at('2026-11-21T08:00:00Z'));
+    await recordAudit(t.db, bob, { action: 'host.reset', targetType: 'host', targetId: host.id, reason: 'new server' }, at('2026-11-21T08:01:00Z'));
+    await recordAudit(t.db, bob, { action: 'host.reset', targetType: 'host', targetId: host.id + 1000, reason: 'other' }, at('2026-11-21T08:02:00Z'));
+    const res = await get(`?targetType=license&targetId=${lic.id}`);
+    expect(times(res.text)).toEqual(['2026-11-21T08:01:00.000Z', '2026-11-21T08:00:00.000Z']);
+    expect(res.text).toContain('new server');
+  });
+
   it('filters by actor substring, action and target; the form keeps the values', async () => {
     await recordAudit(t.db, alice, { action: 'login' }, at('2026-11-21T08:00:00Z'));
     await recordAudit(t.db, alice, { action: 'user.disabled', targetType: 'user', targetId: 3, targetLabel: 'c@x' }, at('2026-11-21T08:01:00Z'));
