@@ -13,6 +13,7 @@ import { onError, onNotFound } from './middleware/errors.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { csrfProtection, loadViewer } from './middleware/web-auth.js';
 import { apiRoutes } from './routes/api/index.js';
+import { benchRoutes } from './routes/bench.js';
 import { healthRoutes } from './routes/health.js';
 import { staticRoutes } from './routes/static.js';
 import { auditRoutes } from './routes/web/audit.js';
@@ -72,6 +73,7 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   app.use('*', securityHeaders);
   app.route('/', healthRoutes);
   app.route('/', staticRoutes);
+  if (config.benchEndpoints) app.route('/', benchRoutes);
   // The JSON API answers every /api/v1 path itself, so no web middleware runs for it.
   app.route('/api/v1', apiRoutes);
 

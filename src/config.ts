@@ -23,6 +23,8 @@ export interface Config {
   captureRateWindowSeconds: number;
   defaultLocale: 'en' | 'ru';
   defaultTimeZone: string;
+  /** Benchmark-only endpoints (a bare JSON POST, process CPU and memory); never on by default. */
+  benchEndpoints: boolean;
 }
 
 export class ConfigError extends Error {
@@ -115,6 +117,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     captureRateWindowSeconds: int(env, 'CAPTURE_RATE_WINDOW_SECONDS', 60, 1, 3600),
     defaultLocale: oneOf(env, 'DEFAULT_LOCALE', 'en', ['en', 'ru'] as const),
     defaultTimeZone: timeZone(env),
+    benchEndpoints: oneOf(env, 'BENCH_ENDPOINTS', '0', ['0', '1'] as const) === '1',
   };
   return Object.freeze(config);
 }
