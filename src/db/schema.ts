@@ -85,6 +85,7 @@ export interface SettingsTable {
   self_reset_quota_default: Generated<number>;
   retention_days: Generated<number>;
   updated_at: Generated<number>;
+  support_contact: string | null;
 }
 
 export interface LicenseTable {

@@ -67,3 +67,21 @@ export async function updateSettings(db: Db, patch: Partial<Settings>, now: numb
     return merged;
   });
 }
+
+export const SUPPORT_CONTACT_MAX = 500;
+
+/** How clients reach the vendor's support (free text set by an admin), or null when not set. */
+export async function supportContact(db: Db): Promise<string | null> {
+  const row = await db.selectFrom('settings').select('support_contact').where('id', '=', 1).executeTakeFirstOrThrow();
+  return row.support_contact;
+}
+
+/** Sets (or with an empty text clears) the support contact shown to clients. */
+export async function setSupportContact(db: Db, text: string, now: number): Promise<string | null> {
+  const value = text.trim();
+  if ([...value].length > SUPPORT_CONTACT_MAX) {
+    throw new AppError('invalid_request', 400, { fields: { supportContact: `at most ${SUPPORT_CONTACT_MAX} characters` } }, { detail: 'supportContact' });
+  }
+  await db.updateTable('settings').set({ support_contact: value || null, updated_at: now }).where('id', '=', 1).execute();
+  return value || null;
+}

@@ -129,14 +129,16 @@ export function CabinetHome(props: {
 }
 
 /** Self-service resets: what is left in the rolling 30 days, or — when spent — how to get one from support. */
-function QuotaNote(props: { ctx: PageContext; license: License; quota: Quota; nextAt: number | null }) {
+function QuotaNote(props: { ctx: PageContext; license: License; quota: Quota; nextAt: number | null; supportContact: string | null }) {
   const { ctx, license, quota, nextAt } = props;
+  const contact = props.supportContact && <p class="support-contact">{ctx.t('cabinet.quota.contact', { contact: props.supportContact })}</p>;
   const { t } = ctx;
   if (quota.quota === 0) {
     return (
       <div class="msg warn quota-note" role="note">
         <p>{t('cabinet.quota.none')}</p>
         <p>{t('cabinet.quota.ask_support', { key: license.key })}</p>
+        {contact}
       </div>
     );
   }
@@ -147,6 +149,7 @@ function QuotaNote(props: { ctx: PageContext; license: License; quota: Quota; ne
           <b>{t('cabinet.quota.spent', { quota: quota.quota })}</b> {nextAt !== null && t('cabinet.quota.next_at', { at: when(ctx, nextAt) })}
         </p>
         <p>{t('cabinet.quota.ask_support', { key: license.key })}</p>
+        {contact}
       </div>
     );
   }
@@ -188,6 +191,8 @@ export function CabinetLicensePage(props: {
   now: number;
   notice?: string | null;
   error?: string | null;
+  /** How to reach the vendor's support (a setting), shown when self-service is used up. */
+  supportContact: string | null;
 }) {
   const { ctx, license: l, quota } = props;
   const { t } = ctx;
@@ -205,7 +210,7 @@ export function CabinetLicensePage(props: {
         <h2>
           {t('cabinet.hosts')} <span class="muted">{t('licenses.hosts_of', { bound: l.boundHosts, max: l.maxHosts })}</span>
         </h2>
-        <QuotaNote ctx={ctx} license={l} quota={quota} nextAt={props.nextResetAt} />
+        <QuotaNote ctx={ctx} license={l} quota={quota} nextAt={props.nextResetAt} supportContact={props.supportContact} />
         <ClientHostsTable ctx={ctx} hosts={props.hosts} resetAction={quota.remaining > 0 ? (hostId) => `${base}/hosts/${hostId}/reset` : null} />
       </section>
       <section class="card" id="sessions">

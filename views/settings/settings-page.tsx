@@ -51,7 +51,12 @@ function SettingField(props: { ctx: PageContext; name: SettingName; form: Settin
 }
 
 /** The server settings form (admins only). */
-export function SettingsPage(props: { ctx: PageContext; form: SettingsFormState; notice?: string | null }) {
+export function SettingsPage(props: {
+  ctx: PageContext;
+  form: SettingsFormState;
+  notice?: string | null;
+  supportContact: { value: string; error?: string | null; max: number };
+}) {
   const { ctx, form } = props;
   const { t } = ctx;
   const hasErrors = Object.keys(form.errors).length > 0;
@@ -70,6 +75,20 @@ export function SettingsPage(props: { ctx: PageContext; form: SettingsFormState;
           </fieldset>
         ))}
         <button class="primary">{t('common.save')}</button>
+      </PostForm>
+      <PostForm action="/settings/support-contact" csrf={ctx.csrfToken} class="settings-form">
+        <fieldset class="card">
+          <legend>{t('settings.support.title')}</legend>
+          <div class={props.supportContact.error ? 'field invalid' : 'field'}>
+            <label for="f-supportContact">{t('settings.support.label')}</label>
+            <textarea id="f-supportContact" name="supportContact" maxlength={props.supportContact.max} aria-describedby="f-supportContact-help">
+              {props.supportContact.value}
+            </textarea>
+            {props.supportContact.error && <p class="field-error">{props.supportContact.error}</p>}
+            <small id="f-supportContact-help">{t('settings.support.help')}</small>
+          </div>
+          <button class="primary">{t('common.save')}</button>
+        </fieldset>
       </PostForm>
     </Page>
   );

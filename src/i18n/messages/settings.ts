@@ -5,6 +5,11 @@ export default defineMessages(
   {
     'settings.title': 'Settings',
     'settings.intro': 'These settings apply to every client and license. Agents pick up a new heartbeat interval with their next heartbeat.',
+    'settings.support.title': 'Support contact',
+    'settings.support.label': 'How clients reach your support',
+    'settings.support.help': 'Shown in the client cabinet when a client cannot reset a binding themselves, e.g. "support@vendor.example, +7 495 000-00-00, weekdays 9–18". Leave empty to show no contact.',
+    'settings.support.too_long': 'At most {max} characters.',
+    'settings.support.saved': 'Support contact saved.',
     'settings.section.sessions': 'Sessions',
     'settings.section.packages': 'Packages',
     'settings.section.clients': 'Clients and data',
@@ -26,6 +31,11 @@ export default defineMessages(
   {
     'settings.title': 'Настройки',
     'settings.intro': 'Настройки действуют для всех клиентов и лицензий. Новый интервал сигналов агенты получат со следующим сигналом.',
+    'settings.support.title': 'Контакты техподдержки',
+    'settings.support.label': 'Как клиенты связываются с вашей техподдержкой',
+    'settings.support.help': 'Показывается в личном кабинете клиента, когда он не может сбросить привязку сам, например «support@vendor.example, +7 495 000-00-00, будни 9–18». Оставьте пустым, чтобы не показывать контакты.',
+    'settings.support.too_long': 'Не более {max} символов.',
+    'settings.support.saved': 'Контакты техподдержки сохранены.',
     'settings.section.sessions': 'Сеансы',
     'settings.section.packages': 'Пакеты',
     'settings.section.clients': 'Клиенты и данные',

@@ -9,6 +9,7 @@ import { clientHosts, nextSelfResetAt, selfServiceResetBinding } from '../../mod
 import { clientById } from '../../models/clients.js';
 import { infobaseById, listInfobases, removeLock, setLock, type Infobase } from '../../models/infobases.js';
 import { hostById, licenseById, listLicenses, selfResetStatus, type License } from '../../models/licenses.js';
+import { supportContact } from '../../models/settings.js';
 import { terminateSession } from '../../models/session-actions.js';
 import { sessionBriefs, type SessionBrief } from '../../models/session-briefs.js';
 import { lockModelErrors, parseLockForm, renderInfobasePage } from './infobases.js';
@@ -65,10 +66,11 @@ async function licenseOr404(c: AppContext): Promise<License> {
 async function licensePage(c: AppContext, license: License, status: 200 | 400 | 409 = 200, error: string | null = null) {
   const { db } = c.var.deps;
   const at = now(c);
-  const [hosts, quota, sessions] = await Promise.all([
+  const [hosts, quota, sessions, contact] = await Promise.all([
     clientHosts(db, license.id),
     selfResetStatus(db, license, at),
     sessionBriefs(db, { licenseId: license.id, scopeClientId: scope(c) }, 100, at),
+    supportContact(db),
   ]);
   const nextResetAt = quota.remaining === 0 ? await nextSelfResetAt(db, license.id, quota.quota, at) : null;
   return c.html(
@@ -78,6 +80,7 @@ async function licensePage(c: AppContext, license: License, status: 200 | 400 | 
       hosts={hosts}
       quota={quota}
       nextResetAt={nextResetAt}
+      supportContact={contact}
       sessions={sessions}
       now={at}
       notice={error ? null : doneNotice(c, 'cabinet', DONE)}

@@ -5,17 +5,34 @@ import { field } from '../../lib/forms.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
-import { changeSettings } from '../../models/settings-changes.js';
-import { getSettings, SETTINGS_LIMITS, type Settings } from '../../models/settings.js';
+import { changeSettings, changeSupportContact } from '../../models/settings-changes.js';
+import { getSettings, SETTINGS_LIMITS, SUPPORT_CONTACT_MAX, supportContact, type Settings } from '../../models/settings.js';
 
 /** The server settings page (admins only): lease, pool, self-reset quota and retention. */
 export const settingsRoutes = new Hono<AppEnv>();
 settingsRoutes.use('/settings', requireRole('admin'));
+settingsRoutes.use('/settings/*', requireRole('admin'));
 
 const NAMES = Object.keys(SETTINGS_LIMITS) as SettingName[];
 
-function render(c: AppContext, status: 200 | 400, values: SettingsFormState['values'], errors: SettingsFormState['errors'], notice?: string | null) {
-  return c.html(<SettingsPage ctx={pageCtx(c)} form={{ values, errors, limits: SETTINGS_LIMITS }} notice={notice} />, status);
+async function render(
+  c: AppContext,
+  status: 200 | 400,
+  values: SettingsFormState['values'],
+  errors: SettingsFormState['errors'],
+  notice?: string | null,
+  contact?: { value: string; error: string },
+) {
+  const support = contact ?? { value: (await supportContact(c.var.deps.db)) ?? '', error: null };
+  return c.html(
+    <SettingsPage ctx={pageCtx(c)} form={{ values, errors, limits: SETTINGS_LIMITS }} notice={notice} supportContact={{ ...support, max: SUPPORT_CONTACT_MAX }} />,
+    status,
+  );
+}
+
+async function savedValues(c: AppContext): Promise<SettingsFormState['values']> {
+  const s = await getSettings(c.var.deps.db);
+  return Object.fromEntries(NAMES.map((n) => [n, String(s[n])])) as SettingsFormState['values'];
 }
 
 /** The model's field problems in the viewer's language. */
@@ -35,11 +52,9 @@ function translateProblems(c: AppContext, fields: Record<string, unknown>, typed
   return errors;
 }
 
-settingsRoutes.get('/settings', async (c) => {
-  const s = await getSettings(c.var.deps.db);
-  const values = Object.fromEntries(NAMES.map((n) => [n, String(s[n])])) as SettingsFormState['values'];
-  return render(c, 200, values, {}, c.req.query('saved') !== undefined ? c.var.t('settings.saved') : null);
-});
+settingsRoutes.get('/settings', async (c) =>
+  render(c, 200, await savedValues(c), {}, c.req.query('saved') !== undefined ? c.var.t('settings.saved') : null),
+);
 
 settingsRoutes.post('/settings', async (c) => {
   const body = await c.req.parseBody();
@@ -55,5 +70,17 @@ settingsRoutes.post('/settings', async (c) => {
     }
     throw e;
   }
+  return c.redirect('/settings?saved', 303);
+});
+
+settingsRoutes.post('/settings/support-contact', async (c) => {
+  const body = await c.req.parseBody();
+  const raw = typeof body.supportContact === 'string' ? body.supportContact : '';
+  const { db, clock } = c.var.deps;
+  if ([...raw.trim()].length > SUPPORT_CONTACT_MAX) {
+    const error = c.var.t('settings.support.too_long', { max: SUPPORT_CONTACT_MAX });
+    return render(c, 400, await savedValues(c), {}, null, { value: raw.slice(0, SUPPORT_CONTACT_MAX * 2), error });
+  }
+  await changeSupportContact(db, c.var.viewer!.actor, raw, clock.now());
   return c.redirect('/settings?saved', 303);
 });

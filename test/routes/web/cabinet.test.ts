@@ -138,6 +138,11 @@ describe('client cabinet', () => {
     expect(page.text).toContain(`The next one becomes available on ${time(start + 30 * DAY)}.`);
     expect(page.text).toContain(`give them the license key ${lic.key}`);
     expect(page.text).not.toMatch(/action="\/cabinet\/licenses\/\d+\/hosts\/\d+\/reset"/);
+    // Where to reach support comes from the admin's setting, escaped.
+    expect(page.text).not.toContain('Support:');
+    await t.db.updateTable('settings').set({ support_contact: 'help@vendor.test <b>24/7</b>' }).execute();
+    const withContact = await get(c, `/cabinet/licenses/${lic.id}`);
+    expect(withContact.text).toContain('Support: help@vendor.test &lt;b&gt;24/7&lt;/b&gt;');
 
     // Support can still reset, and that never counts against the quota.
     const support = await loginAs(t, 'support');

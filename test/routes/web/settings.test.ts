@@ -88,4 +88,32 @@ describe('settings page', () => {
     const supportPage = await t.request.get('/account').set('Cookie', support.cookie);
     expect(supportPage.text).not.toContain('href="/settings"');
   });
+
+  it('saves the support contact shown to clients (audited), refuses an over-long one and clears with empty', async () => {
+    const s = await loginAs(t, 'admin');
+    const post = (supportContact: string) =>
+      t.request.post('/settings/support-contact').set('Cookie', s.cookie).type('form').send({ _csrf: s.csrf, supportContact });
+    const ok = await post('  support@vendor.test, +7 495 000-00-00  ');
+    expect(ok.status).toBe(303);
+    expect((await settingsRow()).support_contact).toBe('support@vendor.test, +7 495 000-00-00');
+    const [audit] = await auditRows(t, 'settings.support_contact');
+    expect(JSON.parse(audit.details!)).toEqual({ from: null, to: 'support@vendor.test, +7 495 000-00-00' });
+    const page = await t.request.get('/settings').set('Cookie', s.cookie);
+    expect(page.text).toContain('support@vendor.test, +7 495 000-00-00</textarea>');
+
+    const long = await post('x'.repeat(501));
+    expect(long.status).toBe(400);
+    expect(long.text).toContain('At most 500 characters.');
+    expect((await settingsRow()).support_contact).toBe('support@vendor.test, +7 495 000-00-00');
+
+    expect((await post('')).status).toBe(303);
+    expect((await settingsRow()).support_contact).toBeNull();
+  });
+
+  it('support contact: support staff get 403 and nothing changes', async () => {
+    const s = await loginAs(t, 'support');
+    const res = await t.request.post('/settings/support-contact').set('Cookie', s.cookie).type('form').send({ _csrf: s.csrf, supportContact: 'x' });
+    expect(res.status).toBe(403);
+    expect((await settingsRow()).support_contact).toBeNull();
+  });
 });
