@@ -172,9 +172,11 @@ function conditions(scope: MonitorScope, q: MonitorQuery, now: number): RawBuild
   if (q.infobase !== null) out.push(sql<boolean>`s.infobase_id = ${q.infobase}`);
   if (q.host !== null) out.push(sql<boolean>`s.host_id = ${q.host}`);
   if (q.q) {
-    const own = anyLike(['s.user_name', 's.client_session_id', 's.machine_hostname', 's.machine_ip', 's.client_ip', 's.client_hostname'], q.q);
+    // IP addresses and license keys are ASCII: a term with other letters cannot be in them (and costs three LIKEs a column).
+    const ascii = !/[^\x00-\x7f]/.test(q.q);
+    const own = anyLike(['s.user_name', 's.client_session_id', 's.machine_hostname', 's.client_hostname', ...(ascii ? ['s.machine_ip', 's.client_ip'] : [])], q.q);
     const n = asNumber(q.q);
-    const parts = [own, licenseLike(q.q), clientLike(q.q), infobaseLike(q.q), ...(n === null ? [] : [sql<boolean>`s.session_number = ${n}`])];
+    const parts = [own, ...(ascii ? [licenseLike(q.q)] : []), clientLike(q.q), infobaseLike(q.q), ...(n === null ? [] : [sql<boolean>`s.session_number = ${n}`])];
     out.push(sql<boolean>`(${sql.join(parts, sql` or `)})`);
   }
   for (const [k, v] of Object.entries(q.f) as [FilterKey, string][]) out.push(filterSql(k, v, now));
@@ -317,19 +319,8 @@ function toSession(r: RawRow, now: number, ex: Extras | undefined, packages: Pac
  * shared packages and pools of the hosts shown, and the info panel if open.
  */
 export async function monitorPage(db: Db, scope: MonitorScope, q: MonitorQuery, now: number): Promise<MonitorPage> {
-  const totalRow = await matching(db, scope, q, now).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  const total = Number(totalRow.n);
+  const { ids, total } = await pageIdsOf(db, scope, q, now);
   const pages = Math.max(1, Math.ceil(total / q.size));
-  const page = Math.min(q.page, pages);
-  // The page's ids first (an index walk for the usual sorts), then their rows with the joined names.
-  const pageIds = await matching(db, scope, q, now)
-    .select('s.id')
-    .orderBy(sortSql(q.sort, now), q.dir)
-    .orderBy('s.id', q.dir)
-    .limit(q.size)
-    .offset((page - 1) * q.size)
-    .execute();
-  const ids = pageIds.map((r) => r.id);
   const byId = new Map((ids.length ? await rowQuery(db).where('s.id', 'in', ids).execute() : []).map((r) => [r.id, r]));
   const raw = ids.map((id) => byId.get(id)).filter((r) => r !== undefined);
 
@@ -337,7 +328,8 @@ export async function monitorPage(db: Db, scope: MonitorScope, q: MonitorQuery, 
   const openIds = q.open.filter((id) => ids.includes(id));
   const packages = await packagesOf(db, openIds);
 
-  let staleAt: number | null = null;
+  // A filter or sort on the state picks rows by lateness, which time alone changes: never "unchanged".
+  let staleAt: number | null = q.f.state || q.sort === 'state' ? now + 1 : null;
   const rows = raw.map((r) => {
     const lateAt = r.last_seen_at + 2000 * r.heartbeat_interval_sec;
     if (lateAt >= now && (staleAt === null || lateAt < staleAt)) staleAt = lateAt + 1;
@@ -375,6 +367,26 @@ async function filterLabels(db: Db, scope: MonitorScope, q: MonitorQuery): Promi
     if (h) out.host = h.hostname ?? h.ip ?? undefined;
   }
   return out;
+}
+
+/**
+ * The ids of the page asked for and the number of matches. Unfiltered, a
+ * count and a walk of the sort's index up to the page; filtered (a scan of
+ * every open session either way), one scan that sorts all matches and pages
+ * them here, rather than scanning twice.
+ */
+async function pageIdsOf(db: Db, scope: MonitorScope, q: MonitorQuery, now: number): Promise<{ ids: string[]; total: number }> {
+  const sorted = () => matching(db, scope, q, now).select('s.id').orderBy(sortSql(q.sort, now), q.dir).orderBy('s.id', q.dir);
+  if (q.q || Object.keys(q.f).length) {
+    const all = (await sorted().execute()).map((r) => r.id);
+    const page = Math.min(q.page, Math.max(1, Math.ceil(all.length / q.size)));
+    return { ids: all.slice((page - 1) * q.size, page * q.size), total: all.length };
+  }
+  const totalRow = await matching(db, scope, q, now).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const total = Number(totalRow.n);
+  const page = Math.min(q.page, Math.max(1, Math.ceil(total / q.size)));
+  const rows = await sorted().limit(q.size).offset((page - 1) * q.size).execute();
+  return { ids: rows.map((r) => r.id), total };
 }
 
 interface Extras {

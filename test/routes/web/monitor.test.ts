@@ -167,6 +167,11 @@ describe('monitor page', () => {
       const second = await t.request.get('/monitor?q=pager&size=25&page=2').set('Cookie', s.cookie);
       expect(rowIds(second.text)).toEqual(ids.slice(0, 5).reverse());
       expect(second.text).toContain('<option value="25" selected="">');
+      // Unfiltered paging walks the sort's index instead of sorting every match.
+      const unfiltered = await t.request.get('/monitor?size=25&page=2').set('Cookie', s.cookie);
+      expect(rowIds(unfiltered.text)).toEqual(ids.slice(0, 5).reverse());
+      const beyond = await t.request.get('/monitor?size=25&page=9').set('Cookie', s.cookie);
+      expect(rowIds(beyond.text)).toEqual(ids.slice(0, 5).reverse());
     });
 
     it('without JavaScript the search is a plain GET form and sort links are plain links', async () => {
