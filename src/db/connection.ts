@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteDialect, type DatabaseConnection } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, type DatabaseConnection, type SqliteDatabase } from 'kysely';
 import type { DB } from './schema.js';
 
 export type Db = Kysely<DB>;
@@ -36,6 +36,33 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Prepared statements kept per SQL text; least recently used ones are dropped above this. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The handle Kysely sees: the same connection, but a statement is prepared
+ * once per SQL text and reused (Kysely prepares every query it runs, and
+ * SQLite's prepare costs as much as running a small statement). Statements
+ * re-prepare themselves after a schema change.
+ */
+function withStatementCache(sqlite: Database.Database): SqliteDatabase {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (stmt) {
+        cache.delete(text);
+      } else {
+        stmt = sqlite.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, stmt);
+      return stmt;
+    },
+    close: () => sqlite.close(),
+  };
+}
+
 /** Opens (creating its folder) the SQLite file with the pragmas a web server needs. */
 export function openDatabase(file: string): OpenDatabase {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -52,6 +79,6 @@ export function openDatabase(file: string): OpenDatabase {
   sqlite.pragma('busy_timeout = 5000');
   // Keep the WAL from growing without bound between checkpoints.
   sqlite.pragma('journal_size_limit = 67108864');
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, sqlite };
 }

@@ -5,7 +5,6 @@ import { jsonBody } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { openSession } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
-import { recordHeartbeat } from '../../models/heartbeat.js';
 import { releaseSession } from '../../models/release.js';
 import { captureSchema, featureParam, featureSchema, heartbeatSchema } from './agent-schemas.js';
 
@@ -64,7 +63,8 @@ agentRoutes.post('/sessions', async (c) => {
 
 agentRoutes.post('/sessions/:id/heartbeat', async (c) => {
   const body = await jsonBody(c, heartbeatSchema);
-  const answer = await recordHeartbeat(c.var.deps.db, sessionIdParam(c), bearerHash(c), body, c.var.deps.clock.now());
+  // Grouped with the heartbeats arriving at the same time: one transaction per group (models/heartbeat-batch.ts).
+  const answer = await c.var.deps.heartbeats.record(sessionIdParam(c), bearerHash(c), body, c.var.deps.clock.now());
   return c.json(answer);
 });
 
