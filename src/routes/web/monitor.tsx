@@ -90,38 +90,39 @@ function resolvedNames(c: AppContext, prefs: MonitorPrefs, ips: (string | null)[
   return out;
 }
 
-/** Renders the refreshing part for a query, with its validator; the marker is read before the data. */
-async function renderLive(c: AppContext, query: MonitorQuery, notice: string | null = null) {
-  const poll = c.req.header('x-auto-refresh') === '1';
+/** The page's data for a query and its validator; the marker is read before the data, so a change in between shows next time. */
+async function load(c: AppContext, query: MonitorQuery, marker?: number) {
   const { db, clock } = c.var.deps;
-  const now = clock.now();
   const prefs = monitorPrefs(viewerOf(c).user);
-  const marker = await changeMarker(db);
-  const data = await monitorPage(db, scopeOf(c), query, now);
-  c.header('ETag', etag(marker, viewKey(c, query, prefs), data.staleAt));
-  c.header('Vary', 'HX-Request');
+  const key = viewKey(c, query, prefs);
+  marker ??= await changeMarker(db);
+  const data = await monitorPage(db, scopeOf(c), query, clock.now());
   const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
-  return c.html(<MonitorLive {...view(c, query, prefs, names)} data={data} notice={notice} poll={poll} />);
+  c.header('Vary', 'HX-Request');
+  return { props: view(c, query, prefs, names), data, tag: etag(marker, key, data.staleAt) };
+}
+
+/** Renders the refreshing part for a query, with its validator. A poll's answer leaves the table header to the page. */
+async function renderLive(c: AppContext, query: MonitorQuery, notice: string | null = null, marker?: number) {
+  const { props, data, tag } = await load(c, query, marker);
+  c.header('ETag', tag);
+  return c.html(<MonitorLive {...props} data={data} notice={notice} poll={c.req.header('x-auto-refresh') === '1'} />);
 }
 
 monitorRoutes.get(BASE, requireLogin, async (c) => {
   const { db, clock } = c.var.deps;
   const query = parseMonitorQuery(new URL(c.req.url).searchParams);
   if (wantsFragment(c)) {
-    const prefs = monitorPrefs(viewerOf(c).user);
+    // Unchanged is answered from the marker and the request alone, before any other query or rendering.
+    const marker = await changeMarker(db);
     const inm = c.req.header('if-none-match');
-    if (inm && unchanged(inm, await changeMarker(db), viewKey(c, query, prefs), clock.now())) {
+    if (inm && unchanged(inm, marker, viewKey(c, query, monitorPrefs(viewerOf(c).user)), clock.now())) {
       return c.body(null, 304, { ETag: inm, Vary: 'HX-Request' });
     }
-    return renderLive(c, query);
+    return renderLive(c, query, null, marker);
   }
-  const prefs = monitorPrefs(viewerOf(c).user);
-  const marker = await changeMarker(db);
-  const data = await monitorPage(db, scopeOf(c), query, clock.now());
-  const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
-  c.header('Vary', 'HX-Request');
-  const tag = etag(marker, viewKey(c, query, prefs), data.staleAt);
-  return c.html(<MonitorPage {...view(c, query, prefs, names)} data={data} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
+  const { props, data, tag } = await load(c, query);
+  return c.html(<MonitorPage {...props} data={data} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
 });
 
 // ---------------------------------------------------------------------------
