@@ -31,7 +31,10 @@ export async function backup(config: Readonly<Config>, args: string[], out: (lin
   const { db, sqlite } = await openMigrated(config);
   const partial = `${file}.partial-${process.pid}`;
   try {
-    await sqlite.backup(partial);
+    // All pages in one step, under one read transaction: a write by the server between
+    // small steps would restart the copy, and under steady load it might never finish.
+    // In WAL mode the server's writers are not blocked by this reader.
+    await sqlite.backup(partial, { progress: () => 0x7fffffff });
     // A self-contained file: no -wal beside it is needed to read the copy.
     const copy = new Database(partial);
     try {
