@@ -603,3 +603,16 @@ export async function setResolveNames(db: Db, actor: Extract<Actor, { type: 'use
     await recordAudit(trx, actor, { action: 'monitor.resolve_names', targetType: 'user', targetId: actor.id, targetLabel: actor.name, details: { on } }, now);
   });
 }
+
+/** How many pooled package instances, on how many hosts, "Clear all pools" would drop for this viewer. */
+export async function poolTotals(db: Db, scope: MonitorScope): Promise<{ hosts: number; instances: number }> {
+  let q = db
+    .selectFrom('pool_entries')
+    .innerJoin('hosts', 'hosts.id', 'pool_entries.host_id')
+    .innerJoin('licenses', 'licenses.id', 'hosts.license_id')
+    .select((eb) => [eb.fn.countAll<number>().as('instances'), eb.fn.count<number>('pool_entries.host_id').distinct().as('hosts')])
+    .where('hosts.reset_at', 'is', null);
+  if (scope.clientId !== null) q = q.where('licenses.client_id', '=', scope.clientId);
+  const row = await q.executeTakeFirstOrThrow();
+  return { hosts: Number(row.hosts), instances: Number(row.instances) };
+}

@@ -106,6 +106,14 @@ export function Pool(props: MonitorView & { hosts: HostLabel[]; pool: MonitorPag
             </a>
           </>
         )}
+        {hosts.length > 1 && perms.operate && (
+          <>
+            {' '}
+            <a class="button" href={confirmHref(base, query, { do: 'clear-all-pools' })} data-confirm-link="">
+              {t('monitor.act.clear_all_pools')}
+            </a>
+          </>
+        )}
       </h2>
       <table class="mon" id="monitor-pool">
         <thead>

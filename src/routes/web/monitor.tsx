@@ -19,6 +19,7 @@ import {
   idsDigest,
   monitorPage,
   monitorPrefs,
+  poolTotals,
   saveMonitorColumns,
   sessionIdsOpenAt,
   setResolveNames,
@@ -26,6 +27,7 @@ import {
   type MonitorScope,
 } from '../../models/monitor.js';
 import {
+  clearAllPools,
   clearHostPool,
   closeSharedPackage,
   enqueueCommand,
@@ -233,6 +235,19 @@ async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQ
         action: `${BASE}/hosts/${h.hostId}/pool/clear`,
       };
     }
+    case 'clear-all-pools': {
+      operateOnly();
+      const totals = await poolTotals(db, scope);
+      return {
+        ...base,
+        danger: true,
+        title: t('monitor.confirm.clear_all_pools.title'),
+        text: t.n('monitor.confirm.clear_all_pools.text', totals.instances, { hosts: totals.hosts }),
+        refusal: totals.instances === 0 ? t('monitor.pool.empty') : null,
+        button: t('monitor.act.clear_all_pools'),
+        action: `${BASE}/pools/clear`,
+      };
+    }
     case 'close-shared': {
       operateOnly();
       const found = await actionShared(db, scope, Number(p.host), p.path ?? '');
@@ -280,7 +295,7 @@ monitorRoutes.get(`${BASE}/confirm`, requireLogin, async (c) => {
   return c.html(wantsFragment(c) ? <ConfirmForm {...props} /> : <ConfirmPage {...props} />);
 });
 
-const DONE = new Set(['stop', 'terminated', 'message', 'reset', 'pool_cleared', 'close_requested', 'shared_closed', 'terminated_all']);
+const DONE = new Set(['stop', 'terminated', 'message', 'reset', 'pool_cleared', 'pools_cleared', 'close_requested', 'shared_closed', 'terminated_all']);
 
 /** The notice of a finished action after a plain form's redirect (`done`, `n` in the URL). */
 function doneNotice(c: AppContext): string | null {
@@ -381,6 +396,14 @@ monitorRoutes.post(`${BASE}/hosts/:id/pool/clear`, requireLogin, (c) =>
   perform(c, 'clear-pool', { host: c.req.param('id') }, async () => {
     await clearHostPool(c.var.deps.db, viewerOf(c).actor, hostParam(c), c.var.deps.clock.now());
     return { done: 'pool_cleared' };
+  }),
+);
+
+monitorRoutes.post(`${BASE}/pools/clear`, requireLogin, (c) =>
+  perform(c, 'clear-all-pools', {}, async () => {
+    if (!permsOf(c).operate) throw notFound();
+    const n = await clearAllPools(c.var.deps.db, viewerOf(c).actor, c.var.deps.clock.now());
+    return { done: 'pools_cleared', n };
   }),
 );
 

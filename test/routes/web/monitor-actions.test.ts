@@ -204,6 +204,38 @@ describe('monitor actions', () => {
       expect((await post(c, `/monitor/hosts/${w.hostB}/pool/clear`)).status).toBe(404);
     });
 
+    it('clears every host’s pool at once after a confirm counting them; the button shows with several hosts; audited', async () => {
+      const w = await world();
+      await seedPool(t, w.hostA, '/batch/a.lgp');
+      await seedPool(t, w.hostA, '/batch/b.lgp');
+      await seedPool(t, w.hostB, '/batch/c.lgp');
+      const s = await loginAs(t, 'support');
+      const page = await t.request.get('/monitor').set('Cookie', s.cookie);
+      expect(page.text).toContain('do=clear-all-pools');
+      const confirm = await t.request.get('/monitor/confirm?do=clear-all-pools').set('Cookie', s.cookie).set('HX-Request', 'true');
+      expect(confirm.text).toContain('3 pooled packages on 2 hosts are dropped');
+      expect(confirm.text).toContain('action="/monitor/pools/clear"');
+      const res = await post(s, '/monitor/pools/clear');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/monitor?done=pools_cleared&n=2');
+      expect(await t.db.selectFrom('pool_entries').select('id').execute()).toEqual([]);
+      expect((await commands(w.idle)).map((c) => c.type)).toEqual(['clearPool']);
+      expect((await commands(w.foreign)).map((c) => c.type)).toEqual(['clearPool']);
+      expect(await audit('host.pool_clear_all')).toHaveLength(1);
+      // Nothing left: the dialog says so instead of offering the button.
+      const again = await t.request.get('/monitor/confirm?do=clear-all-pools').set('Cookie', s.cookie).set('HX-Request', 'true');
+      expect(again.text).toContain('The package pools are already empty.');
+    });
+
+    it('clear all pools is for staff: a client user gets 404 and nothing is cleared', async () => {
+      const w = await world();
+      await seedPool(t, w.hostA, '/batch/a.lgp');
+      const c = await loginAs(t, 'client', { clientId: w.a.clientId });
+      expect((await t.request.get('/monitor/confirm?do=clear-all-pools').set('Cookie', c.cookie)).status).toBe(404);
+      expect((await post(c, '/monitor/pools/clear')).status).toBe(404);
+      expect(await t.db.selectFrom('pool_entries').select('id').execute()).toHaveLength(1);
+    });
+
     it('closes a shared package only at reference count 1; above it the dialog explains and the POST is refused', async () => {
       const w = await world();
       await seedShared(t, w.hostA, '/shared/free.lgp');
