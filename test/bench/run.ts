@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     'skip-bare': { type: 'boolean', default: false },
     connections: { type: 'string' },
     seconds: { type: 'string' },
+    samples: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -36,6 +37,7 @@ const P = quick
   ? { live: 10_000, closed: 10_000, events: 100_000, seconds: 4, warm: 1, samples: 40, sweep: 100_000, growthSessions: 200, growthMinutes: 20 }
   : { live: 10_000, closed: 100_000, events: 1_000_000, seconds: 15, warm: 3, samples: 200, sweep: 100_000, growthSessions: 1000, growthMinutes: 90 };
 if (args.seconds) P.seconds = Number(args.seconds);
+if (args.samples) P.samples = Number(args.samples);
 const CONNECTIONS = Number(args.connections ?? 50);
 
 interface Figure {
