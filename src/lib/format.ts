@@ -18,13 +18,23 @@ export function isoUtc(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
 
+/** Answers of isTimeZone: building a DateTimeFormat costs ~0.15 ms, and every request asks (the sm_tz cookie). */
+const zoneChecks = new Map<string, boolean>();
+
+/** Whether the IANA time zone name is known to this runtime. */
 export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
+  let known = zoneChecks.get(tz);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      known = true;
+    } catch {
+      known = false;
+    }
+    // Bounded: the name comes from a cookie.
+    if (zoneChecks.size < 1000) zoneChecks.set(tz, known);
   }
+  return known;
 }
 
 const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];

@@ -53,11 +53,15 @@ export const loadViewer: MiddlewareHandler<AppEnv> = async (c, next) => {
       clearSessionCookie(c);
     } else if (ws) {
       const u = ws.user;
+      let csrf: string | undefined;
       c.set('viewer', {
         user: u,
         actor: { type: 'user', id: u.id, name: u.email, role: u.role, clientId: u.client_id, ip: c.var.ip },
         tokenHash,
-        csrfToken: csrfTokenFor(token),
+        // Derived when a page or a check needs it, not for every poll answered 304.
+        get csrfToken() {
+          return (csrf ??= csrfTokenFor(token));
+        },
       });
       // Write at most once a minute: the idle timeout is counted in minutes.
       if (!c.req.header(POLL_HEADER) && now - ws.lastActiveAt >= 60_000) await touchWebSession(db, tokenHash, now);

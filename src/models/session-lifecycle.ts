@@ -5,13 +5,15 @@ import { poolPackagesOfClosingSessions } from './packages.js';
 
 /** Moves the refresh change marker: call in the same transaction as any change the monitor shows. */
 export async function bumpChangeMarker(db: Db): Promise<void> {
-  await db.updateTable('server_state').set({ change_version: sql`change_version + 1` }).where('id', '=', 1).execute();
+  // Templates, not the query builder: these two run on every heartbeat and every poll.
+  await sql`update "server_state" set change_version = change_version + 1 where id = 1`.execute(db);
 }
 
 /** The current change marker; equal markers mean nothing the monitor shows has changed. */
 export async function changeMarker(db: Db): Promise<number> {
-  const row = await db.selectFrom('server_state').select('change_version').where('id', '=', 1).executeTakeFirstOrThrow();
-  return Number(row.change_version);
+  const { rows } = await sql<{ change_version: number }>`select change_version from "server_state" where id = 1`.execute(db);
+  if (!rows[0]) throw new Error('server_state has no row');
+  return Number(rows[0].change_version);
 }
 
 /** Runs fn in the caller's transaction when db is one, else in a new (IMMEDIATE) transaction. */

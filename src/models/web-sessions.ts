@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { UserRow } from '../db/schema.js';
 
@@ -30,21 +31,16 @@ export async function createWebSession(
 
 /** The web session and its user, if the token is known (expiry is judged by the caller). */
 export async function webSessionByTokenHash(db: Db, tokenHash: string): Promise<WebSessionWithUser | undefined> {
-  const row = await db
-    .selectFrom('web_sessions')
-    .innerJoin('users', 'users.id', 'web_sessions.user_id')
-    .selectAll('users')
-    .select([
-      'web_sessions.token_hash',
-      'web_sessions.created_at as ws_created_at',
-      'web_sessions.last_active_at as ws_last_active_at',
-      'web_sessions.expires_at as ws_expires_at',
-    ])
-    .where('web_sessions.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  // Every signed-in request runs this, the 5-second poll included: a template compiles in a
+  // third of the query builder's time (the statement itself is prepared once).
+  const { rows } = await sql<UserRow & { ws_token_hash: string; ws_created_at: number; ws_last_active_at: number; ws_expires_at: number }>`
+    select u.*, w.token_hash as ws_token_hash, w.created_at as ws_created_at, w.last_active_at as ws_last_active_at, w.expires_at as ws_expires_at
+    from "web_sessions" w join "users" u on u.id = w.user_id
+    where w.token_hash = ${tokenHash}`.execute(db);
+  const row = rows[0];
   if (!row) return undefined;
-  const { token_hash, ws_created_at, ws_last_active_at, ws_expires_at, ...user } = row;
-  return { tokenHash: token_hash, createdAt: ws_created_at, lastActiveAt: ws_last_active_at, expiresAt: ws_expires_at, user };
+  const { ws_token_hash, ws_created_at, ws_last_active_at, ws_expires_at, ...user } = row;
+  return { tokenHash: ws_token_hash, createdAt: ws_created_at, lastActiveAt: ws_last_active_at, expiresAt: ws_expires_at, user };
 }
 
 /** Records real activity (not automatic refreshes) for the idle timeout. */

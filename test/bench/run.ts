@@ -173,7 +173,8 @@ async function main() {
       if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
       server = await startServer({ databasePath: dbFile, profileDir });
       log(`server pid ${server.pid} at ${server.base} (tsx)`);
-      const cookie = `sm_session=${seeded.adminCookie}`;
+      // As a browser sends it: the login and the time zone app.js stores.
+      const cookie = `sm_session=${seeded.adminCookie}; sm_tz=${encodeURIComponent('Europe/Moscow')}`;
       const page = { ...BROWSER_HEADERS, Cookie: cookie };
       const hx = { ...page, 'HX-Request': 'true', Accept: 'text/html' };
       const poll = { ...hx, 'X-Auto-Refresh': '1' };
