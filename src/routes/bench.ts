@@ -18,5 +18,13 @@ benchRoutes.post('/__bench/echo', async (c) => {
 benchRoutes.get('/__bench/stats', (c) => {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return c.json({ cpuUs: cpu.user + cpu.system, userUs: cpu.user, systemUs: cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, maxRssKb: process.resourceUsage().maxRSS });
+  return c.json({
+    cpuUs: cpu.user + cpu.system,
+    userUs: cpu.user,
+    systemUs: cpu.system,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    maxRssKb: process.resourceUsage().maxRSS,
+    heartbeatGroups: c.var.deps.heartbeats.counts,
+  });
 });
