@@ -30,6 +30,12 @@ export class RateLimiter {
     this.current(key, now).count++;
   }
 
+  /** Gives back one counted event (an attempt reserved with hit() that turned out fine). */
+  undo(key: string, now: number): void {
+    const w = this.windows.get(key);
+    if (w && w.resetAt > now && w.count > 0) w.count--;
+  }
+
   clear(key: string): void {
     this.windows.delete(key);
   }

@@ -17,9 +17,10 @@ export function passwordProblem(t: T, password: string, confirm: string): string
 export type SignInResult = { ok: true; userId: number } | { ok: false; retryAfterSec?: number };
 
 /**
- * Checks a login. Failures count per account name and per IP; past either
- * limit the answer is "try again in N s" whether or not the account exists,
- * and no password is checked. Unknown accounts cost the same hashing time.
+ * Checks a login. Failures count per account name and per IP (counted before
+ * the check, so parallel attempts cannot overshoot); past either limit the
+ * answer is "try again in N s" whether or not the account exists, and no
+ * password is checked. Unknown accounts cost the same hashing time.
  */
 export async function signIn(
   deps: Pick<Deps, 'db' | 'hasher' | 'limits' | 'clock'>,
@@ -29,14 +30,26 @@ export async function signIn(
   const now = clock.now();
   const email = normalizeEmail(input.email);
   const ipKey = input.ip ?? 'unknown';
-  for (const check of [limits.loginPerAccount.check(email, now), limits.loginPerIp.check(ipKey, now)]) {
-    if (!check.ok) return { ok: false, retryAfterSec: check.retryAfterSec };
+  // The attempt is counted before the (slow) password check, so parallel guesses
+  // cannot all pass the limit first; a successful login gives its count back.
+  const perAccount = limits.loginPerAccount.hit(email, now);
+  if (!perAccount.ok) return { ok: false, retryAfterSec: perAccount.retryAfterSec };
+  const perIp = limits.loginPerIp.hit(ipKey, now);
+  if (!perIp.ok) {
+    limits.loginPerAccount.undo(email, now);
+    return { ok: false, retryAfterSec: perIp.retryAfterSec };
   }
   const user = email ? await userByEmail(db, email) : undefined;
-  const ok = await hasher.verify(user?.password_hash ?? null, input.password);
+  let ok: boolean;
+  try {
+    ok = await hasher.verify(user?.password_hash ?? null, input.password);
+  } catch (e) {
+    // Not checked (the hasher is busy): not an attempt.
+    limits.loginPerAccount.undo(email, now);
+    limits.loginPerIp.undo(ipKey, now);
+    throw e;
+  }
   if (!ok || !user || user.disabled_at !== null) {
-    limits.loginPerAccount.add(email, now);
-    limits.loginPerIp.add(ipKey, now);
     await recordAudit(
       db,
       { type: 'anonymous', name: email.slice(0, 254) || '(empty)', ip: input.ip },
@@ -46,6 +59,7 @@ export async function signIn(
     return { ok: false };
   }
   limits.loginPerAccount.clear(email);
+  limits.loginPerIp.undo(ipKey, now);
   await recordAudit(
     db,
     { type: 'user', id: user.id, name: user.email, role: user.role, clientId: user.client_id, ip: input.ip },
