@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import type { Config } from './config.js';
 import type { Db } from './db/connection.js';
@@ -38,6 +39,9 @@ export interface AppOptions {
   assets?: Assets;
   resolveName?: (ip: string) => string | null;
 }
+
+/** The largest web form body accepted (a license's feature list and notes fit many times over); larger → 413. */
+const WEB_MAX_BODY_BYTES = 256 * 1024;
 
 let sharedAssets: Assets | null = null;
 
@@ -81,6 +85,8 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
 
   // The web UI: compressed HTML, signed-in user, CSRF on every state change.
   const web = new Hono<AppEnv>();
+  // Forms are small; without a cap anyone could make the server buffer any size (CSRF and login read the body first).
+  web.use('*', bodyLimit({ maxSize: WEB_MAX_BODY_BYTES }));
   web.use('*', compress());
   web.use('*', loadViewer);
   web.use('*', csrfProtection);
