@@ -79,6 +79,10 @@ export function openDatabase(file: string): OpenDatabase {
   sqlite.pragma('busy_timeout = 5000');
   // Keep the WAL from growing without bound between checkpoints.
   sqlite.pragma('journal_size_limit = 67108864');
+  // Table statistics for the query planner (SQLite's advice for long-lived connections; bounded
+  // work on a large file, nothing on an empty one). Without them it guessed, e.g., that the few
+  // commands rows were best found by probing 100,000 session ids. The jobs refresh them hourly.
+  sqlite.pragma('optimize=0x10002');
   const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, sqlite };
 }

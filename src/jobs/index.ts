@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import { deleteExpiredWebSessions } from '../models/web-sessions.js';
 import { forgiveRestart, leaseTick } from '../models/reaper.js';
 import { applyRetention, pruneMetricSamples } from '../models/retention.js';
+import { refreshPlannerStatistics } from '../models/maintenance.js';
 
 /** The lease sweep's period; it also refreshes server_state.alive_at, the server's sign of life. */
 const LEASE_TICK_MS = 5_000;
@@ -47,6 +48,8 @@ export async function startJobs(deps: Deps, _sqlite: Database.Database): Promise
   every(10 * 60_000, 'retention', async () => {
     await applyRetention(deps.db, deps.clock.now());
   });
+  // The planner's statistics follow the data (opening the database gathers the first ones).
+  every(3600_000, 'planner-statistics', () => refreshPlannerStatistics(deps.db));
   return {
     async stop() {
       for (const t of timers) clearInterval(t);

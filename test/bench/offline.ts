@@ -5,6 +5,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { hashToken } from '../../src/lib/tokens.js';
 import { openSession } from '../../src/models/capture.js';
 import { recordHeartbeat, type HeartbeatRequest } from '../../src/models/heartbeat.js';
+import { refreshPlannerStatistics } from '../../src/models/maintenance.js';
 import { reapExpiredSessions } from '../../src/models/reaper.js';
 import { releaseSession } from '../../src/models/release.js';
 import { applyRetention, pruneMetricSamples } from '../../src/models/retention.js';
@@ -95,6 +96,8 @@ export async function leaseSweep(dir: string, expired: number, live: number): Pr
     }
   })();
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  // As on a running server: statistics gathered at open and hourly (src/jobs).
+  await refreshPlannerStatistics(db);
   const t0 = process.hrtime.bigint();
   const closed = await reapExpiredSessions(db, now);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
