@@ -3,6 +3,8 @@ import { createApp } from '../../src/app.js';
 import { hashToken } from '../../src/lib/tokens.js';
 import { PasswordHasher } from '../../src/lib/passwords.js';
 import { loginAs, makeApp, makeUser, TEST_PASSWORD, type TestApp } from '../helpers/app.js';
+import { dbFingerprint, send } from '../fuzz/fuzz-kit.js';
+import { fill, seedClient, viewer } from './world.js';
 
 // Login sessions and CSRF from an attacker's side: parallel password guessing,
 // cross-site posts to every form, expired and revoked cookies.
@@ -122,5 +124,43 @@ describe('login cookies after expiry and revocation', () => {
     expect(issued).toBeDefined();
     expect(issued).not.toBe('sm_session=attacker-chosen-value');
     expect((await t.request.get('/account').set('Cookie', 'sm_session=attacker-chosen-value')).status).toBe(303);
+  });
+});
+
+describe('CSRF on every form', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('every state-changing web route refuses a foreign origin, a cross-site fetch, a missing or wrong token — htmx too — and changes nothing', async () => {
+    t = await makeApp();
+    const a = await seedClient(t, 'Alpha');
+    const admin = await viewer(t, 'admin');
+    const { app } = createApp({ db: t.db, config: t.deps.config, clock: t.clock });
+    const posts = [...new Set(app.routes.filter((r) => r.method === 'POST' && !r.path.startsWith('/api/')).map((r) => r.path))];
+    expect(posts.length).toBeGreaterThan(20);
+    const fp = () => dbFingerprint(t.sqlite);
+    const before = fp();
+    const failures: string[] = [];
+    for (const route of posts) {
+      const url = route.includes(':token') ? route.replace(/:token.*$/, 'x'.repeat(43)) : fill(route, a, a, null, { userId: a.userId, tokenId: 1 });
+      const form = (csrf?: string) => new URLSearchParams({ ...(csrf ? { _csrf: csrf } : {}), reason: 'r', message: 'm', name: 'n', email: 'e@x.test' }).toString();
+      const attempts: [string, Record<string, string>, string][] = [
+        ['foreign origin', { Origin: 'https://evil.example' }, form(admin.csrf)],
+        ['cross-site fetch', { 'Sec-Fetch-Site': 'cross-site' }, form(admin.csrf)],
+        ['no token', {}, form()],
+        ['wrong token', {}, form(admin.csrf.slice(0, -2) + 'xx')],
+        ['htmx without the header', { 'HX-Request': 'true' }, form()],
+        ['htmx with a wrong header', { 'HX-Request': 'true', 'X-CSRF-Token': 'nope' }, form()],
+      ];
+      for (const [what, headers, body] of attempts) {
+        const res = await send(t, 'POST', url, { headers: { Cookie: admin.cookie, 'Content-Type': 'application/x-www-form-urlencoded', ...headers }, body });
+        if (res.status !== 403) failures.push(`POST ${url} (${what}) → ${res.status}`);
+      }
+      // Signed out, a foreign origin is refused as well (login CSRF).
+      const anon = await send(t, 'POST', url, { headers: { Origin: 'https://evil.example', 'Content-Type': 'application/x-www-form-urlencoded' }, body: form() });
+      if (anon.status !== 403) failures.push(`POST ${url} (signed out, foreign origin) → ${anon.status}`);
+    }
+    expect(failures).toEqual([]);
+    expect(fp()).toEqual(before);
   });
 });
