@@ -1,11 +1,12 @@
 // A world where every string an agent or a person can set carries an XSS
 // payload with a unique marker: shared by the HTTP test (escaped everywhere)
 // and the browser test (nothing executes).
+import { createApp } from '../../src/app.js';
 import { COLUMNS } from '../../src/lib/monitor-query.js';
 import type { TestApp } from '../helpers/app.js';
 import { insertLicense } from '../helpers/licensing.js';
 import { send } from '../fuzz/fuzz-kit.js';
-import { apiTokens, viewer, type ClientWorld, type Viewer } from './world.js';
+import { apiTokens, fill, routeKey, viewer, type ClientWorld, type Viewer } from './world.js';
 
 /** Payload templates; {id} is replaced by a marker unique to the field. `head` is a raw fragment that must never appear. */
 export const TEMPLATES: { p: string; head: string }[] = [
@@ -161,4 +162,31 @@ export async function seedXss(t: TestApp, round: number): Promise<XssWorld> {
     viewers,
     extra: { userId: user.id, tokenId: tokenRow.id },
   };
+}
+
+const SKIP = new Set(['GET /healthz', 'GET /assets/:file', 'GET /setup/:token']);
+/** The monitor's confirm dialogs take their objects from the query. */
+const CONFIRMS = ['terminate', 'stop', 'message', 'reset', 'clear-pool', 'clear-all-pools', 'stop-package', 'close-package', 'close-shared', 'terminate-all'];
+
+/** Every page that exists (GET routes from app.routes) with the world's ids, plus the query-driven views. */
+export function pageUrls(t: TestApp, w: XssWorld): string[] {
+  const { app } = createApp({ db: t.db, config: t.deps.config, clock: t.clock });
+  const urls = new Set<string>();
+  for (const r of app.routes) {
+    const key = routeKey(r.method, r.path);
+    if (r.method !== 'GET' || SKIP.has(key) || r.path.startsWith('/api/') || r.path.includes('__bench')) continue;
+    urls.add(fill(r.path, w.client, w.client, null, w.extra));
+  }
+  const q = (o: Record<string, string | number>) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
+  for (const d of CONFIRMS) {
+    urls.add(`/monitor/confirm?${q({ do: d, session: w.client.sessionId, host: w.client.hostId, pkg: w.client.packageId, path: w.client.sharedPath, back: `license=${w.client.licenseId}` })}`);
+  }
+  for (const extra of [`?license=${w.client.licenseId}`, `?client=${w.client.clientId}`, `?infobase=${w.client.infobaseId}`, '?period=7d', '?period=30d']) {
+    urls.add(`/monitor${extra}`);
+    urls.add(`/licenses/${w.client.licenseId}/history${extra}`);
+    urls.add(`/cabinet/licenses/${w.client.licenseId}/history${extra}`);
+  }
+  urls.add('/audit?targetType=license&targetId=' + w.client.licenseId);
+  urls.add(`/monitor?${q({ open: w.client.sessionId, info: w.client.sessionId })}`);
+  return [...urls];
 }

@@ -1,18 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
 import { makeApp, type TestApp } from '../helpers/app.js';
 import { send } from '../fuzz/fuzz-kit.js';
-import { fill, routeKey } from './world.js';
-import { seedXss, TEMPLATES, type XssWorld } from './xss-world.js';
+import { pageUrls, seedXss, TEMPLATES, type XssWorld } from './xss-world.js';
 
 // Stored XSS: payloads in every agent- and user-supplied string, every page
 // that exists (walked from app.routes, as each role, whole pages and htmx
 // fragments) shows them escaped. Reflected XSS: payloads in query strings and
 // paths come back escaped too.
 
-const SKIP = new Set(['GET /healthz', 'GET /assets/:file', 'GET /setup/:token']);
-/** The monitor's confirm dialogs take their objects from the query. */
-const CONFIRMS = ['terminate', 'stop', 'message', 'reset', 'clear-pool', 'clear-all-pools', 'stop-package', 'close-package', 'close-shared', 'terminate-all'];
 /** Fields every page set must show somewhere (the rest are reported if never shown). */
 const MUST_SHOW = [
   'client.name', 'license.product', 'license.feature', 'agent.user', 'agent.machine.hostname', 'agent.infobase.name', 'agent.package.path',
@@ -20,28 +15,6 @@ const MUST_SHOW = [
 ];
 
 const JS_URL = /\b(?:href|src|action|formaction|hx-get|hx-post|xlink:href)\s*=\s*["']?\s*javascript:/i;
-
-function pageUrls(t: TestApp, w: XssWorld): string[] {
-  const { app } = createApp({ db: t.db, config: t.deps.config, clock: t.clock });
-  const urls = new Set<string>();
-  for (const r of app.routes) {
-    const key = routeKey(r.method, r.path);
-    if (r.method !== 'GET' || SKIP.has(key) || r.path.startsWith('/api/') || r.path.includes('__bench')) continue;
-    urls.add(fill(r.path, w.client, w.client, null, w.extra));
-  }
-  const q = (o: Record<string, string | number>) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
-  for (const d of CONFIRMS) {
-    urls.add(`/monitor/confirm?${q({ do: d, session: w.client.sessionId, host: w.client.hostId, pkg: w.client.packageId, path: w.client.sharedPath, back: `license=${w.client.licenseId}` })}`);
-  }
-  for (const extra of [`?license=${w.client.licenseId}`, `?client=${w.client.clientId}`, `?infobase=${w.client.infobaseId}`, '?period=7d', '?period=30d']) {
-    urls.add(`/monitor${extra}`);
-    urls.add(`/licenses/${w.client.licenseId}/history${extra}`);
-    urls.add(`/cabinet/licenses/${w.client.licenseId}/history${extra}`);
-  }
-  urls.add('/audit?targetType=license&targetId=' + w.client.licenseId);
-  urls.add(`/monitor?${q({ open: w.client.sessionId, info: w.client.sessionId })}`);
-  return [...urls];
-}
 
 /** Every planted payload is escaped: neither it nor its dangerous head appears raw; no javascript: URL anywhere. */
 function checkEscaped(html: string, w: XssWorld, where: string, failures: string[]) {
