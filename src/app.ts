@@ -8,7 +8,7 @@ import { loadAssets, type Assets } from './lib/assets.js';
 import type { Clock } from './lib/clock.js';
 import { silentLogger, type Logger } from './lib/logger.js';
 import { PasswordHasher } from './lib/passwords.js';
-import { HeartbeatBatcher } from './models/heartbeat-batch.js';
+import { GroupCommit } from './models/group-commit.js';
 import { RateLimiter } from './lib/rate-limit.js';
 import { clientIp, type AppEnv } from './middleware/context.js';
 import { onError, onNotFound } from './middleware/errors.js';
@@ -63,7 +63,7 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
       capturePerKey: new RateLimiter(config.captureRatePerKey, windowMs(config.captureRateWindowSeconds)),
     },
     resolveName: opts.resolveName ?? (() => null),
-    heartbeats: new HeartbeatBatcher(opts.db),
+    groupCommit: new GroupCommit(opts.db),
   };
 
   const app = new Hono<AppEnv>();

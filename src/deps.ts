@@ -4,7 +4,7 @@ import type { Assets } from './lib/assets.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import type { PasswordHasher } from './lib/passwords.js';
-import type { HeartbeatBatcher } from './models/heartbeat-batch.js';
+import type { GroupCommit } from './models/group-commit.js';
 import type { RateLimiter } from './lib/rate-limit.js';
 
 /** Everything a request may need, built once by createApp. */
@@ -21,8 +21,8 @@ export interface Deps {
     capturePerIp: RateLimiter;
     capturePerKey: RateLimiter;
   };
-  /** Records agents' heartbeats in groups, one transaction per group (src/models/heartbeat-batch.ts). */
-  heartbeats: HeartbeatBatcher;
+  /** Runs the agent protocol's writes in groups, one transaction per group (src/models/group-commit.ts). */
+  groupCommit: GroupCommit;
   /** Resolves an IP to a host name from a cache filled off the request path; null when unknown. */
   resolveName: (ip: string) => string | null;
 }

@@ -53,8 +53,8 @@ export async function startJobs(deps: Deps, _sqlite: Database.Database): Promise
   return {
     async stop() {
       for (const t of timers) clearInterval(t);
-      // Heartbeats still queued for their group are written before the database closes.
-      await deps.heartbeats.flush();
+      // Agent writes still queued for their group are written before the database closes.
+      await deps.groupCommit.flush();
     },
   };
 }

@@ -25,6 +25,6 @@ benchRoutes.get('/__bench/stats', (c) => {
     rss: mem.rss,
     heapUsed: mem.heapUsed,
     maxRssKb: process.resourceUsage().maxRSS,
-    heartbeatGroups: c.var.deps.heartbeats.counts,
+    groups: c.var.deps.groupCommit.counts,
   });
 });

@@ -25,7 +25,7 @@ export interface ServerProcess {
   /** CPU time of the process (user + system) in µs. */
   cpuUs(): Promise<number>;
   /** User and system CPU time in µs, separately. */
-  cpuSplit(): Promise<{ user: number; system: number; groups: { groups: number; heartbeats: number } }>;
+  cpuSplit(): Promise<{ user: number; system: number; groups: { groups: number; writes: number } }>;
   /** Current and peak resident memory (bytes); resetPeak() restarts the peak. */
   memory(): { rss: number; peak: number };
   resetPeak(): boolean;
@@ -104,8 +104,8 @@ export async function startServer(o: { databasePath: string; profileDir?: string
     },
     async cpuSplit() {
       const r = await fetch(`${base}/__bench/stats`);
-      const j = (await r.json()) as { userUs: number; systemUs: number; heartbeatGroups: { groups: number; heartbeats: number } };
-      return { user: j.userUs, system: j.systemUs, groups: j.heartbeatGroups };
+      const j = (await r.json()) as { userUs: number; systemUs: number; groups: { groups: number; writes: number } };
+      return { user: j.userUs, system: j.systemUs, groups: j.groups };
     },
     memory() {
       const s = procStatus(pid);

@@ -3,8 +3,9 @@ import { AppError, invalid, RateLimited, unauthorized } from '../../lib/errors.j
 import { hashToken } from '../../lib/tokens.js';
 import { jsonBody } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
-import { openSession } from '../../models/capture.js';
+import { captureInTransaction } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
+import { recordHeartbeat } from '../../models/heartbeat.js';
 import { releaseSession } from '../../models/release.js';
 import { captureSchema, featureParam, featureSchema, heartbeatSchema } from './agent-schemas.js';
 
@@ -51,7 +52,11 @@ agentRoutes.post('/sessions', async (c) => {
   const body = await jsonBody(c, captureSchema);
   limitCapture(c, body.licenseKey);
   try {
-    const { status, ...answer } = await openSession(c.var.deps.db, body, body.client?.ip ?? c.var.ip, c.var.deps.clock.now());
+    // Committed with the captures and heartbeats arriving at the same time, before the answer (models/group-commit.ts).
+    const now = c.var.deps.clock.now();
+    const outcome = await c.var.deps.groupCommit.run((trx) => captureInTransaction(trx, body, body.client?.ip ?? c.var.ip, now));
+    if ('refused' in outcome) throw outcome.refused;
+    const { status, ...answer } = outcome.ok;
     return c.json(answer, status);
   } catch (e) {
     if (e instanceof AppError && e.code === 'infobase_locked' && body.permissionCode !== undefined) {
@@ -63,8 +68,9 @@ agentRoutes.post('/sessions', async (c) => {
 
 agentRoutes.post('/sessions/:id/heartbeat', async (c) => {
   const body = await jsonBody(c, heartbeatSchema);
-  // Grouped with the heartbeats arriving at the same time: one transaction per group (models/heartbeat-batch.ts).
-  const answer = await c.var.deps.heartbeats.record(sessionIdParam(c), bearerHash(c), body, c.var.deps.clock.now());
+  // Grouped with the writes arriving at the same time: one transaction per group (models/group-commit.ts).
+  const [id, tokenHash, now] = [sessionIdParam(c), bearerHash(c), c.var.deps.clock.now()];
+  const answer = await c.var.deps.groupCommit.run((trx) => recordHeartbeat(trx, id, tokenHash, body, now, { markChange: false }), { markChange: true });
   return c.json(answer);
 });
 
