@@ -49,7 +49,6 @@ interface Sess {
   features: Set<string>;
   /** Features whose last add/remove got no answer. */
   uncertain: Set<string>;
-  releaseUnknown: boolean;
 }
 
 type Candidates<T> = { values: T[] };
@@ -136,7 +135,6 @@ describe('kill -9 under load', () => {
       token: answer.token,
       features: new Set(answer.features),
       uncertain: new Set(),
-      releaseUnknown: false,
     };
     sessions.set(s.id, s);
     owner.push(s);
@@ -239,10 +237,7 @@ describe('kill -9 under load', () => {
           else expect(['feature_not_licensed', 'feature_limit_reached']).toContain(res.json.error.code);
         } else {
           const res = await send(base, 'DELETE', `/api/v1/sessions/${s.id}`, undefined, auth);
-          if (!res) {
-            s.releaseUnknown = true;
-            return;
-          }
+          if (!res) return; // released or not: either is fine
           expect(res.status).toBe(204);
           releasedOk.add(s.id);
           counts.releases++;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { makeApp, type TestApp } from '../helpers/app.js';
 import { dbFingerprint, send } from '../fuzz/fuzz-kit.js';
-import { apiTokens, seedClient, viewer, type ClientWorld, type Viewer } from './world.js';
+import { apiTokens, fill, routeKey as key, seedClient, viewer, type ClientWorld, type Viewer } from './world.js';
 
 // The access matrix, generated from app.routes: every route that exists must be
 // listed below with what each role may do, so a new route without a decision
@@ -171,34 +171,6 @@ function validForm(csrf: string, w: ClientWorld): Record<string, string> {
 
 /** A JSON body that satisfies every admin API endpoint. */
 const VALID_JSON = { reason: 'checked with the client', message: 'Maintenance', type: 'message', text: 'hello', name: 'Matrix', product: 'Payroll', maxHosts: 3, poolSize: 10 };
-
-const key = (method: string, path: string) => `${method} ${path.replace(/\{(?:[^{}]|\{[^{}]*\})*\}/g, '')}`;
-
-/** The id a path parameter stands for, from the path segment before it. */
-function fill(path: string, w: ClientWorld, other: ClientWorld, foreignAt: number | null, extra: { userId: number; tokenId: number }): string {
-  const segs = path.replace(/\{(?:[^{}]|\{[^{}]*\})*\}/g, '').split('/');
-  let param = -1;
-  return segs
-    .map((seg, i) => {
-      if (!seg.startsWith(':')) return seg;
-      param++;
-      const src = foreignAt === null || foreignAt === param ? w : other;
-      const before = seg === ':hostId' ? 'hosts' : seg === ':sid' ? 'sessions' : segs[i - 1];
-      const v: Record<string, string | number> = {
-        users: src === w ? extra.userId : other.userId,
-        tokens: extra.tokenId,
-        clients: src.clientId,
-        licenses: src.licenseId,
-        hosts: src.hostId,
-        sessions: src.sessionId,
-        infobases: src.infobaseId,
-        packages: src.packageId,
-      };
-      if (!(before in v)) throw new Error(`no id for ${seg} in ${path}: teach fill() about "${before}"`);
-      return String(v[before]);
-    })
-    .join('/');
-}
 
 const paramCount = (path: string) => (path.match(/\/:/g) ?? []).length;
 

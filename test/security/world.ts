@@ -85,3 +85,36 @@ export async function signInAs(t: TestApp, userId: number): Promise<Viewer> {
 export async function apiTokens(t: TestApp) {
   return { admin: await makeApiToken(t, 'admin'), support: await makeApiToken(t, 'support') };
 }
+
+/** "METHOD /path/:param" with Hono's inline patterns ({[0-9]+}) left out. */
+export const routeKey = (method: string, path: string) => `${method} ${path.replace(/\{(?:[^{}]|\{[^{}]*\})*\}/g, '')}`;
+
+/**
+ * A route path with its parameters filled from worlds: each parameter from `w`,
+ * or — when `foreignAt` names its position — that one from `other`. The id a
+ * parameter stands for comes from the path segment before it.
+ */
+export function fill(path: string, w: ClientWorld, other: ClientWorld, foreignAt: number | null, extra: { userId: number; tokenId: number }): string {
+  const segs = path.replace(/\{(?:[^{}]|\{[^{}]*\})*\}/g, '').split('/');
+  let param = -1;
+  return segs
+    .map((seg, i) => {
+      if (!seg.startsWith(':')) return seg;
+      param++;
+      const src = foreignAt === null || foreignAt === param ? w : other;
+      const before = seg === ':hostId' ? 'hosts' : seg === ':sid' ? 'sessions' : segs[i - 1];
+      const v: Record<string, string | number> = {
+        users: src === w ? extra.userId : other.userId,
+        tokens: extra.tokenId,
+        clients: src.clientId,
+        licenses: src.licenseId,
+        hosts: src.hostId,
+        sessions: src.sessionId,
+        infobases: src.infobaseId,
+        packages: src.packageId,
+      };
+      if (!(before in v)) throw new Error(`no id for ${seg} in ${path}: teach fill() in test/security/world.ts about "${before}"`);
+      return encodeURIComponent(String(v[before]));
+    })
+    .join('/');
+}
