@@ -64,14 +64,18 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
+    // Keep-alive connections hold close() open: close each one as soon as its
+    // in-flight request is answered, not when the client happens to drop it.
+    const closeIdle = () => (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    const drain = setInterval(closeIdle, 50);
     server.close(async () => {
+      clearInterval(drain);
       await jobs.stop();
       await db.destroy();
       logger.info('stopped');
       process.exit(0);
     });
-    // Idle keep-alive connections would hold close() open.
-    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    closeIdle();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
