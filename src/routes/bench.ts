@@ -16,6 +16,9 @@ benchRoutes.post('/__bench/echo', async (c) => {
 
 /** CPU time (µs, user + system) and memory of this process. */
 benchRoutes.get('/__bench/stats', (c) => {
+  // With node --expose-gc: ?gc=1 collects first (tells garbage from what is kept).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (c.req.query('gc') === '1' && gc) gc();
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
   return c.json({
@@ -24,6 +27,9 @@ benchRoutes.get('/__bench/stats', (c) => {
     systemUs: cpu.system,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
+    arrayBuffers: mem.arrayBuffers,
     maxRssKb: process.resourceUsage().maxRSS,
     groups: c.var.deps.groupCommit.counts,
   });

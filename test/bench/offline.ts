@@ -16,6 +16,9 @@ import { seededRandom } from '../../src/agent/simulator.js';
 // Figures measured in this process by calling the model functions with an
 // injected clock: the lease sweep and the database growth over simulated time.
 
+const count = (sqlite: ReturnType<typeof openDatabase>['sqlite'], table: string) =>
+  Number((sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n);
+
 const fileSize = (f: string) => {
   try {
     return fs.statSync(f).size;
@@ -125,6 +128,8 @@ export interface GrowthResult {
   target: number;
   /** What a session that opened and closed leaves behind until retention removes it (row, events). */
   bytesPerClosedSession: number;
+  bytesPerEvent: number;
+  eventsPerClosedSession: number;
   wallMs: number;
 }
 
@@ -196,8 +201,9 @@ export async function databaseGrowth(dir: string, sessions: number, minutes: num
   const endBytes = fileSize(file);
   const bytesPerSession = (endBytes - emptyBytes) / sessions;
 
-  // Churn: every session released and a new one opened; what stays behind until retention.
-  const before = Number((sqlite.prepare('select page_count - freelist_count as n from pragma_page_count, pragma_freelist_count').get() as { n: number }).n);
+  // Churn: every session released and a new one opened. What a closed session leaves behind until
+  // retention deletes it: its row (with its index entries) and its history events, from dbstat.
+  const eventsBefore = count(sqlite, 'license_events');
   const tEnd = t0 + (minutes + 1) * 60_000;
   for (let i = 0; i < open.length; i++) {
     await releaseSession(db, open[i].id, open[i].hash, tEnd + i);
@@ -206,9 +212,14 @@ export async function databaseGrowth(dir: string, sessions: number, minutes: num
     await openSession(db, { licenseKey: l.key, fingerprint: h.fingerprint, user: `user${i}`, connectionType: 'client', clientSessionId: `sim2-${i}`, features: i % 3 === 0 ? ['reports'] : [] }, '10.0.0.2', tEnd + i);
   }
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  const pageSize = Number(sqlite.pragma('page_size', { simple: true }));
-  const after = Number((sqlite.prepare('select page_count - freelist_count as n from pragma_page_count, pragma_freelist_count').get() as { n: number }).n);
-  const bytesPerClosedSession = ((after - before) * pageSize) / open.length;
+  const bytesOf = (table: string) =>
+    Number(
+      (sqlite.prepare(`select sum(pgsize) as b from dbstat where name = ? or name in (select name from sqlite_schema where type = 'index' and tbl_name = ?)`).get(table, table) as { b: number }).b,
+    );
+  const perSessionRow = bytesOf('sessions') / count(sqlite, 'sessions');
+  const perEvent = bytesOf('license_events') / count(sqlite, 'license_events');
+  const eventsPerSession = (count(sqlite, 'license_events') - eventsBefore) / open.length;
+  const bytesPerClosedSession = perSessionRow + eventsPerSession * perEvent;
   await db.destroy();
   for (const s of ['', '-wal', '-shm']) fs.rmSync(file + s, { force: true });
   return {
@@ -224,6 +235,8 @@ export async function databaseGrowth(dir: string, sessions: number, minutes: num
     extrapolated: emptyBytes + target * bytesPerSession,
     target,
     bytesPerClosedSession,
+    bytesPerEvent: perEvent,
+    eventsPerClosedSession: eventsPerSession,
     wallMs: Date.now() - wall,
   };
 }

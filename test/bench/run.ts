@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     'skip-bare': { type: 'boolean', default: false },
     connections: { type: 'string' },
     seconds: { type: 'string' },
+    memtrace: { type: 'boolean', default: false },
+    'node-args': { type: 'string' },
     samples: { type: 'string' },
     out: { type: 'string' },
   },
@@ -173,7 +175,7 @@ async function main() {
       await touchOpenSessions(dbFile, Date.now());
       const profileDir = args.profile ? path.join(repoRoot, 'test/bench/profiles') : undefined;
       if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
-      server = await startServer({ databasePath: dbFile, profileDir });
+      server = await startServer({ databasePath: dbFile, profileDir, nodeArgs: args['node-args'] ? args['node-args'].split(' ') : [] });
       log(`server pid ${server.pid} at ${server.base} (tsx)`);
       // As a browser sends it: the login and the time zone app.js stores.
       const cookie = `sm_session=${seeded.adminCookie}; sm_tz=${encodeURIComponent('Europe/Moscow')}`;
@@ -181,9 +183,25 @@ async function main() {
       const hx = { ...page, 'HX-Request': 'true', Accept: 'text/html' };
       const poll = { ...hx, 'X-Auto-Refresh': '1' };
 
+      const rss = () => `server RSS ${(server!.memory().rss / 2 ** 20).toFixed(0)} MB`;
+      if (args.memtrace) {
+        const timer = setInterval(async () => {
+          try {
+            const j = (await (await fetch(`${server!.base}/__bench/stats`)).json()) as Record<string, number>;
+            const mb = (k: string) => (j[k] / 2 ** 20).toFixed(0);
+            log(`  mem: rss ${mb('rss')} heapUsed ${mb('heapUsed')} heapTotal ${mb('heapTotal')} external ${mb('external')} MB`);
+          } catch {
+            clearInterval(timer);
+          }
+        }, 2000);
+        timer.unref();
+      }
+      log(rss());
       if (want('monitor')) await monitorFigures(server, page, hx);
       if (want('refresh')) await refreshFigures(server, page, poll, seeded.sessions);
+      log(rss());
       if (want('heartbeat') || want('capture')) await throughputFigures(server, seeded);
+      log(rss());
     }
   } finally {
     if (server) {
@@ -217,6 +235,17 @@ async function main() {
       `${r.sessions} sessions × ${r.simulatedMinutes} min simulated: ${mb(r.endBytes).toFixed(1)} MB (${mb(mid.dbBytes).toFixed(1)} MB at minute ${mid.minute}), ${(r.bytesPerSession / 1024).toFixed(1)} KB/session; WAL max ${mb(r.maxWalBytes).toFixed(1)} MB`,
     );
     figure('wal_max_mb', 'WAL file during the growth run (max)', mb(r.maxWalBytes), 'MB', 64, '<=');
+    // Not heartbeats but churn fills the file: each closed session is kept (row and history events) for retentionDays.
+    const perDay = 10_000 * 4;
+    figure(
+      'closed_session_kb',
+      'a closed session until retention (row + history events)',
+      r.bytesPerClosedSession / 1024,
+      'KB',
+      null,
+      null,
+      `${fmt(r.eventsPerClosedSession)} events of ${fmt(r.bytesPerEvent)} B; e.g. 10,000 seats reopened 4×/day, 30 days: ${fmt((perDay * 30 * r.bytesPerClosedSession) / 2 ** 20)} MB`,
+    );
   }
 
   const results = { when: new Date().toISOString(), mode: quick ? 'quick' : 'full', commit, machine, server: 'separate process: node --import tsx src/server.ts', connections: CONNECTIONS, seconds: P.seconds, figures, extra };

@@ -46,12 +46,14 @@ const kb = (v: string | undefined) => Number((v ?? '0').replace(/\s*kB$/, '')) *
 
 /**
  * Starts `src/server.ts` as its own process through tsx (TypeScript compiled
- * in memory at load; the running code is the same JavaScript `npm start` runs),
- * on 127.0.0.1 and the given database, with the benchmark-only endpoints on.
+ * in memory at load; the running code is the same JavaScript `npm start` runs,
+ * with the same heap cap), on 127.0.0.1 and the given database, with the
+ * benchmark-only endpoints on.
  */
-export async function startServer(o: { databasePath: string; profileDir?: string; env?: Record<string, string> }): Promise<ServerProcess> {
+export async function startServer(o: { databasePath: string; profileDir?: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<ServerProcess> {
   const port = await freePort();
-  const args = ['--import', 'tsx'];
+  // The heap cap the Dockerfile and npm start give the server (NODE_OPTIONS / --max-old-space-size).
+  const args = ['--max-old-space-size=160', '--import', 'tsx', ...(o.nodeArgs ?? [])];
   if (o.profileDir) args.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
   args.push('src/server.ts');
   const child = spawn(process.execPath, args, {
