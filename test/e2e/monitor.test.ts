@@ -225,7 +225,7 @@ describe('session monitor in a browser', () => {
     });
     await page.goto(`${base}/monitor?open=${agents[0].id}`);
     await page.waitForSelector(`tr[data-package-id="p-1"]`);
-    // MONITOR_SCREENSHOT=docs/monitor.png refreshes the README's picture.
+    // MONITOR_SCREENSHOT=.github/screenshots/monitor.png refreshes the README picture.
     const file = path.resolve(process.env.MONITOR_SCREENSHOT ?? path.join(os.tmpdir(), 'monitor.png'));
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await page.screenshot({ path: file, fullPage: true });
