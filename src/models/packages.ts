@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/connection.js';
-import type { PackageOrigin, PackageState } from '../db/schema.js';
+import type { PackageOrigin, PackageRow, PackageState } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 
 /** One package of a heartbeat's snapshot, times already in epoch ms and clamped to now. */
@@ -31,21 +31,7 @@ const pooledOrigin = (origin: string) => origin === 'integrator' || origin === '
 const ids = (list: readonly (string | number)[]) => JSON.stringify(list);
 
 /** A session's stored package as the heartbeat reads it (one JSON array per package, see storedPackagesJson). */
-export interface StoredPackage {
-  package_id: string;
-  path: string | null;
-  name: string | null;
-  version: string | null;
-  created_at: number | null;
-  saved_at: number | null;
-  state: PackageState;
-  progress: number | null;
-  node: string | null;
-  node_started_at: number | null;
-  refs: string;
-  origin: PackageOrigin;
-  seq: number;
-}
+export type StoredPackage = Omit<PackageRow, 'session_id' | 'opened_at'>;
 
 const STORED_COLUMNS = [
   'package_id', 'path', 'name', 'version', 'created_at', 'saved_at', 'state', 'progress', 'node', 'node_started_at', 'refs', 'origin', 'seq',

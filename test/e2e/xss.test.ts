@@ -1,4 +1,5 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseUrl } from '../fuzz/fuzz-kit.js';
 import { makeApp, type TestApp } from '../helpers/app.js';
@@ -10,7 +11,6 @@ import { pageUrls, seedXss, type XssWorld } from '../security/xss-world.js';
 // runs — no alert/confirm/prompt, no CSP refusal of an injected script, no
 // marker in the console.
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('XSS payloads never execute in the browser', () => {
   let t: TestApp;
@@ -22,11 +22,7 @@ describe('XSS payloads never execute in the browser', () => {
     t = await makeApp({ captureRatePerIp: 1_000_000, captureRatePerKey: 1_000_000 });
     w = await seedXss(t, 2);
     base = await baseUrl(t);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
