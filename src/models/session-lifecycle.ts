@@ -100,7 +100,11 @@ export async function closeOpenSessionsWhere(
   message: string | null,
   poolSize: number,
 ): Promise<void> {
-  const closing = sql`(select sessions.id from sessions where ${filter})`;
+  // The ids are listed once (each delete listing them again from sessions was ~0.1 s per 50,000).
+  await sql`create temp table if not exists closing_sessions (id text primary key) without rowid`.execute(trx);
+  await sql`delete from temp.closing_sessions`.execute(trx);
+  await sql`insert into temp.closing_sessions select sessions.id from sessions where ${filter}`.execute(trx);
+  const closing = sql`(select id from temp.closing_sessions)`;
   await onSessionsClosing(trx, filter, reason, now, poolSize);
   if (reason === 'released') {
     // The license history records agents' releases (operators' closes are in the audit log).
@@ -109,7 +113,9 @@ export async function closeOpenSessionsWhere(
       select license_id, ${now}, 'close', ${reason}, user_name, host_id, machine_hostname, client_ip, id
       from sessions where ${filter}`.execute(trx);
   }
-  for (const table of ['session_features', 'commands', 'packages', 'metric_samples'] as const) {
+  // Metric samples stay: nothing reads a closed session's samples and pruneMetricSamples removes them
+  // within minutes (deleting them here was ~0.5 s of a 100,000-session sweep).
+  for (const table of ['session_features', 'commands', 'packages'] as const) {
     await trx.deleteFrom(table).where(sql<boolean>`session_id in ${closing}`).execute();
   }
   await sql`

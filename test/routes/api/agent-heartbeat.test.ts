@@ -166,6 +166,18 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
       // Baseline: the sample at now−300 s (total 700).
       expect((await totals()).cpu).toEqual([0, 500, 1200]);
     });
+
+    it("a closed session's samples go with the first pruning after they are 5 minutes old", async () => {
+      const { pruneMetricSamples } = await import('../../../src/models/retention.js');
+      const samples = () => t.db.selectFrom('metric_samples').select('at').where('session_id', '=', s.sessionId).execute();
+      await heartbeat(t, s, { metrics: { cpuMs: { total: 100 } } }).expect(200);
+      t.clock.advance(60_000);
+      await heartbeat(t, s, { metrics: { cpuMs: { total: 200 } } }).expect(200);
+      await t.db.transaction().execute((trx) => closeSessions(trx, { sessionIds: [s.sessionId] }, 'terminated', t.clock.now()));
+      t.clock.advance(300_000);
+      await pruneMetricSamples(t.db, t.clock.now());
+      expect(await samples()).toEqual([]); // an open session would keep its latest
+    });
   });
 
   describe('packages', () => {
