@@ -25,9 +25,9 @@ export class RateLimiter {
     return { ok: false, retryAfterSec: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
   }
 
-  /** Counts without refusing (for failures checked separately). */
-  add(key: string, now: number): void {
-    this.current(key, now).count++;
+  /** Counts without refusing (for failures checked separately); `weight` events at once. */
+  add(key: string, now: number, weight = 1): void {
+    this.current(key, now).count += weight;
   }
 
   /** Gives back one counted event (an attempt reserved with hit() that turned out fine). */

@@ -42,10 +42,8 @@ function limitCapture(c: AppContext, licenseKey: string): void {
 function countCapture(c: AppContext, licenseKey: string, weight: number): void {
   const { capturePerIp, capturePerKey } = c.var.deps.limits;
   const now = c.var.deps.clock.now();
-  for (let i = 0; i < weight; i++) {
-    capturePerIp.add(c.var.ip ?? 'unknown', now);
-    capturePerKey.add(licenseKey, now);
-  }
+  capturePerIp.add(c.var.ip ?? 'unknown', now, weight);
+  capturePerKey.add(licenseKey, now, weight);
 }
 
 agentRoutes.post('/sessions', async (c) => {
