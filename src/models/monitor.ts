@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/connection.js';
+import { packagesOf } from './session-queries.js';
 import type { CommandType, ConnectionType, PackageRow, UserRow } from '../db/schema.js';
 import { cleanColumns, parseColumns, type ColumnId, type FilterKey, type MonitorQuery } from '../lib/monitor-query.js';
 import type { Actor } from './actor.js';
@@ -418,18 +419,6 @@ async function rowExtras(db: Db, ids: string[]): Promise<Map<string, Extras>> {
     else (e.pending.packages[r.b] ??= []).push(r.a as CommandType);
   }
   for (const e of out.values()) e.features.sort();
-  return out;
-}
-
-async function packagesOf(db: Db, ids: string[]): Promise<Map<string, PackageRow[]>> {
-  const out = new Map<string, PackageRow[]>();
-  if (!ids.length) return out;
-  const rows = await db.selectFrom('packages').selectAll().where('session_id', 'in', ids).orderBy('session_id').orderBy('seq').orderBy('opened_at').execute();
-  for (const r of rows) {
-    const list = out.get(r.session_id) ?? [];
-    list.push(r);
-    out.set(r.session_id, list);
-  }
   return out;
 }
 

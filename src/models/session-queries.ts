@@ -77,7 +77,8 @@ export async function listLiveSessions(db: Db, filter: SessionFilter, page: Page
   };
 }
 
-async function packagesOf(db: Db, sessionIds: string[]): Promise<Map<string, PackageRow[]>> {
+/** The open packages of these sessions, in snapshot order, by session id (one query). */
+export async function packagesOf(db: Db, sessionIds: string[]): Promise<Map<string, PackageRow[]>> {
   const out = new Map<string, PackageRow[]>();
   if (!sessionIds.length) return out;
   const rows = await db.selectFrom('packages').selectAll().where('session_id', 'in', sessionIds).orderBy('session_id').orderBy('seq').orderBy('opened_at').execute();
