@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
-import { bumpChangeMarker, closeOpenSessionsWhere } from './session-lifecycle.js';
+import { bumpChangeMarker, closeSelectedSessions } from './session-lifecycle.js';
 
 export { isLate, sessionState } from './sessions.js';
 
@@ -22,31 +22,13 @@ export async function reapExpiredSessions(db: Db, now: number): Promise<number> 
   for (;;) {
     const batch = await db.transaction().execute(async (trx) => {
       const st = await trx.selectFrom('settings').select(['lease_timeout_sec', 'pool_size']).where('id', '=', 1).executeTakeFirstOrThrow();
-      const expiredUpTo = now - st.lease_timeout_sec * 1000;
-      // A batch is everyone last seen up to the REAP_BATCH-th oldest: a range the index serves directly.
-      const nth = await trx
-        .selectFrom('sessions')
-        .select('last_seen_at')
-        .where('closed_at', 'is', null)
-        .where('last_seen_at', '<=', expiredUpTo)
-        .orderBy('last_seen_at')
-        .limit(1)
-        .offset(REAP_BATCH - 1)
-        .executeTakeFirst();
-      const upTo = nth?.last_seen_at ?? expiredUpTo;
-      const filter = sql<boolean>`sessions.closed_at is null and sessions.last_seen_at <= ${upTo}`;
-      const count = await trx
-        .selectFrom('sessions')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('closed_at', 'is', null)
-        .where('last_seen_at', '<=', upTo)
-        .executeTakeFirstOrThrow();
-      const closed = Number(count.n);
-      if (closed) {
-        await closeOpenSessionsWhere(trx, filter, 'timeout', now, null, st.pool_size);
-        await bumpChangeMarker(trx);
-      }
-      return { closed, more: nth !== undefined };
+      // Any order: every expired session closes in this sweep. One pass over the open sessions (no index on
+      // last_seen_at: a heartbeat would move its entry every time).
+      const expired = sql`
+        select rowid, id from sessions where closed_at is null and last_seen_at <= ${now - st.lease_timeout_sec * 1000} limit ${REAP_BATCH}`;
+      const closed = await closeSelectedSessions(trx, expired, 'timeout', now, null, st.pool_size);
+      if (closed) await bumpChangeMarker(trx);
+      return { closed, more: closed === REAP_BATCH };
     });
     total += batch.closed;
     if (!batch.more) return total;
