@@ -47,9 +47,40 @@
     if (status < 300 && src && src.closest && src.closest('#monitor-dialog') && dialog().open) dialog().close();
   });
 
+  // A refresh of what the page shows leaves the rows' settled cells out (#monitor-live[data-keep]):
+  // put back the ones shown, row by row, if what is shown is what the server counted on (data-rows).
+  function restoreKept(fresh) {
+    var old = live();
+    if (!old || old.getAttribute('data-rows') !== fresh.getAttribute('data-rows')) return false;
+    var was = old.querySelectorAll('#monitor-sessions > tbody > tr[data-session-id][tabindex]:not([data-package-id])');
+    var now = fresh.querySelectorAll('tr[data-k]');
+    if (was.length !== now.length) return false;
+    for (var i = 0; i < now.length; i++) {
+      var o = was[i], n = now[i];
+      if (o.cells.length !== n.cells.length) return false;
+      for (var j = 0; j < n.cells.length; j++) {
+        if (n.cells[j].hasAttribute('data-k')) n.replaceChild(o.cells[j].cloneNode(true), n.cells[j]);
+      }
+      n.removeAttribute('data-k');
+      n.setAttribute('data-session-id', o.getAttribute('data-session-id'));
+      n.setAttribute('tabindex', '-1');
+    }
+    fresh.removeAttribute('data-keep');
+    return true;
+  }
+
   doc.addEventListener('htmx:before:swap', function (e) {
     var ctx = e.detail.ctx;
     if (!intoLive(ctx)) return;
+    var task = e.detail.tasks && e.detail.tasks[0];
+    var fresh = task && task.fragment && task.fragment.querySelector && task.fragment.querySelector('#monitor-live[data-keep]');
+    if (fresh && !restoreKept(fresh)) {
+      // Not what the server thought this page shows: ask for everything.
+      e.preventDefault();
+      etag = null;
+      setTimeout(refresh, 0); // after this request has finished
+      return;
+    }
     var a = doc.activeElement, l = live();
     focusMemo = null;
     if (a && l && l.contains(a)) {

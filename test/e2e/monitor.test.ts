@@ -115,6 +115,35 @@ describe('session monitor in a browser', () => {
     expect(await row(page, first.id).locator('button.tg').getAttribute('aria-expanded')).toBe('true');
   });
 
+  it('a changed refresh of the rows shown carries their live cells only; the rest stays, and so does the selection', async () => {
+    const a = await openAgent('Kuznetsov');
+    const b = await openAgent('Smirnova');
+    const bodies: string[] = [];
+    page.on('response', async (res) => {
+      const req = res.request();
+      if (req.headers()['hx-request'] && new URL(req.url()).pathname === '/monitor' && res.status() === 200) bodies.push(await res.text());
+    });
+    await page.goto(`${base}/monitor`);
+    await expect.poll(() => row(page, b.id).count()).toBe(1);
+    await row(page, a.id).click({ position: { x: 300, y: 5 } });
+    expect(await row(page, a.id).getAttribute('aria-selected')).toBe('true');
+    const before = await row(page, a.id).locator('td').allInnerTexts();
+    expect((await a.heartbeat({ metrics: { cpuMs: { current: 10, total: 7_654_321 } } })).status).toBe(200);
+    await page.keyboard.press('Alt+F5');
+    await expect.poll(() => page.locator('#monitor-sessions').innerText()).toContain('7654');
+    expect(bodies.at(-1)).toContain('data-keep=""');
+    expect(bodies.at(-1)).not.toContain(a.id);
+    // The same rows, ids and settled cells (user, host, license…), the selection kept, the toggles working.
+    const after = await row(page, a.id).locator('td').allInnerTexts();
+    expect(after[0]).toBe(before[0]);
+    expect(after.slice(3, 9)).toEqual(before.slice(3, 9));
+    expect(await row(page, a.id).getAttribute('aria-selected')).toBe('true');
+    expect(await row(page, b.id).count()).toBe(1);
+    expect(await page.locator('#monitor-live[data-keep], #monitor-live tr[data-k], #monitor-live td[data-k]').count()).toBe(0);
+    await row(page, b.id).locator('button.ib').click();
+    await expect.poll(() => page.locator('#monitor-live .panel').count()).toBe(1);
+  });
+
   it('an unchanged refresh is a 304 sent with the stored validator and marked as automatic', async () => {
     await openAgent('Sidorov');
     const polls: { status: number; inm: string | undefined; auto: string | undefined }[] = [];

@@ -10,10 +10,20 @@ import type { MonitorView } from './view.js';
  * polls its own URL, so a new query brings its own poller along. A poll's
  * answer leaves the table header to the page (hx-preserve).
  */
-export function MonitorLive(props: MonitorView & { data: MonitorPage; notice?: string | null; poll?: boolean }) {
+export function MonitorLive(props: MonitorView & { data: MonitorPage; digest: string; keep?: boolean; notice?: string | null; poll?: boolean }) {
   const { base, query, data } = props;
+  // data-rows: the digest of the rows' settled cells (rowsDigest); data-keep: this answer leaves them to the page.
   return (
-    <div id="monitor-live" hx-get={monitorHref(base, query)} hx-trigger="every 5s, monitor-refresh" hx-swap="outerHTML" {...{ 'hx-status:5xx': 'swap:none' }} data-total={data.total}>
+    <div
+      id="monitor-live"
+      hx-get={monitorHref(base, query)}
+      hx-trigger="every 5s, monitor-refresh"
+      hx-swap="outerHTML"
+      {...{ 'hx-status:5xx': 'swap:none' }}
+      data-total={data.total}
+      data-rows={props.digest}
+      data-keep={props.keep ? '' : undefined}
+    >
       <QueryState query={query} />
       {props.notice && (
         <p class="msg ok" role="status">
@@ -21,7 +31,7 @@ export function MonitorLive(props: MonitorView & { data: MonitorPage; notice?: s
         </p>
       )}
       <FilterChips {...props} />
-      <SessionsTable {...props} rows={data.rows} info={data.info} />
+      <SessionsTable {...props} rows={data.rows} info={data.info} keep={props.keep} />
       <Pager {...props} />
       <SharedPackages {...props} hosts={data.hosts} shared={data.shared} />
       <Pool {...props} hosts={data.hosts} pool={data.pool} />

@@ -31,7 +31,7 @@ function RowMenu(props: MonitorView) {
 }
 
 /** The session monitor: toolbar, the refreshing sessions/shared/pool part, the confirm dialog and the row menu. */
-export function MonitorPage(props: MonitorView & { data: MonitorData; notice?: string | null; title: string; etag: string }) {
+export function MonitorPage(props: MonitorView & { data: MonitorData; digest: string; notice?: string | null; title: string; etag: string }) {
   const { ctx } = props;
   return (
     <Page ctx={ctx} title={props.title} wide>

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { ConfirmForm, ConfirmPage, type ConfirmSpec } from '../../../views/monitor/confirm.js';
 import { MonitorLive } from '../../../views/monitor/live.js';
 import { MonitorPage } from '../../../views/monitor/monitor-page.js';
+import { rowsDigest } from '../../../views/monitor/sessions-table.js';
 import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
 import { AppError, forbidden, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
@@ -68,10 +69,16 @@ function viewKey(c: AppContext, query: MonitorQuery, prefs: MonitorPrefs): strin
   return createHash('sha1').update(parts.join('|')).digest('base64url').slice(0, 12);
 }
 
-const etag = (marker: number, key: string, staleAt: number | null) => `W/"${marker.toString(36)}.${key}.${staleAt === null ? '' : staleAt.toString(36)}"`;
+// The fourth part names the rows' settled cells (rowsDigest): not part of "unchanged", but a changed
+// refresh whose page already shows those cells gets the rows without them.
+const etag = (marker: number, key: string, staleAt: number | null, digest: string) =>
+  `W/"${marker.toString(36)}.${key}.${staleAt === null ? '' : staleAt.toString(36)}.${digest}"`;
+
+const TAG = /^(?:W\/)?"([0-9a-z]+)\.([\w-]+)\.([0-9a-z]*)(?:\.([\w-]+))?"$/;
+const parseTag = (ifNoneMatch: string | undefined) => (ifNoneMatch ? TAG.exec(ifNoneMatch.trim()) : null);
 
 function unchanged(ifNoneMatch: string | undefined, marker: number, key: string, now: number): boolean {
-  const m = ifNoneMatch && /^(?:W\/)?"([0-9a-z]+)\.([\w-]+)\.([0-9a-z]*)"$/.exec(ifNoneMatch.trim());
+  const m = parseTag(ifNoneMatch);
   if (!m || m[1] !== marker.toString(36) || m[2] !== key) return false;
   return m[3] === '' || now < parseInt(m[3], 36);
 }
@@ -101,14 +108,22 @@ async function load(c: AppContext, query: MonitorQuery, marker?: number) {
   const data = await monitorPage(db, scopeOf(c), query, clock.now());
   const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
   c.header('Vary', 'HX-Request');
-  return { props: view(c, query, prefs, names), data, tag: etag(marker, key, data.staleAt) };
+  const props = view(c, query, prefs, names);
+  const digest = rowsDigest(props, data.rows, data.info);
+  return { props, data, key, digest, tag: etag(marker, key, data.staleAt, digest) };
 }
 
-/** Renders the refreshing part for a query, with its validator. A poll's answer leaves the table header to the page. */
-async function renderLive(c: AppContext, query: MonitorQuery, notice: string | null = null, marker?: number) {
-  const { props, data, tag } = await load(c, query, marker);
+/**
+ * Renders the refreshing part for a query, with its validator. A poll's answer leaves the table
+ * header to the page; a refresh of what the page shows (If-None-Match with the same view and
+ * settled rows) leaves the rows' settled cells to it too.
+ */
+async function renderLive(c: AppContext, query: MonitorQuery, notice: string | null = null, marker?: number, ifNoneMatch?: string) {
+  const { props, data, key, digest, tag } = await load(c, query, marker);
+  const shown = parseTag(ifNoneMatch);
+  const keep = !!shown && shown[2] === key && shown[4] === digest;
   c.header('ETag', tag);
-  return c.html(<MonitorLive {...props} data={data} notice={notice} poll={c.req.header('x-auto-refresh') === '1'} />);
+  return c.html(<MonitorLive {...props} data={data} digest={digest} keep={keep} notice={notice} poll={c.req.header('x-auto-refresh') === '1'} />);
 }
 
 monitorRoutes.get(BASE, requireLogin, async (c) => {
@@ -121,10 +136,10 @@ monitorRoutes.get(BASE, requireLogin, async (c) => {
     if (inm && unchanged(inm, marker, viewKey(c, query, monitorPrefs(viewerOf(c).user)), clock.now())) {
       return c.body(null, 304, { ETag: inm, Vary: 'HX-Request' });
     }
-    return renderLive(c, query, null, marker);
+    return renderLive(c, query, null, marker, inm);
   }
-  const { props, data, tag } = await load(c, query);
-  return c.html(<MonitorPage {...props} data={data} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
+  const { props, data, digest, tag } = await load(c, query);
+  return c.html(<MonitorPage {...props} data={data} digest={digest} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
 });
 
 // ---------------------------------------------------------------------------
