@@ -281,6 +281,22 @@ export interface LicenseEventTable {
   session_id: string | null;
 }
 
+/** License history older than the raw window, per hour (migration 60): events with the same key counted. */
+export interface LicenseEventHourTable {
+  license_id: number;
+  /** Start of the hour (epoch ms, a multiple of 3,600,000). */
+  hour: number;
+  kind: 'capture' | 'refusal' | 'open' | 'close';
+  code: string | null;
+  feature: string | null;
+  user_name: string | null;
+  host_id: number | null;
+  hostname: string | null;
+  count: number;
+  first_at: number;
+  last_at: number;
+}
+
 export interface ServerStateTable {
   id: number;
   change_version: number;
@@ -308,6 +324,7 @@ export interface DB {
   pool_entries: PoolEntryTable;
   commands: CommandTable;
   license_events: LicenseEventTable;
+  license_event_hours: LicenseEventHourTable;
   server_state: ServerStateTable;
 }
 

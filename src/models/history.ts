@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
+import { historyRange } from './history-rollup.js';
 
 /** Feature captures grouped by feature × user × computer. */
 export interface CaptureGroup {
@@ -24,43 +25,73 @@ export interface RefusalGroup {
 }
 
 export interface LicenseHistory {
+  /** The start actually covered: the asked one within the raw window, else the start of its hour (then included). */
+  from: number;
   captures: CaptureGroup[];
   refusals: RefusalGroup[];
 }
 
-/** The license's capture and refusal events in (from, to] — "the last N hours" up to now — grouped, latest group first. */
-export async function licenseHistory(db: Db, licenseId: number, range: { from: number; to: number }): Promise<LicenseHistory> {
-  const base = db
+type Kind = 'capture' | 'refusal';
+
+/**
+ * The license's events of `kind` in the range as rows of (…, n, first_at,
+ * last_at): raw events one by one, rolled-up hours as their groups.
+ */
+function eventRows(db: Db, licenseId: number, kind: Kind, range: { from: number; to: number; inclusive: boolean }) {
+  const raw = db
     .selectFrom('license_events')
     .where('license_id', '=', licenseId)
-    .where('at', '>', range.from)
-    .where('at', '<=', range.to);
-  const captures = await base
-    .where('kind', '=', 'capture')
+    .where('kind', '=', kind)
+    .where('at', range.inclusive ? '>=' : '>', range.from)
+    .where('at', '<=', range.to)
+    .select(['code', 'feature', 'user_name', 'host_id', 'hostname', sql<number>`1`.as('n'), 'at as first_at', 'at as last_at']);
+  if (!range.inclusive) return raw;
+  // A range reaching past the raw window starts on an hour: its rolled-up hours are whole.
+  return raw.unionAll(
+    db
+      .selectFrom('license_event_hours')
+      .where('license_id', '=', licenseId)
+      .where('kind', '=', kind)
+      .where('hour', '>=', range.from)
+      .where('hour', '<=', range.to)
+      .select(['code', 'feature', 'user_name', 'host_id', 'hostname', 'count as n', 'first_at', 'last_at']),
+  );
+}
+
+/**
+ * The license's capture and refusal events from `from` up to `to` (now),
+ * grouped, latest group first: (from, to] within the raw window; a longer
+ * range starts on the hour `from` falls in (see historyRange), so raw events
+ * and per-hour roll-ups give the same groups.
+ */
+export async function licenseHistory(db: Db, licenseId: number, asked: { from: number; to: number }): Promise<LicenseHistory> {
+  const range = historyRange(asked.from, asked.to);
+  const captures = await db
+    .selectFrom(eventRows(db, licenseId, 'capture', range).as('e'))
     .select((eb) => [
       'feature',
       'user_name',
       'host_id',
       'hostname',
-      eb.fn.countAll<number>().as('n'),
-      eb.fn.min('at').as('first_at'),
-      eb.fn.max('at').as('last_at'),
+      eb.fn.sum<number>('n').as('n'),
+      eb.fn.min('first_at').as('first_at'),
+      eb.fn.max('last_at').as('last_at'),
     ])
     .groupBy(['feature', 'user_name', 'host_id', 'hostname'])
     .orderBy('last_at', 'desc')
     .orderBy('feature')
     .orderBy('user_name')
     .execute();
-  const refusals = await base
-    .where('kind', '=', 'refusal')
+  const refusals = await db
+    .selectFrom(eventRows(db, licenseId, 'refusal', range).as('e'))
     .select((eb) => [
       'code',
       'feature',
       'user_name',
       'hostname',
-      eb.fn.countAll<number>().as('n'),
-      eb.fn.min('at').as('first_at'),
-      eb.fn.max('at').as('last_at'),
+      eb.fn.sum<number>('n').as('n'),
+      eb.fn.min('first_at').as('first_at'),
+      eb.fn.max('last_at').as('last_at'),
     ])
     .groupBy(['code', 'feature', 'user_name', 'hostname'])
     .orderBy('last_at', 'desc')
@@ -68,6 +99,7 @@ export async function licenseHistory(db: Db, licenseId: number, range: { from: n
     .orderBy('user_name')
     .execute();
   return {
+    from: range.from,
     captures: captures.map((r) => ({
       feature: r.feature,
       user: r.user_name,
@@ -165,17 +197,15 @@ export async function concurrentSessionsSeries(
   return { from, to, bucketMs, points, peak, peakAt, msAtLimit: limit === null ? null : msAtLimit };
 }
 
-/** Capture and refusal counts in (from, to], for summaries. */
-export async function historyCounts(db: Db, licenseId: number, range: { from: number; to: number }): Promise<{ captures: number; refusals: number }> {
-  const rows = await db
-    .selectFrom('license_events')
-    .select(['kind', sql<number>`count(*)`.as('n')])
-    .where('license_id', '=', licenseId)
-    .where('at', '>', range.from)
-    .where('at', '<=', range.to)
-    .where('kind', 'in', ['capture', 'refusal'])
-    .groupBy('kind')
-    .execute();
-  const get = (k: string) => Number(rows.find((r) => r.kind === k)?.n ?? 0);
-  return { captures: get('capture'), refusals: get('refusal') };
+/** Capture and refusal counts from `from` up to `to`, over the same range as licenseHistory, for summaries. */
+export async function historyCounts(db: Db, licenseId: number, asked: { from: number; to: number }): Promise<{ captures: number; refusals: number }> {
+  const range = historyRange(asked.from, asked.to);
+  const count = async (kind: Kind) => {
+    const r = await db
+      .selectFrom(eventRows(db, licenseId, kind, range).as('e'))
+      .select((eb) => eb.fn.sum<number>('n').as('n'))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  };
+  return { captures: await count('capture'), refusals: await count('refusal') };
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { FIVE_MINUTES_MS } from './heartbeat.js';
+import { deleteRolledUpBefore, HOUR_MS, rollUpLicenseEvents } from './history-rollup.js';
 import { CLOSED_ANSWER_MS } from './sessions.js';
 
 const DAY_MS = 24 * 3600_000;
@@ -22,15 +23,34 @@ export async function pruneMetricSamples(db: Db, now: number): Promise<number> {
   return Number(r.numAffectedRows ?? 0);
 }
 
+/** The History tab's longest period (7 d), whose concurrency chart reads closed sessions' start and close times. */
+export const LONGEST_CHART_MS = 7 * DAY_MS;
+
 /**
- * Retention (settings.retentionDays): deletes closed sessions (never before
- * they stop answering 410, 7 days) and license history events older than
- * the retention, in batches. Returns the counts.
+ * How long a closed session row is kept: it answers 410 for CLOSED_ANSWER_MS
+ * (PROTOCOL), and the concurrency chart of the longest History period the
+ * retention offers (7 d when retentionDays ≥ 7) draws it — that period starts
+ * on an hour (historyRange), hence the extra hour. Nothing else reads closed sessions (the monitor,
+ * cabinet and cards show open ones; the audit log keeps its own labels), so
+ * they no longer stay for the whole retentionDays.
+ */
+export function closedSessionKeepMs(retentionDays: number): number {
+  const chartNeeds = retentionDays * DAY_MS >= LONGEST_CHART_MS ? LONGEST_CHART_MS + HOUR_MS : retentionDays * DAY_MS;
+  return Math.max(CLOSED_ANSWER_MS, chartNeeds);
+}
+
+/**
+ * Retention (settings.retentionDays), in this order: deletes closed sessions
+ * after closedSessionKeepMs and raw license events older than the retention,
+ * folds the raw events older than the raw window into per-hour roll-ups
+ * (rollUpLicenseEvents), and deletes roll-ups older than the retention. Each
+ * step is safe to stop anywhere. Returns the sessions and the history events
+ * removed (raw rows plus the events deleted roll-ups counted).
  */
 export async function applyRetention(db: Db, now: number): Promise<{ sessions: number; events: number }> {
   const st = await db.selectFrom('settings').select('retention_days').where('id', '=', 1).executeTakeFirstOrThrow();
   const keepMs = st.retention_days * DAY_MS;
-  const sessionsBefore = now - Math.max(keepMs, CLOSED_ANSWER_MS);
+  const sessionsBefore = now - closedSessionKeepMs(st.retention_days);
   let sessions = 0;
   for (;;) {
     const r = await sql`
@@ -49,5 +69,7 @@ export async function applyRetention(db: Db, now: number): Promise<{ sessions: n
     events += n;
     if (n < DELETE_BATCH) break;
   }
+  await rollUpLicenseEvents(db, now);
+  events += await deleteRolledUpBefore(db, now - keepMs);
   return { sessions, events };
 }

@@ -290,7 +290,7 @@ adminRoutes.get('/licenses/:id/history', async (c) => {
   const from = to - (q.hours ?? 24) * 3600_000;
   const h = await licenseHistory(db, licenseId, { from, to });
   return c.json({
-    from: isoUtc(from),
+    from: isoUtc(h.from), // beyond the raw window: the start of that hour
     to: isoUtc(to),
     captures: h.captures.map((g) => ({ ...g, firstAt: isoUtc(g.firstAt), lastAt: isoUtc(g.lastAt) })),
     refusals: h.refusals.map((g) => ({ ...g, firstAt: isoUtc(g.firstAt), lastAt: isoUtc(g.lastAt) })),

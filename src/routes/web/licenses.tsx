@@ -55,12 +55,10 @@ export async function loadHistory(db: Db, license: License, periodParam: string 
   const { retentionDays } = await getSettings(db);
   const available = (Object.keys(HISTORY_PERIODS) as HistoryPeriod[]).filter((p) => HISTORY_PERIODS[p] <= retentionDays * 24);
   const period: HistoryPeriod = available.includes(periodParam as HistoryPeriod) ? (periodParam as HistoryPeriod) : '24h';
-  const from = at - HISTORY_PERIODS[period] * 3600_000;
-  const [history, series] = await Promise.all([
-    licenseHistory(db, license.id, { from, to: at }),
-    concurrentSessionsSeries(db, license.id, from, at, BUCKETS[period], license.maxSessions),
-  ]);
-  return { period, available, from, to: at, history, series };
+  // A period reaching past the raw window (7 d) starts on an hour: the history's per-hour roll-ups are whole.
+  const history = await licenseHistory(db, license.id, { from: at - HISTORY_PERIODS[period] * 3600_000, to: at });
+  const series = await concurrentSessionsSeries(db, license.id, history.from, at, BUCKETS[period], license.maxSessions);
+  return { period, available, from: history.from, to: at, history, series };
 }
 
 // ---- list ----
