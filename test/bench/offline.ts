@@ -8,7 +8,8 @@ import { recordHeartbeat, type HeartbeatRequest } from '../../src/models/heartbe
 import { refreshPlannerStatistics } from '../../src/models/maintenance.js';
 import { reapExpiredSessions } from '../../src/models/reaper.js';
 import { releaseSession } from '../../src/models/release.js';
-import { applyRetention, pruneMetricSamples } from '../../src/models/retention.js';
+import { HOUR_MS, RAW_WINDOW_MS } from '../../src/models/history-rollup.js';
+import { applyRetention, closedSessionKeepMs, pruneMetricSamples } from '../../src/models/retention.js';
 import { fingerprintOf } from '../../src/models/fingerprint.js';
 import type { SnapshotPackage } from '../../src/models/packages.js';
 import { seededRandom } from '../../src/agent/simulator.js';
@@ -126,10 +127,16 @@ export interface GrowthResult {
   /** Extrapolated to `target` sessions: empty + target × bytesPerSession. */
   extrapolated: number;
   target: number;
-  /** What a session that opened and closed leaves behind until retention removes it (row, events). */
+  /**
+   * What a session that opened and closed leaves behind until retention removes it, averaged over
+   * retentionDays: (row × its days + raw events × their days + roll-up share × retentionDays) / retentionDays,
+   * so that closed sessions a day × retentionDays × this is the steady-state size. Parts in closedLife.
+   */
   bytesPerClosedSession: number;
   bytesPerEvent: number;
   eventsPerClosedSession: number;
+  /** A closed session's parts: its row (kept rowDays), its raw events (rawDays), its share of the per-hour roll-ups (retentionDays). */
+  closedLife?: { rowBytes: number; rowDays: number; rawEventBytes: number; rawDays: number; rolledBytes: number; rolledRowsPerSession: number; rolledRowBytes: number; retentionDays: number };
   wallMs: number;
 }
 
@@ -201,16 +208,27 @@ export async function databaseGrowth(dir: string, sessions: number, minutes: num
   const endBytes = fileSize(file);
   const bytesPerSession = (endBytes - emptyBytes) / sessions;
 
-  // Churn: every session released and a new one opened. What a closed session leaves behind until
-  // retention deletes it: its row (with its index entries) and its history events, from dbstat.
+  // Churn: what a closed session costs until retention, under the retention model (src/models/retention.ts):
+  // its row for closedSessionKeepMs (7 d + 1 h), its raw history events for the raw window (48 h, then
+  // whole hours), then its share of the per-hour roll-ups for retentionDays. Every seat is reopened
+  // 4 times over one simulated day (each release and reopen spread over the day, as real churn is),
+  // sizes from dbstat; then the job rolls that day up and the roll-ups are measured too.
   const eventsBefore = count(sqlite, 'license_events');
   const tEnd = t0 + (minutes + 1) * 60_000;
-  for (let i = 0; i < open.length; i++) {
-    await releaseSession(db, open[i].id, open[i].hash, tEnd + i);
-    const l = lic.licenses[i % lic.licenses.length];
-    const h = l.hosts[i % l.hosts.length];
-    await openSession(db, { licenseKey: l.key, fingerprint: h.fingerprint, user: `user${i}`, connectionType: 'client', clientSessionId: `sim2-${i}`, features: i % 3 === 0 ? ['reports'] : [] }, '10.0.0.2', tEnd + i);
+  const DAY_MS = 24 * HOUR_MS;
+  const rounds = 4;
+  const gap = DAY_MS / rounds;
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < open.length; i++) {
+      const at = tEnd + r * gap + Math.floor((i * gap) / open.length);
+      await releaseSession(db, open[i].id, open[i].hash, at);
+      const l = lic.licenses[i % lic.licenses.length];
+      const h = l.hosts[i % l.hosts.length];
+      const a = await openSession(db, { licenseKey: l.key, fingerprint: h.fingerprint, user: `user${i}`, connectionType: 'client', clientSessionId: `sim${r + 2}-${i}`, features: i % 3 === 0 ? ['reports'] : [] }, '10.0.0.2', at);
+      open[i] = { ...open[i], id: a.sessionId, hash: hashToken(a.token) };
+    }
   }
+  const closed = rounds * open.length;
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
   const bytesOf = (table: string) =>
     Number(
@@ -218,8 +236,18 @@ export async function databaseGrowth(dir: string, sessions: number, minutes: num
     );
   const perSessionRow = bytesOf('sessions') / count(sqlite, 'sessions');
   const perEvent = bytesOf('license_events') / count(sqlite, 'license_events');
-  const eventsPerSession = (count(sqlite, 'license_events') - eventsBefore) / open.length;
-  const bytesPerClosedSession = perSessionRow + eventsPerSession * perEvent;
+  const eventsPerSession = (count(sqlite, 'license_events') - eventsBefore) / closed;
+  // The job, once the churn day is past the raw window: its events become per-hour rows.
+  const retentionDays = Number((sqlite.prepare('select retention_days as d from settings').get() as { d: number }).d);
+  await applyRetention(db, tEnd + DAY_MS + RAW_WINDOW_MS + 2 * HOUR_MS);
+  sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  const rolledRows = Number((sqlite.prepare('select count(*) as n from license_event_hours where hour >= ?').get(Math.floor(tEnd / HOUR_MS) * HOUR_MS) as { n: number }).n);
+  const perRolledRow = bytesOf('license_event_hours') / count(sqlite, 'license_event_hours');
+  const rolledPerSession = (rolledRows * perRolledRow) / closed;
+  const rowDays = closedSessionKeepMs(retentionDays) / DAY_MS;
+  const rawDays = (RAW_WINDOW_MS + HOUR_MS) / DAY_MS; // raw until the whole hour is past the window
+  // Averaged over the retention, so that (closed sessions a day × retentionDays × this) is the steady state.
+  const bytesPerClosedSession = (perSessionRow * rowDays + eventsPerSession * perEvent * rawDays + rolledPerSession * retentionDays) / retentionDays;
   await db.destroy();
   for (const s of ['', '-wal', '-shm']) fs.rmSync(file + s, { force: true });
   return {
@@ -237,6 +265,7 @@ export async function databaseGrowth(dir: string, sessions: number, minutes: num
     bytesPerClosedSession,
     bytesPerEvent: perEvent,
     eventsPerClosedSession: eventsPerSession,
+    closedLife: { rowBytes: perSessionRow, rowDays, rawEventBytes: eventsPerSession * perEvent, rawDays, rolledBytes: rolledPerSession, rolledRowsPerSession: rolledRows / closed, rolledRowBytes: perRolledRow, retentionDays },
     wallMs: Date.now() - wall,
   };
 }
