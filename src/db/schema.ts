@@ -194,6 +194,8 @@ export interface SessionTable {
   close_reason: CloseReason | null;
   close_message: string | null;
   updated_at: number;
+  /** The monitor's search text, set at capture: src/models/session-search.ts (null: searched column by column). */
+  search_text: string | null;
 }
 
 export interface SessionFeatureTable {

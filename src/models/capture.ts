@@ -7,6 +7,7 @@ import { constantTimeEqual, hashToken, newToken } from '../lib/tokens.js';
 import { fingerprintOf } from './fingerprint.js';
 import { recordLicenseEvents, type EventSubject } from './history-events.js';
 import { bumpChangeMarker } from './session-lifecycle.js';
+import { sessionSearchText } from './session-search.js';
 import { sessionClosedError, sessionFeatures } from './sessions.js';
 
 export type AgentRole = 'admin' | 'design' | 'viewer' | 'execute';
@@ -210,6 +211,7 @@ export async function captureInTransaction(trx: Db, req: CaptureRequest, clientI
     JSON.stringify([...new Set(req.roles ?? [])]), req.connectionType, req.app?.name ?? null, req.app?.version ?? null,
     req.machine?.hostname ?? null, req.machine?.os ?? null, req.machine?.ip ?? null, clientIp, req.client?.hostname ?? null,
     now, now, lic.heartbeat_interval_sec, now,
+    sessionSearchText({ user_name: req.user, client_session_id: req.clientSessionId ?? null, machine_hostname: req.machine?.hostname ?? null, client_hostname: req.client?.hostname ?? null, machine_ip: req.machine?.ip ?? null, client_ip: clientIp }),
   ];
   const limitSql =
     lic.max_sessions === null
@@ -218,7 +220,7 @@ export async function captureInTransaction(trx: Db, req: CaptureRequest, clientI
   const insertedSession = await sql`
     insert into sessions (id, license_id, client_id, host_id, infobase_id, session_number, client_session_id, token_hash, user_name,
       roles, connection_type, app_name, app_version, machine_hostname, machine_os, machine_ip, client_ip, client_hostname,
-      started_at, last_seen_at, heartbeat_interval_sec, updated_at)
+      started_at, last_seen_at, heartbeat_interval_sec, updated_at, search_text)
     select ${sql.join(values)} ${limitSql}`.execute(trx);
   if (Number(insertedSession.numAffectedRows ?? 0) !== 1) {
     return undo(new AppError('session_limit_reached', 403, { maxSessions: lic.max_sessions ?? 0 }));

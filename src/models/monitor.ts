@@ -9,6 +9,7 @@ import { recordAudit } from './audit.js';
 import { shortHash } from './fingerprint.js';
 import { sharedPackagesOfHosts, type SharedPackage } from './packages.js';
 import { sessionState, type SessionState } from './session-actions.js';
+import { SEARCH_SEPARATOR } from './session-search.js';
 import { contains } from './sql-helpers.js';
 import { setUserPreferences } from './users.js';
 
@@ -112,6 +113,20 @@ function like(column: string, term: string): RawBuilder<boolean> {
   return sql<boolean>`(${sql.join([...forms].map((f) => contains(column, f)), sql` or `)})`;
 }
 const anyLike = (columns: string[], term: string) => sql<boolean>`(${sql.join(columns.map((c) => like(c, term)), sql` or `)})`;
+/**
+ * The global search on the session's own columns: one LIKE of the lowercased
+ * term on the stored lowercased search text (src/models/session-search.ts;
+ * both sides lowercased, so LIKE's ASCII folding adds nothing, and it is
+ * cheaper than instr() here), read from the default sort's index; column by
+ * column, as before, on rows without it (closed before it existed) and for a
+ * term holding the text's column separator (it could match across two columns).
+ */
+function ownColumnsMatch(term: string, ascii: boolean): RawBuilder<boolean> {
+  const columns = ['s.user_name', 's.client_session_id', 's.machine_hostname', 's.client_hostname', ...(ascii ? ['s.machine_ip', 's.client_ip'] : [])];
+  const byColumn = anyLike(columns, term);
+  if (term.includes(SEARCH_SEPARATOR)) return byColumn;
+  return sql<boolean>`(case when s.search_text is null then ${byColumn} else ${contains('s.search_text', term.toLowerCase())} end)`;
+}
 const asNumber = (term: string) => (/^\d{1,12}$/.test(term) ? Number(term) : null);
 
 const licenseLike = (v: string) => sql<boolean>`s.license_id in (select id from licenses where ${like('key', v)})`;
@@ -175,7 +190,7 @@ function conditions(scope: MonitorScope, q: MonitorQuery, now: number): RawBuild
   if (q.q) {
     // IP addresses and license keys are ASCII: a term with other letters cannot be in them (and costs three LIKEs a column).
     const ascii = !/[^\x00-\x7f]/.test(q.q);
-    const own = anyLike(['s.user_name', 's.client_session_id', 's.machine_hostname', 's.client_hostname', ...(ascii ? ['s.machine_ip', 's.client_ip'] : [])], q.q);
+    const own = ownColumnsMatch(q.q, ascii);
     const n = asNumber(q.q);
     const parts = [own, ...(ascii ? [licenseLike(q.q)] : []), clientLike(q.q), infobaseLike(q.q), ...(n === null ? [] : [sql<boolean>`s.session_number = ${n}`])];
     out.push(sql<boolean>`(${sql.join(parts, sql` or `)})`);

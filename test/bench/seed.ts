@@ -4,6 +4,7 @@ import { seededRandom } from '../../src/agent/simulator.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { fingerprintOf } from '../../src/models/fingerprint.js';
+import { sessionSearchText } from '../../src/models/session-search.js';
 
 // The benchmark's data, written straight into a fresh database before the
 // server starts (one transaction per table, prepared statements): creating
@@ -132,8 +133,8 @@ export async function seedDatabase(file: string, o: SeedOptions): Promise<Seeded
 
   const insSession = sqlite.prepare(`insert into sessions (id, license_id, client_id, host_id, infobase_id, session_number, client_session_id, token_hash, user_name,
       roles, connection_type, app_name, app_version, machine_hostname, machine_os, machine_ip, client_ip, client_hostname,
-      started_at, last_seen_at, heartbeat_interval_sec, cpu_total, mem_total, data_total, calls_total, dbms_total, closed_at, close_reason, updated_at)
-    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 60, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      started_at, last_seen_at, heartbeat_interval_sec, cpu_total, mem_total, data_total, calls_total, dbms_total, closed_at, close_reason, updated_at, search_text)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 60, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insFeature = sqlite.prepare('insert into session_features (session_id, license_id, feature, acquired_at) values (?, ?, ?, ?)');
   const insPackage = sqlite.prepare(`insert into packages (session_id, package_id, path, name, version, created_at, saved_at, state, progress, node, node_started_at, refs, origin, opened_at, seq)
     values (?, ?, ?, ?, ?, ?, ?, 'idle', null, null, null, ?, ?, ?, ?)`);
@@ -158,13 +159,15 @@ export async function seedDatabase(file: string, o: SeedOptions): Promise<Seeded
       const started = live ? now - Math.floor(rnd() * 8 * 3600_000) : now - Math.floor(rnd() * 6 * 86_400_000) - 3600_000;
       const closedAt = live ? null : started + Math.floor(rnd() * 3600_000);
       number++;
-      insSession.run(
+      const row = [
         id, lic.id, lic.clientId, h.id, ib?.id ?? null, number, rnd() < 0.5 ? uuid(rnd) : null, sha256(token), user,
         pick(ROLES), pick(CONNECTIONS), pick(['1C:Enterprise', 'Analytics Server', 'Payroll']), pick(VERSIONS),
         h.host.machine.hostname, h.host.machine.os, h.host.machine.ip, `10.200.${Math.floor(rnd() * 250)}.${Math.floor(rnd() * 250)}`, `PC-${Math.floor(rnd() * 5000)}`,
         started, live ? now : closedAt, Math.floor(rnd() * 1e6), Math.floor(rnd() * 1e9), Math.floor(rnd() * 1e9), Math.floor(rnd() * 1e5), Math.floor(rnd() * 1e9),
         closedAt, live ? null : pick(['released', 'timeout', 'terminated']), live ? now : closedAt,
-      );
+      ] as const;
+      // What a capture stores for the monitor's search (src/models/capture.ts).
+      insSession.run(...row, sessionSearchText({ user_name: user, client_session_id: row[6], machine_hostname: row[13], client_hostname: row[17], machine_ip: row[15], client_ip: row[16] }));
       insEvent.run(lic.id, started, 'open', null, null, user, h.id, h.host.machine.hostname, '10.200.0.1', id);
       events++;
       if (!live) {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ConnectionType, PackageOrigin, PackageState } from '../../src/db/schema.js';
 import { bumpChangeMarker } from '../../src/models/session-lifecycle.js';
+import { sessionSearchText } from '../../src/models/session-search.js';
 import type { TestApp } from './app.js';
 
 // Monitor test data written straight into the tables, so the monitor's tests do
@@ -88,37 +89,36 @@ export async function seedSession(t: TestApp, s: SessionSeed): Promise<string> {
         .returning('id')
         .executeTakeFirstOrThrow()).id;
   }
-  await t.db
-    .insertInto('sessions')
-    .values({
-      id,
-      license_id: s.licenseId,
-      client_id: s.clientId,
-      host_id: s.hostId,
-      infobase_id: infobaseId,
-      session_number: n,
-      client_session_id: s.clientSessionId === undefined ? null : s.clientSessionId,
-      token_hash: createHash('sha256').update(id).digest('hex'),
-      user_name: s.user ?? `user${n}`,
-      roles: JSON.stringify(s.roles ?? []),
-      connection_type: s.connection ?? 'client',
-      app_name: s.appName === undefined ? 'Payroll' : s.appName,
-      app_version: s.appVersion === undefined ? '3.2.1' : s.appVersion,
-      machine_hostname: s.machineHostname === undefined ? 'ACC-SRV-01' : s.machineHostname,
-      machine_os: 'Windows Server 2022',
-      machine_ip: s.machineIp === undefined ? '10.0.0.5' : s.machineIp,
-      client_ip: s.clientIp === undefined ? '10.0.0.77' : s.clientIp,
-      client_hostname: 'BUH-PC-3',
-      started_at: s.startedAt ?? now - 1000 * (1000 - n),
-      last_seen_at: s.lastSeenAt ?? now,
-      sleeping: s.sleeping ? 1 : 0,
-      running: s.running ? 1 : 0,
-      heartbeat_interval_sec: 60,
-      cpu_total: s.cpuTotal ?? 0,
-      mem_total: s.memTotal ?? 0,
-      updated_at: now,
-    })
-    .execute();
+  const row = {
+    id,
+    license_id: s.licenseId,
+    client_id: s.clientId,
+    host_id: s.hostId,
+    infobase_id: infobaseId,
+    session_number: n,
+    client_session_id: s.clientSessionId === undefined ? null : s.clientSessionId,
+    token_hash: createHash('sha256').update(id).digest('hex'),
+    user_name: s.user ?? `user${n}`,
+    roles: JSON.stringify(s.roles ?? []),
+    connection_type: s.connection ?? 'client',
+    app_name: s.appName === undefined ? 'Payroll' : s.appName,
+    app_version: s.appVersion === undefined ? '3.2.1' : s.appVersion,
+    machine_hostname: s.machineHostname === undefined ? 'ACC-SRV-01' : s.machineHostname,
+    machine_os: 'Windows Server 2022',
+    machine_ip: s.machineIp === undefined ? '10.0.0.5' : s.machineIp,
+    client_ip: s.clientIp === undefined ? '10.0.0.77' : s.clientIp,
+    client_hostname: 'BUH-PC-3',
+    started_at: s.startedAt ?? now - 1000 * (1000 - n),
+    last_seen_at: s.lastSeenAt ?? now,
+    sleeping: s.sleeping ? 1 : 0,
+    running: s.running ? 1 : 0,
+    heartbeat_interval_sec: 60,
+    cpu_total: s.cpuTotal ?? 0,
+    mem_total: s.memTotal ?? 0,
+    updated_at: now,
+  };
+  // The search text a capture stores (src/models/capture.ts).
+  await t.db.insertInto('sessions').values({ ...row, search_text: sessionSearchText(row) }).execute();
   for (const feature of s.features ?? []) {
     await t.db.insertInto('session_features').values({ session_id: id, license_id: s.licenseId, feature, acquired_at: now }).execute();
   }
