@@ -39,28 +39,44 @@ class ImmediateSqliteDialect extends SqliteDialect {
 /** Prepared statements kept per SQL text; least recently used ones are dropped above this. */
 const STATEMENT_CACHE_SIZE = 500;
 
+const statementCaches = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
 /**
- * The handle Kysely sees: the same connection, but a statement is prepared
- * once per SQL text and reused (Kysely prepares every query it runs, and
- * SQLite's prepare costs as much as running a small statement). Statements
+ * The prepared statement for `text` on this handle, prepared once and reused
+ * (SQLite's prepare costs as much as running a small statement). Statements
  * re-prepare themselves after a schema change.
  */
+export function preparedStatement(sqlite: Database.Database, text: string): Database.Statement {
+  let cache = statementCaches.get(sqlite);
+  if (!cache) statementCaches.set(sqlite, (cache = new Map()));
+  let stmt = cache.get(text);
+  if (stmt) {
+    cache.delete(text);
+  } else {
+    stmt = sqlite.prepare(text);
+    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  }
+  cache.set(text, stmt);
+  return stmt;
+}
+
+/** The handle Kysely sees: the same connection, with Kysely's statements from the cache above (it prepares every query it runs). */
 function withStatementCache(sqlite: Database.Database): SqliteDatabase {
-  const cache = new Map<string, Database.Statement>();
-  return {
-    prepare(text: string) {
-      let stmt = cache.get(text);
-      if (stmt) {
-        cache.delete(text);
-      } else {
-        stmt = sqlite.prepare(text);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      }
-      cache.set(text, stmt);
-      return stmt;
-    },
-    close: () => sqlite.close(),
-  };
+  return { prepare: (text: string) => preparedStatement(sqlite, text), close: () => sqlite.close() };
+}
+
+const rawHandles = new WeakMap<Db, Database.Database>();
+
+/**
+ * The raw handle under a database opened by openDatabase, for the hot paths
+ * that run synchronous statements. Only use it while holding Kysely's
+ * connection — inside a transaction of `db` — or the statements would run
+ * inside whatever transaction someone else has open.
+ */
+export function rawHandleOf(db: Db): Database.Database {
+  const sqlite = rawHandles.get(db);
+  if (!sqlite) throw new Error('rawHandleOf: not a database opened by openDatabase');
+  return sqlite;
 }
 
 const STAT4_EXISTS = "select 1 from sqlite_schema where name = 'sqlite_stat4'";
@@ -92,5 +108,6 @@ export function openDatabase(file: string): OpenDatabase {
   sqlite.pragma('optimize=0x10002');
   if (sqlite.prepare(STAT4_EXISTS).get()) sqlite.exec('delete from sqlite_stat4; analyze sqlite_schema');
   const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  rawHandles.set(db, sqlite);
   return { db, sqlite };
 }

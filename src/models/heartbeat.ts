@@ -1,9 +1,9 @@
-import { CompiledQuery, sql } from 'kysely';
-import type { Db } from '../db/connection.js';
+import type Database from 'better-sqlite3';
 import type { Updateable } from 'kysely';
+import { preparedStatement, rawHandleOf, type Db } from '../db/connection.js';
 import type { CloseReason, CommandType, SessionTable } from '../db/schema.js';
-import { applyPackageSnapshot, parseStoredPackages, storedPackagesJson, type SnapshotPackage } from './packages.js';
-import { bumpChangeMarker, inTransaction } from './session-lifecycle.js';
+import { applyPackageSnapshot, diffSnapshot, parseStoredPackages, storedPackagesSql, writeVolatilePackages, type SnapshotPackage } from './packages.js';
+import { bumpChangeMarker } from './session-lifecycle.js';
 import { checkAgentAccess } from './sessions.js';
 
 export interface HeartbeatMetrics {
@@ -52,84 +52,115 @@ export function accumulate(accumulated: number, previousReport: number | null, r
 }
 
 /**
- * Records a heartbeat (PROTOCOL §2): renews the lease (lastSeenAt = server
- * receipt time), applies acks, metrics and the package snapshot, and answers
- * the unacknowledged commands oldest first. 401/410 as the contract says.
- * Runs in the caller's transaction when given one (so heartbeats can be grouped);
- * `markChange: false` leaves moving the change marker to the caller (once per group).
+ * Records a heartbeat (PROTOCOL §2) in its own transaction and moves the
+ * change marker (the agent route runs heartbeatInTransaction in a group instead).
  */
-export async function recordHeartbeat(
-  db: Db,
+export function recordHeartbeat(db: Db, sessionId: string, tokenHash: string, hb: HeartbeatRequest, now: number): Promise<HeartbeatAnswer> {
+  const raw = rawHandleOf(db);
+  return db.transaction().execute(async (trx) => {
+    const answer = await heartbeatInTransaction(trx, raw, sessionId, tokenHash, hb, now);
+    await bumpChangeMarker(trx);
+    return answer;
+  });
+}
+
+/**
+ * Records a heartbeat inside the caller's transaction, which holds `raw`'s
+ * connection (models/group-commit.ts): renews the lease (lastSeenAt = server
+ * receipt time), applies acks, metrics and the package snapshot, and answers
+ * the unacknowledged commands oldest first; 401/410 as the contract says. The
+ * caller moves the change marker. Synchronous statements on the raw handle,
+ * except a snapshot that opens or closes packages (pools and shared lists),
+ * which returns a promise.
+ */
+export function heartbeatInTransaction(
+  trx: Db,
+  raw: Database.Database,
   sessionId: string,
   tokenHash: string,
   hb: HeartbeatRequest,
   now: number,
-  opts: { markChange?: boolean } = {},
-): Promise<HeartbeatAnswer> {
-  return inTransaction(db, async (trx) => {
-    // One read: the session, the settings, its pending commands, and what metrics and packages need.
-    const { rows } = await sql<HeartbeatRead>`
-      select s.token_hash, s.closed_at, s.close_reason, s.close_message, s.host_id,
+): HeartbeatAnswer | Promise<HeartbeatAnswer> {
+  // One read: the session, the settings, its pending commands, and what metrics and packages need.
+  const read = preparedStatement(raw, readText(hb.metrics !== undefined, hb.packages !== undefined));
+  const row = (hb.metrics ? read.get(now - FIVE_MINUTES_MS, sessionId) : read.get(sessionId)) as HeartbeatRead | undefined;
+  const s = checkAgentAccess(row, tokenHash, now);
+
+  let pending = (JSON.parse(s.commands) as [number, string, CommandType, string | null, string | null, string | null][]).sort((a, b) => a[0] - b[0]);
+  if (hb.acks?.length) {
+    const acks = new Set(hb.acks);
+    const known = pending.filter((c) => acks.has(c[1])).map((c) => c[1]);
+    if (known.length) {
+      preparedStatement(raw, ACK_COMMANDS).run(now, sessionId, JSON.stringify(known));
+      pending = pending.filter((c) => !acks.has(c[1]));
+    }
+  }
+
+  const update: Updateable<SessionTable> = {
+    last_seen_at: now,
+    sleeping: hb.sleeping ? 1 : 0,
+    heartbeat_interval_sec: s.interval,
+    updated_at: now,
+  };
+  if (hb.lastInputAt !== undefined) update.last_input_at = Math.min(hb.lastInputAt, now);
+  if (hb.metrics) Object.assign(update, applyMetrics(raw, sessionId, s, hb.metrics, now));
+
+  let structural: Promise<void> | null = null;
+  if (hb.packages) {
+    const clamp = (t: number | null) => (t === null ? null : Math.min(t, now));
+    const snapshot = hb.packages.map((p) => ({ ...p, createdAt: clamp(p.createdAt), savedAt: clamp(p.savedAt), nodeStartedAt: clamp(p.nodeStartedAt) }));
+    const old = parseStoredPackages(s.packages!);
+    const diff = diffSnapshot(sessionId, old, snapshot, now);
+    if (diff.structural) structural = applyPackageSnapshot(trx, { id: sessionId, hostId: s.host_id }, old, snapshot, diff, s.pool_size, now);
+    else writeVolatilePackages(raw, sessionId, diff);
+    update.running = snapshot.some((p) => p.state === 'running') ? 1 : 0;
+  }
+
+  updateSession(raw, sessionId, update);
+  if (now - s.host_seen_at >= HOST_SEEN_RESOLUTION_MS) preparedStatement(raw, HOST_SEEN).run(now, s.host_id);
+  const answer: HeartbeatAnswer = {
+    commands: pending.map(([, id, type, packageId, path, text]) => {
+      const cmd: AgentCommand = { id, type };
+      if (packageId !== null) cmd.packageId = packageId;
+      if (path !== null) cmd.path = path;
+      if (text !== null) cmd.text = text;
+      return cmd;
+    }),
+    heartbeatIntervalSec: s.interval,
+  };
+  return structural ? structural.then(() => answer) : answer;
+}
+
+const readTexts = new Map<string, string>();
+
+/** The heartbeat's one read; parameters: (the baseline's time when `metrics`), the session id. */
+function readText(metrics: boolean, packages: boolean): string {
+  const key = `${metrics}${packages}`;
+  let text = readTexts.get(key);
+  if (text === undefined) {
+    text = `select s.token_hash, s.closed_at, s.close_reason, s.close_message, s.host_id,
         s.cpu_total, s.mem_total, s.data_total, s.calls_total, s.dbms_total,
         s.cpu_reported, s.data_reported, s.calls_reported, s.dbms_reported,
         st.heartbeat_interval_sec as interval, st.pool_size,
         (select h.last_seen_at from hosts h where h.id = s.host_id) as host_seen_at,
         (select json_group_array(json_array(c.seq, c.id, c.type, c.package_id, c.path, c.text))
           from commands c where c.session_id = s.id and c.acked_at is null) as commands,
-        ${hb.metrics ? baselineJson(now - FIVE_MINUTES_MS) : sql`null`} as baseline,
-        ${hb.packages ? storedPackagesJson('s.id') : sql`null`} as packages
+        ${metrics ? BASELINE : 'null'} as baseline,
+        ${packages ? storedPackagesSql('s.id') : 'null'} as packages
       from sessions s join settings st on st.id = 1
-      where s.id = ${sessionId}`.execute(trx);
-    const s = checkAgentAccess(rows[0], tokenHash, now);
-
-    let pending = (JSON.parse(s.commands) as [number, string, CommandType, string | null, string | null, string | null][]).sort((a, b) => a[0] - b[0]);
-    if (hb.acks?.length) {
-      const acks = new Set(hb.acks);
-      const known = pending.filter((c) => acks.has(c[1])).map((c) => c[1]);
-      if (known.length) {
-        await trx
-          .updateTable('commands')
-          .set({ acked_at: now })
-          .where('session_id', '=', sessionId)
-          .where(sql<boolean>`id in (select value from json_each(${JSON.stringify(known)}))`)
-          .execute();
-        pending = pending.filter((c) => !acks.has(c[1]));
-      }
-    }
-
-    const update: Updateable<SessionTable> = {
-      last_seen_at: now,
-      sleeping: hb.sleeping ? 1 : 0,
-      heartbeat_interval_sec: s.interval,
-      updated_at: now,
-    };
-    if (hb.lastInputAt !== undefined) update.last_input_at = Math.min(hb.lastInputAt, now);
-    if (hb.metrics) Object.assign(update, await applyMetrics(trx, sessionId, s, hb.metrics, now));
-
-    if (hb.packages) {
-      const clamp = (t: number | null) => (t === null ? null : Math.min(t, now));
-      const snapshot = hb.packages.map((p) => ({ ...p, createdAt: clamp(p.createdAt), savedAt: clamp(p.savedAt), nodeStartedAt: clamp(p.nodeStartedAt) }));
-      await applyPackageSnapshot(trx, { id: sessionId, hostId: s.host_id }, parseStoredPackages(s.packages!), snapshot, s.pool_size, now);
-      update.running = snapshot.some((p) => p.state === 'running') ? 1 : 0;
-    }
-
-    await updateSession(trx, sessionId, update);
-    if (now - s.host_seen_at >= HOST_SEEN_RESOLUTION_MS) {
-      await trx.updateTable('hosts').set({ last_seen_at: now }).where('id', '=', s.host_id).execute();
-    }
-    if (opts.markChange !== false) await bumpChangeMarker(trx);
-    return {
-      commands: pending.map(([, id, type, packageId, path, text]) => {
-        const cmd: AgentCommand = { id, type };
-        if (packageId !== null) cmd.packageId = packageId;
-        if (path !== null) cmd.path = path;
-        if (text !== null) cmd.text = text;
-        return cmd;
-      }),
-      heartbeatIntervalSec: s.interval,
-    };
-  });
+      where s.id = ?`;
+    readTexts.set(key, text);
+  }
+  return text;
 }
+
+/** The accumulated totals at the latest sample at or before the bound time, as a JSON array (null when none). */
+const BASELINE = `(
+  select json_array(m.cpu_total, m.mem_total, m.data_total, m.calls_total, m.dbms_total)
+  from metric_samples m where m.session_id = s.id and m.at <= ? order by m.at desc limit 1)`;
+
+const ACK_COMMANDS = 'update commands set acked_at = ? where session_id = ? and acked_at is null and id in (select value from json_each(?))';
+const HOST_SEEN = 'update hosts set last_seen_at = ? where id = ?';
 
 interface HeartbeatRead {
   token_hash: string;
@@ -154,18 +185,13 @@ interface HeartbeatRead {
   packages: string | null;
 }
 
-/** The accumulated totals at the latest sample at or before `at`, as a JSON array (null when none). */
-const baselineJson = (at: number) => sql<string>`(
-  select json_array(m.cpu_total, m.mem_total, m.data_total, m.calls_total, m.dbms_total)
-  from metric_samples m where m.session_id = s.id and m.at <= ${at} order by m.at desc limit 1)`;
-
 // The two writes of every heartbeat are compiled once (the query builder took 8–12 µs per call to compile them).
 const INSERT_SAMPLE =
-  'insert into "metric_samples" ("session_id", "at", "cpu_total", "mem_total", "data_total", "calls_total", "dbms_total") values (?, ?, ?, ?, ?, ?, ?)';
+  'insert or replace into "metric_samples" ("session_id", "at", "cpu_total", "mem_total", "data_total", "calls_total", "dbms_total") values (?, ?, ?, ?, ?, ?, ?)';
 const updateTexts = new Map<string, string>();
 
 /** Sets the session's columns named in `update` (keys are ours, never input); one SQL text per set of columns. */
-function updateSession(trx: Db, sessionId: string, update: Updateable<SessionTable>) {
+function updateSession(raw: Database.Database, sessionId: string, update: Updateable<SessionTable>): void {
   const keys = Object.keys(update);
   const key = keys.join(',');
   let text = updateTexts.get(key);
@@ -173,11 +199,11 @@ function updateSession(trx: Db, sessionId: string, update: Updateable<SessionTab
     text = `update "sessions" set ${keys.map((k) => `"${k}" = ?`).join(', ')} where "id" = ?`;
     updateTexts.set(key, text);
   }
-  return trx.executeQuery(CompiledQuery.raw(text, [...Object.values(update), sessionId]));
+  preparedStatement(raw, text).run(...Object.values(update), sessionId);
 }
 
 /** Accumulates the reported metrics, stores this heartbeat's sample and answers the session columns to set. */
-async function applyMetrics(trx: Db, sessionId: string, s: HeartbeatRead, m: HeartbeatMetrics, now: number): Promise<Updateable<SessionTable>> {
+function applyMetrics(raw: Database.Database, sessionId: string, s: HeartbeatRead, m: HeartbeatMetrics, now: number): Updateable<SessionTable> {
   const update: Updateable<SessionTable> = {};
   const totals = {
     cpu_total: s.cpu_total,
@@ -208,9 +234,7 @@ async function applyMetrics(trx: Db, sessionId: string, s: HeartbeatRead, m: Hea
   }
   // The session starts from 0: without a sample 5 minutes old, the baseline is zero.
   const [cpu, mem, data, calls, dbms] = s.baseline ? (JSON.parse(s.baseline) as number[]) : [0, 0, 0, 0, 0];
-  await trx.executeQuery(
-    CompiledQuery.raw(INSERT_SAMPLE, [sessionId, now, totals.cpu_total, totals.mem_total, totals.data_total, totals.calls_total, totals.dbms_total]),
-  );
+  preparedStatement(raw, INSERT_SAMPLE).run(sessionId, now, totals.cpu_total, totals.mem_total, totals.data_total, totals.calls_total, totals.dbms_total);
   return {
     ...update,
     ...totals,

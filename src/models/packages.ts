@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/connection.js';
+import type Database from 'better-sqlite3';
+import { preparedStatement, type Db } from '../db/connection.js';
 import type { PackageOrigin, PackageRow, PackageState } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 
@@ -37,31 +38,33 @@ const STORED_COLUMNS = [
   'package_id', 'path', 'name', 'version', 'created_at', 'saved_at', 'state', 'progress', 'node', 'node_started_at', 'refs', 'origin', 'seq',
 ] as const;
 
-/** A scalar subquery giving a session's packages as JSON, so the heartbeat reads them with the session row. */
-export const storedPackagesJson = (sessionRef: string) =>
-  sql<string>`(select json_group_array(json_array(${sql.raw(STORED_COLUMNS.join(', '))})) from packages where session_id = ${sql.ref(sessionRef)})`;
+/** A scalar subquery (SQL text) giving a session's packages as JSON, so the heartbeat reads them with the session row. */
+export const storedPackagesSql = (sessionRef: string) =>
+  `(select json_group_array(json_array(${STORED_COLUMNS.join(', ')})) from packages where session_id = ${sessionRef})`;
 
-/** Parses storedPackagesJson's value. */
+/** Parses storedPackagesSql's value. */
 export function parseStoredPackages(json: string): StoredPackage[] {
   return (JSON.parse(json) as unknown[][]).map((a) => Object.fromEntries(STORED_COLUMNS.map((c, i) => [c, a[i]])) as unknown as StoredPackage);
 }
 
-/**
- * Applies a full package snapshot of a session (PROTOCOL §2 "Packages"): packages
- * rows, the host's shared packages and pool. `old` is what is stored now. An
- * unchanged snapshot writes nothing; state/progress-only changes one statement.
- */
-export async function applyPackageSnapshot(
-  trx: Db,
-  session: { id: string; hostId: number },
-  old: StoredPackage[],
-  snapshot: SnapshotPackage[],
-  poolSize: number,
-  now: number,
-): Promise<void> {
-  const oldById = new Map(old.map((p) => [p.package_id, p]));
-  const rows = snapshot.map((p, i) => toRow(session.id, p, i, now));
+/** What a snapshot changes against the stored packages (see diffSnapshot). */
+export interface SnapshotDiff {
+  rows: ReturnType<typeof toRow>[];
+  added: ReturnType<typeof toRow>[];
+  /** Packages opened, closed, or with another path, version, file time, refs or origin: pools and shared lists may change. */
+  structural: boolean;
+  /** Packages whose state, progress, node or order alone changed. */
+  volatile: ReturnType<typeof toRow>[];
+}
 
+/**
+ * Compares a full package snapshot of a session (PROTOCOL §2 "Packages") with
+ * what is stored. An unchanged snapshot writes nothing; a state/progress-only
+ * one is writeVolatilePackages (one statement); anything else applyPackageSnapshot.
+ */
+export function diffSnapshot(sessionId: string, old: StoredPackage[], snapshot: SnapshotPackage[], now: number): SnapshotDiff {
+  const oldById = new Map(old.map((p) => [p.package_id, p]));
+  const rows = snapshot.map((p, i) => toRow(sessionId, p, i, now));
   let structural = old.length !== snapshot.length;
   const volatile: typeof rows = [];
   const added: typeof rows = [];
@@ -79,19 +82,37 @@ export async function applyPackageSnapshot(
       volatile.push(r);
     }
   }
+  return { rows, added, structural, volatile };
+}
 
-  if (!structural) {
-    if (volatile.length) {
-      const changes = JSON.stringify(volatile.map((r) => [r.package_id, r.state, r.progress, r.node, r.node_started_at, r.seq]));
-      await sql`
-        update packages set state = v.value ->> '$[1]', progress = v.value ->> '$[2]', node = v.value ->> '$[3]',
-          node_started_at = v.value ->> '$[4]', seq = v.value ->> '$[5]'
-        from json_each(${changes}) as v
-        where packages.session_id = ${session.id} and packages.package_id = v.value ->> '$[0]'`.execute(trx);
-    }
-    return;
-  }
+const UPDATE_VOLATILE = `
+  update packages set state = v.value ->> '$[1]', progress = v.value ->> '$[2]', node = v.value ->> '$[3]',
+    node_started_at = v.value ->> '$[4]', seq = v.value ->> '$[5]'
+  from json_each(?) as v
+  where packages.session_id = ? and packages.package_id = v.value ->> '$[0]'`;
 
+/** Writes a non-structural diff: state, progress, node and order of the packages that changed (synchronous, one statement). */
+export function writeVolatilePackages(raw: Database.Database, sessionId: string, diff: SnapshotDiff): void {
+  if (diff.structural) throw new Error('writeVolatilePackages: a structural change goes through applyPackageSnapshot');
+  if (!diff.volatile.length) return;
+  const changes = JSON.stringify(diff.volatile.map((r) => [r.package_id, r.state, r.progress, r.node, r.node_started_at, r.seq]));
+  preparedStatement(raw, UPDATE_VOLATILE).run(changes, sessionId);
+}
+
+/**
+ * Applies a structural snapshot diff (diffSnapshot): packages rows, the host's
+ * shared packages and pool. `old` is what is stored now.
+ */
+export async function applyPackageSnapshot(
+  trx: Db,
+  session: { id: string; hostId: number },
+  old: StoredPackage[],
+  snapshot: SnapshotPackage[],
+  diff: SnapshotDiff,
+  poolSize: number,
+  now: number,
+): Promise<void> {
+  const { rows, added } = diff;
   const newIds = new Set(rows.map((r) => r.package_id));
   const removed = old.filter((o) => !newIds.has(o.package_id)).sort((a, b) => a.seq - b.seq);
   if (removed.length) {

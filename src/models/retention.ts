@@ -10,8 +10,9 @@ const DELETE_BATCH = 5000;
 /**
  * Deletes metric samples no later heartbeat can need: last5min looks at the
  * latest sample at or before (now − 5 min), so of the samples up to that
- * point only each session's latest is kept — and none of a closed session
- * (closing leaves its samples to this job). Returns the count deleted.
+ * point only each session's latest is kept — and none of a session no longer
+ * open (closing leaves its samples to this job; samples have no foreign key).
+ * Returns the count deleted.
  */
 export async function pruneMetricSamples(db: Db, now: number): Promise<number> {
   const cut = now - FIVE_MINUTES_MS;
@@ -19,7 +20,7 @@ export async function pruneMetricSamples(db: Db, now: number): Promise<number> {
     delete from metric_samples as m
     where m.at <= ${cut}
       and (exists (select 1 from metric_samples n where n.session_id = m.session_id and n.at > m.at and n.at <= ${cut})
-        or exists (select 1 from sessions s where s.id = m.session_id and s.closed_at is not null))`.execute(db);
+        or not exists (select 1 from sessions s where s.id = m.session_id and s.closed_at is null))`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
 

@@ -184,12 +184,13 @@ export function dbFingerprint(
   opts: { ignore?: Record<string, string[]>; allow?: (table: string, row: Record<string, unknown>) => boolean } = {},
 ): Record<string, string> {
   const tables = sqlite
-    .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name")
-    .pluck()
-    .all() as string[];
+    .prepare("select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name")
+    .all() as { name: string; sql: string }[];
   const out: Record<string, string> = {};
-  for (const table of tables) {
-    const rows = sqlite.prepare(`select * from "${table}" order by rowid`).all() as Record<string, unknown>[];
+  for (const { name: table, sql } of tables) {
+    // A WITHOUT ROWID table is read in its primary key's order.
+    const order = /without\s+rowid/i.test(sql) ? '' : ' order by rowid';
+    const rows = sqlite.prepare(`select * from "${table}"${order}`).all() as Record<string, unknown>[];
     const h = createHash('sha256');
     let n = 0;
     for (const row of rows) {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/lib/tokens.js';
 import { captureInTransaction, type CaptureRequest } from '../../src/models/capture.js';
 import { GroupCommit } from '../../src/models/group-commit.js';
-import { recordHeartbeat } from '../../src/models/heartbeat.js';
+import { heartbeatInTransaction } from '../../src/models/heartbeat.js';
 import { changeMarker } from '../../src/models/session-lifecycle.js';
 import { enqueueCommand, terminateSession } from '../../src/models/session-actions.js';
 import { makeApp, type TestApp } from '../helpers/app.js';
@@ -25,7 +25,7 @@ describe('GroupCommit (agent writes in one transaction per group)', () => {
 
   const metrics = (total: number) => ({ cpuMs: { current: 1, total }, calls: { total } });
   const beat = (g: GroupCommit, s: { sessionId: string }, token: string, hb: object, now: number) =>
-    g.run((trx) => recordHeartbeat(trx, s.sessionId, hashToken(token), hb, now, { markChange: false }), { markChange: true });
+    g.run((trx, raw) => heartbeatInTransaction(trx, raw, s.sessionId, hashToken(token), hb, now), { markChange: true });
 
   it('heartbeats in one group: each answered on its own, refusals leave the others intact, every write lands, the marker moves once', async () => {
     const [a, b, c, d] = sessions;

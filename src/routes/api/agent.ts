@@ -5,7 +5,7 @@ import { jsonBody } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { captureInTransaction } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
-import { recordHeartbeat } from '../../models/heartbeat.js';
+import { heartbeatInTransaction } from '../../models/heartbeat.js';
 import { releaseSession } from '../../models/release.js';
 import { captureSchema, featureParam, featureSchema, heartbeatSchema } from './agent-schemas.js';
 
@@ -68,7 +68,7 @@ agentRoutes.post('/sessions/:id/heartbeat', async (c) => {
   const body = await jsonBody(c, heartbeatSchema);
   // Grouped with the writes arriving at the same time: one transaction per group (models/group-commit.ts).
   const [id, tokenHash, now] = [sessionIdParam(c), bearerHash(c), c.var.deps.clock.now()];
-  const answer = await c.var.deps.groupCommit.run((trx) => recordHeartbeat(trx, id, tokenHash, body, now, { markChange: false }), { markChange: true });
+  const answer = await c.var.deps.groupCommit.run((trx, raw) => heartbeatInTransaction(trx, raw, id, tokenHash, body, now), { markChange: true });
   return c.json(answer);
 });
 

@@ -178,6 +178,16 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
       await pruneMetricSamples(t.db, t.clock.now());
       expect(await samples()).toEqual([]); // an open session would keep its latest
     });
+
+    it('samples of a session that no longer exists go too (samples have no foreign key)', async () => {
+      const { pruneMetricSamples } = await import('../../../src/models/retention.js');
+      t.sqlite.prepare('insert into metric_samples (session_id, at, cpu_total, mem_total, data_total, calls_total, dbms_total) values (?, ?, 1, 1, 1, 1, 1)').run('gone', t.clock.now());
+      await heartbeat(t, s, { metrics: { cpuMs: { total: 100 } } }).expect(200);
+      t.clock.advance(300_000);
+      expect(await pruneMetricSamples(t.db, t.clock.now())).toBe(1);
+      const left = await t.db.selectFrom('metric_samples').select('session_id').execute();
+      expect(left.map((r) => r.session_id)).toEqual([s.sessionId]); // the open session keeps its latest
+    });
   });
 
   describe('packages', () => {
