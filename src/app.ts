@@ -21,7 +21,7 @@ import { staticRoutes } from './routes/static.js';
 import { auditRoutes } from './routes/web/audit.js';
 import { authRoutes } from './routes/web/auth.js';
 import { homeRoutes } from './routes/web/home.js';
-import { monitorRoutes } from './routes/web/monitor.js';
+import { answerUnchangedPoll, monitorRoutes } from './routes/web/monitor.js';
 import { licensesRoutes } from './routes/web/licenses.js';
 import { clientsRoutes } from './routes/web/clients.js';
 import { infobasesRoutes } from './routes/web/infobases.js';
@@ -76,6 +76,8 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
     c.set('viewer', null);
     await next();
   });
+  // The monitor's 5-second poll answered "unchanged" (a bare 304) before any other middleware; any other request goes on.
+  app.get('/monitor', answerUnchangedPoll);
   app.use('*', securityHeaders);
   app.route('/', healthRoutes);
   app.route('/', staticRoutes);

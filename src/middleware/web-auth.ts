@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
-import type { Role } from '../db/schema.js';
-import { isLocale, localeFromAcceptLanguage, translator } from '../i18n/index.js';
+import type { Role, UserRow } from '../db/schema.js';
+import { isLocale, localeFromAcceptLanguage, translator, type Locale } from '../i18n/index.js';
 import { AppError } from '../lib/errors.js';
 import { isTimeZone } from '../lib/format.js';
 import { constantTimeEqual, hashToken } from '../lib/tokens.js';
-import { deleteWebSession, touchWebSession, webSessionByTokenHash } from '../models/web-sessions.js';
+import { deleteWebSession, touchWebSession, webSessionByTokenHash, type WebSessionWithUser } from '../models/web-sessions.js';
 import type { AppContext, AppEnv } from './context.js';
 
 export const SESSION_COOKIE = 'sm_session';
@@ -34,21 +34,57 @@ export function clearSessionCookie(c: AppContext): void {
   deleteCookie(c, SESSION_COOKIE, { path: '/', secure: c.var.deps.config.secureCookies });
 }
 
+/** The login cookie's token, if one of a plausible length was sent. */
+export function sessionTokenOf(c: AppContext): string | undefined {
+  const token = getCookie(c, SESSION_COOKIE);
+  return token && token.length <= 200 ? token : undefined;
+}
+
+/** Whether a stored login still signs its user in: within its absolute and idle ends, and the user not disabled. */
+export function loginIsLive(ws: WebSessionWithUser, now: number, idleMinutes: number): boolean {
+  return ws.expiresAt > now && ws.lastActiveAt + idleMinutes * 60_000 > now && ws.user.disabled_at === null;
+}
+
+/** Whether the request is the page's automatic refresh (which is not activity). */
+export const isPoll = (c: AppContext): boolean => !!c.req.header(POLL_HEADER);
+
+/** The language of the answer: the user's own, else the sm_lang cookie's, else Accept-Language's, else the default. */
+export function viewerLocale(c: AppContext, user: UserRow | null): Locale {
+  const cookieLocale = getCookie(c, LOCALE_COOKIE);
+  return (
+    (user && isLocale(user.locale) ? user.locale : null) ??
+    (isLocale(cookieLocale) ? cookieLocale : null) ??
+    localeFromAcceptLanguage(c.req.header('accept-language')) ??
+    c.var.deps.config.defaultLocale
+  );
+}
+
+/** The time zone times are shown in: the user's own, else the browser's (sm_tz cookie), else the default. */
+export function viewerTimeZone(c: AppContext, user: UserRow | null): string {
+  const cookieTz = getCookie(c, TZ_COOKIE);
+  return (
+    (user?.time_zone && isTimeZone(user.time_zone) ? user.time_zone : null) ??
+    (cookieTz && cookieTz.length < 64 && isTimeZone(cookieTz) ? cookieTz : null) ??
+    c.var.deps.config.defaultTimeZone
+  );
+}
+
 /**
  * Loads the signed-in user (if any), the locale and time zone. An expired
  * login (idle or absolute) is deleted and treated as signed out. Requests from
  * the automatic refresh do not move the idle clock, so an open tab expires.
+ * The monitor's unchanged poll is answered before this runs, with the same
+ * functions (src/routes/web/monitor.tsx answerUnchangedPoll).
  */
 export const loadViewer: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { db, config, clock } = c.var.deps;
   const now = clock.now();
   c.set('viewer', null);
-  const token = getCookie(c, SESSION_COOKIE);
-  if (token && token.length <= 200) {
+  const token = sessionTokenOf(c);
+  if (token) {
     const tokenHash = hashToken(token);
     const ws = await webSessionByTokenHash(db, tokenHash);
-    const idleMs = config.webSessionIdleMinutes * 60_000;
-    if (ws && (ws.expiresAt <= now || ws.lastActiveAt + idleMs <= now || ws.user.disabled_at !== null)) {
+    if (ws && !loginIsLive(ws, now, config.webSessionIdleMinutes)) {
       await deleteWebSession(db, tokenHash);
       clearSessionCookie(c);
     } else if (ws) {
@@ -64,26 +100,16 @@ export const loadViewer: MiddlewareHandler<AppEnv> = async (c, next) => {
         },
       });
       // Write at most once a minute: the idle timeout is counted in minutes.
-      if (!c.req.header(POLL_HEADER) && now - ws.lastActiveAt >= 60_000) await touchWebSession(db, tokenHash, now);
+      if (!isPoll(c) && now - ws.lastActiveAt >= 60_000) await touchWebSession(db, tokenHash, now);
     } else {
       clearSessionCookie(c);
     }
   }
-  const viewer = c.var.viewer;
-  const cookieLocale = getCookie(c, LOCALE_COOKIE);
-  const locale =
-    (viewer && isLocale(viewer.user.locale) ? viewer.user.locale : null) ??
-    (isLocale(cookieLocale) ? cookieLocale : null) ??
-    localeFromAcceptLanguage(c.req.header('accept-language')) ??
-    config.defaultLocale;
+  const user = c.var.viewer?.user ?? null;
+  const locale = viewerLocale(c, user);
   c.set('locale', locale);
   c.set('t', translator(locale));
-  const cookieTz = getCookie(c, TZ_COOKIE);
-  const tz =
-    (viewer?.user.time_zone && isTimeZone(viewer.user.time_zone) ? viewer.user.time_zone : null) ??
-    (cookieTz && cookieTz.length < 64 && isTimeZone(cookieTz) ? cookieTz : null) ??
-    config.defaultTimeZone;
-  c.set('timeZone', tz);
+  c.set('timeZone', viewerTimeZone(c, user));
   await next();
 };
 

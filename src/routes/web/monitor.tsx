@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { ConfirmForm, ConfirmPage, type ConfirmSpec } from '../../../views/monitor/confirm.js';
 import { MonitorLive } from '../../../views/monitor/live.js';
 import { MonitorPage } from '../../../views/monitor/monitor-page.js';
 import { rowsDigest } from '../../../views/monitor/sessions-table.js';
 import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
+import type { UserRow } from '../../db/schema.js';
 import { AppError, forbidden, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
 import { isFiltered, monitorHref, monitorSearch, parseMonitorQuery, type MonitorQuery } from '../../lib/monitor-query.js';
+import { hashToken } from '../../lib/tokens.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
-import { requireLogin } from '../../middleware/web-auth.js';
+import { isPoll, loginIsLive, requireLogin, sessionTokenOf, viewerLocale, viewerTimeZone } from '../../middleware/web-auth.js';
 import { isStaff, scopeClientId } from '../../models/actor.js';
 import {
   actionHost,
@@ -37,6 +39,7 @@ import {
   terminateSessions,
 } from '../../models/session-actions.js';
 import { changeMarker } from '../../models/session-lifecycle.js';
+import { webSessionAndChangeMarker } from '../../models/web-sessions.js';
 
 /** The session monitor: the page, its refreshing fragment, and the actions on what it shows. */
 export const monitorRoutes = new Hono<AppEnv>();
@@ -63,11 +66,22 @@ const wantsFragment = (c: AppContext) =>
 // columns, preferences, language, time zone) and the moment a row shown turns
 // late by itself, so "unchanged" is answered before any query or rendering.
 
-function viewKey(c: AppContext, query: MonitorQuery, prefs: MonitorPrefs): string {
-  const u = viewerOf(c).user;
-  const parts = [u.id, u.role, u.client_id, prefs.columns.join(','), prefs.resolveNames ? 1 : 0, c.var.locale, c.var.timeZone, monitorSearch(query)];
-  return createHash('sha1').update(parts.join('|')).digest('base64url').slice(0, 12);
+/** View keys by what they digest: each poll asks again for the same few views. Bounded (emptied when full). */
+const viewKeys = new Map<string, string>();
+
+function viewKeyOf(u: UserRow, locale: string, timeZone: string, query: MonitorQuery): string {
+  const prefs = monitorPrefs(u);
+  const text = [u.id, u.role, u.client_id, prefs.columns.join(','), prefs.resolveNames ? 1 : 0, locale, timeZone, monitorSearch(query)].join('|');
+  let key = viewKeys.get(text);
+  if (key === undefined) {
+    key = createHash('sha1').update(text).digest('base64url').slice(0, 12);
+    if (viewKeys.size >= 1000) viewKeys.clear();
+    viewKeys.set(text, key);
+  }
+  return key;
 }
+
+const viewKey = (c: AppContext, query: MonitorQuery) => viewKeyOf(viewerOf(c).user, c.var.locale, c.var.timeZone, query);
 
 // The fourth part names the rows' settled cells (rowsDigest): not part of "unchanged", but a changed
 // refresh whose page already shows those cells gets the rows without them.
@@ -103,7 +117,7 @@ function resolvedNames(c: AppContext, prefs: MonitorPrefs, ips: (string | null)[
 async function load(c: AppContext, query: MonitorQuery, marker?: number) {
   const { db, clock } = c.var.deps;
   const prefs = monitorPrefs(viewerOf(c).user);
-  const key = viewKey(c, query, prefs);
+  const key = viewKey(c, query);
   marker ??= await changeMarker(db);
   const data = await monitorPage(db, scopeOf(c), query, clock.now());
   const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
@@ -126,21 +140,50 @@ async function renderLive(c: AppContext, query: MonitorQuery, notice: string | n
   return c.html(<MonitorLive {...props} data={data} digest={digest} keep={keep} notice={notice} poll={c.req.header('x-auto-refresh') === '1'} />);
 }
 
+/** "Unchanged": no body, and no header but the validator and Vary (every byte counts on a metered link). */
+const notModified = (ifNoneMatch: string) => new Response(null, { status: 304, headers: { ETag: ifNoneMatch, Vary: 'HX-Request' } });
+
+const queryOf = (c: AppContext) => parseMonitorQuery(new URL(c.req.url).searchParams);
+
+// Who may see the monitor: any live login (requireLogin; client users see their own client's
+// sessions). answerUnchangedPoll below asks the same before it answers 304: change both together.
 monitorRoutes.get(BASE, requireLogin, async (c) => {
   const { db, clock } = c.var.deps;
-  const query = parseMonitorQuery(new URL(c.req.url).searchParams);
+  const query = queryOf(c);
   if (wantsFragment(c)) {
     // Unchanged is answered from the marker and the request alone, before any other query or rendering.
     const marker = await changeMarker(db);
     const inm = c.req.header('if-none-match');
-    if (inm && unchanged(inm, marker, viewKey(c, query, monitorPrefs(viewerOf(c).user)), clock.now())) {
-      return c.body(null, 304, { ETag: inm, Vary: 'HX-Request' });
-    }
+    if (inm && unchanged(inm, marker, viewKey(c, query), clock.now())) return notModified(inm);
     return renderLive(c, query, null, marker, inm);
   }
   const { props, data, digest, tag } = await load(c, query);
   return c.html(<MonitorPage {...props} data={data} digest={digest} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
 });
+
+/**
+ * The 5-second poll (X-Auto-Refresh with a validator) answered "unchanged" before the web middleware
+ * chain (compression, loadViewer, CSRF, routing): mounted in src/app.ts ahead of it. It decides as
+ * the route above does, with loadViewer's own functions: a live login (not expired, not idle, user
+ * not disabled — the login is only read, so a poll never moves the idle clock), the same view key
+ * (user, role, client, columns, language, time zone, query) and the same marker. Anything else — no
+ * or another validator, a login to end, a changed marker, a non-poll request — goes on to the
+ * normal path, which answers it as before (and ends an expired login there).
+ */
+export const answerUnchangedPoll: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const inm = c.req.header('if-none-match');
+  if (!inm || !isPoll(c) || !wantsFragment(c) || !parseTag(inm)) return next();
+  const token = sessionTokenOf(c);
+  if (!token) return next();
+  const { db, config, clock } = c.var.deps;
+  const now = clock.now();
+  // One statement for the login and the marker (the route reads the marker after the login too).
+  const found = await webSessionAndChangeMarker(db, hashToken(token));
+  if (!found || !loginIsLive(found.ws, now, config.webSessionIdleMinutes)) return next();
+  const user = found.ws.user;
+  const key = viewKeyOf(user, viewerLocale(c, user), viewerTimeZone(c, user), queryOf(c));
+  return unchanged(inm, found.changeMarker, key, now) ? notModified(inm) : next();
+};
 
 // ---------------------------------------------------------------------------
 // Actions: a confirm step (GET, a dialog or a page), then the POST.
