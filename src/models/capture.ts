@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
-import type { Db } from '../db/connection.js';
-import type { ConnectionType, InfobaseRow } from '../db/schema.js';
+import type Database from 'better-sqlite3';
+import { preparedStatement, rawHandleOf, type Db } from '../db/connection.js';
+import type { ConnectionType, InfobaseRow, SessionRow } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { constantTimeEqual, hashToken, newToken } from '../lib/tokens.js';
 import { fingerprintOf } from './fingerprint.js';
-import { recordLicenseEvents, type EventSubject } from './history-events.js';
-import { bumpChangeMarker } from './session-lifecycle.js';
+import { recordLicenseEventsNow, type EventSubject } from './history-events.js';
+import { bumpChangeMarkerNow } from './session-lifecycle.js';
 import { sessionSearchText } from './session-search.js';
-import { sessionClosedError, sessionFeatures } from './sessions.js';
+import { sessionClosedError } from './sessions.js';
 
 export type AgentRole = 'admin' | 'design' | 'viewer' | 'execute';
 
@@ -80,32 +80,67 @@ interface LicenseRead {
  * refusal of a known license records a refusal event and nothing else.
  */
 export async function openSession(db: Db, req: CaptureRequest, clientIp: string | null, now: number): Promise<CaptureAnswer> {
-  const outcome = await db.transaction().execute((trx) => captureInTransaction(trx, req, clientIp, now));
+  const raw = rawHandleOf(db);
+  const outcome = await db.transaction().execute(async () => captureInTransaction(raw, req, clientIp, now));
   if ('refused' in outcome) throw outcome.refused;
   return outcome.ok;
 }
 
+// The capture's statements, run synchronously on the raw handle (prepared once): Kysely's async
+// plumbing around a dozen small statements was most of a capture's JavaScript.
+const LICENSE_READ = `
+  select l.id, l.client_id, l.max_hosts, l.max_sessions, l.expires_at, l.suspended_at,
+    st.heartbeat_interval_sec, st.lease_timeout_sec,
+    (select h.id from hosts h where h.license_id = l.id and h.fingerprint_hash = ? and h.reset_at is null) as bound_host_id,
+    (select json_group_array(json_array(f.feature, f.max_sessions)) from license_features f where f.license_id = l.id) as features
+  from licenses l join settings st on st.id = 1
+  where l.key = ?`;
+const INFOBASE_READ = 'select * from infobases where client_id = ? and external_id = ?';
+const HOST_BIND = `
+  insert into hosts (license_id, fingerprint_hash, components, machine_hostname, machine_os, machine_ip, bound_at, last_seen_at)
+  select ?, ?, ?, ?, ?, ?, ?, ?
+  where (select count(*) from hosts where license_id = ? and reset_at is null) < ?
+  returning id`;
+const BOUND_HOSTS = 'select count(*) as n from hosts where license_id = ? and reset_at is null';
+const HOST_SEEN = 'update hosts set last_seen_at = ?, machine_hostname = ?, machine_os = ?, machine_ip = ? where id = ?';
+const INFOBASE_INSERT = 'insert into infobases (client_id, external_id, name, created_at) values (?, ?, ?, ?) returning id';
+const INFOBASE_RENAME = 'update infobases set name = ? where id = ?';
+const NEXT_NUMBER = `
+  insert into session_counters (scope, last_number) values (?, 1)
+  on conflict (scope) do update set last_number = last_number + 1
+  returning last_number`;
+const SESSION_INSERT = `
+  insert into sessions (id, license_id, client_id, host_id, infobase_id, session_number, client_session_id, token_hash, user_name,
+    roles, connection_type, app_name, app_version, machine_hostname, machine_os, machine_ip, client_ip, client_hostname,
+    started_at, last_seen_at, heartbeat_interval_sec, updated_at, search_text)
+  select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
+const SESSION_LIMIT = ' where (select count(*) from sessions where license_id = ? and closed_at is null) < ?';
+const FEATURE_INSERT = 'insert into session_features (session_id, license_id, feature, acquired_at) select ?, ?, ?, ?';
+const FEATURE_LIMIT = ' where (select count(*) from session_features where license_id = ? and feature = ?) < ?';
+const REPEAT_READ = `
+  select s.id, s.session_number, s.host_id, s.closed_at, s.close_reason, s.close_message, s.token_hash, h.fingerprint_hash
+  from sessions s join hosts h on h.id = s.host_id
+  where s.license_id = ? and s.client_session_id = ?`;
+const RENEW_TOKEN = 'update sessions set token_hash = ?, last_seen_at = ?, updated_at = ? where id = ?';
+const SESSION_FEATURES = 'select feature from session_features where session_id = ? order by acquired_at, rowid';
+
 /**
- * openSession's work inside the caller's (IMMEDIATE) transaction, answering the
- * refusal instead of throwing it: a refusal's event is a write that must be
- * committed with the transaction (so heartbeats and captures can share a group commit).
+ * openSession's work inside the caller's (IMMEDIATE) transaction, on its
+ * connection's raw handle (`raw` must be the connection that transaction holds:
+ * models/group-commit.ts), answering the refusal instead of throwing it: a
+ * refusal's event is a write that must be committed with the transaction (so
+ * heartbeats and captures can share a group commit).
  */
-export async function captureInTransaction(trx: Db, req: CaptureRequest, clientIp: string | null, now: number): Promise<CaptureOutcome> {
+export function captureInTransaction(raw: Database.Database, req: CaptureRequest, clientIp: string | null, now: number): CaptureOutcome {
   const fp = fingerprintOf(req.fingerprint);
   const features = [...new Set(req.features ?? [])];
   const token = newToken();
   const tokenHash = hashToken(token);
+  const q = (text: string) => preparedStatement(raw, text);
 
   // One read for the license, the settings, this machine's binding and the licensed features.
   // (On PostgreSQL this read must lock the license row, FOR UPDATE, to serialise captures as BEGIN IMMEDIATE does.)
-  const { rows } = await sql<LicenseRead>`
-    select l.id, l.client_id, l.max_hosts, l.max_sessions, l.expires_at, l.suspended_at,
-      st.heartbeat_interval_sec, st.lease_timeout_sec,
-      (select h.id from hosts h where h.license_id = l.id and h.fingerprint_hash = ${fp.hash} and h.reset_at is null) as bound_host_id,
-      (select json_group_array(json_array(f.feature, f.max_sessions)) from license_features f where f.license_id = l.id) as features
-    from licenses l join settings st on st.id = 1
-    where l.key = ${req.licenseKey}`.execute(trx);
-  const lic = rows[0];
+  const lic = q(LICENSE_READ).get(fp.hash, req.licenseKey) as LicenseRead | undefined;
   if (!lic) return { refused: new AppError('license_not_found', 404) };
   const bound = lic.bound_host_id === null ? undefined : { id: lic.bound_host_id };
   const subject: EventSubject = {
@@ -116,8 +151,8 @@ export async function captureInTransaction(trx: Db, req: CaptureRequest, clientI
     clientIp,
     sessionId: null,
   };
-  const refuse = async (err: AppError, feature: string | null = null): Promise<Outcome> => {
-    await recordLicenseEvents(trx, lic.id, [{ kind: 'refusal', code: err.code, feature }], subject, now);
+  const refuse = (err: AppError, feature: string | null = null): Outcome => {
+    recordLicenseEventsNow(raw, lic.id, [{ kind: 'refusal', code: err.code, feature }], subject, now);
     return { refused: err };
   };
 
@@ -127,13 +162,11 @@ export async function captureInTransaction(trx: Db, req: CaptureRequest, clientI
   const timing = { heartbeatIntervalSec: lic.heartbeat_interval_sec, leaseTimeoutSec: lic.lease_timeout_sec };
 
   if (req.clientSessionId !== undefined) {
-    const repeat = await idempotentRepeat(trx, lic.id, req.clientSessionId, fp.hash, tokenHash, now);
+    const repeat = idempotentRepeat(raw, lic.id, req.clientSessionId, fp.hash, tokenHash, now);
     if (repeat) return 'refused' in repeat ? repeat : { ok: { ...repeat.ok, token, ...timing } };
   }
 
-  const ib = req.infobase
-    ? await trx.selectFrom('infobases').selectAll().where('client_id', '=', lic.client_id).where('external_id', '=', req.infobase.id).executeTakeFirst()
-    : undefined;
+  const ib = req.infobase ? (q(INFOBASE_READ).get(lic.client_id, req.infobase.id) as InfobaseRow | undefined) : undefined;
   if (ib && lockRefuses(ib, req.connectionType, req.permissionCode, now)) {
     return refuse(new AppError('infobase_locked', 423, { message: ib.lock_message }));
   }
@@ -145,112 +178,70 @@ export async function captureInTransaction(trx: Db, req: CaptureRequest, clientI
   // From here on every write is undone if a later limit refuses. Without session or feature
   // limits only the binding can refuse, and it is the first write: no savepoint needed.
   const mayRefuseLater = lic.max_sessions !== null || features.some((f) => limitOf.get(f) != null);
-  if (mayRefuseLater) await sql`savepoint capture`.execute(trx);
-  const undo = async (err: AppError, feature: string | null = null) => {
-    if (mayRefuseLater) await sql`rollback to capture`.execute(trx);
+  if (mayRefuseLater) raw.exec('savepoint capture');
+  const undo = (err: AppError, feature: string | null = null) => {
+    if (mayRefuseLater) raw.exec('rollback to capture');
     return refuse(err, feature);
   };
 
+  const machine = [req.machine?.hostname ?? null, req.machine?.os ?? null, req.machine?.ip ?? null] as const;
   let hostId = bound?.id;
   if (hostId === undefined) {
-    const inserted = await sql<{ id: number }>`
-      insert into hosts (license_id, fingerprint_hash, components, machine_hostname, machine_os, machine_ip, bound_at, last_seen_at)
-      select ${lic.id}, ${fp.hash}, ${fp.components}, ${req.machine?.hostname ?? null}, ${req.machine?.os ?? null}, ${req.machine?.ip ?? null}, ${now}, ${now}
-      where (select count(*) from hosts where license_id = ${lic.id} and reset_at is null) < ${lic.max_hosts}
-      returning id`.execute(trx);
-    if (!inserted.rows.length) {
-      const n = await trx
-        .selectFrom('hosts')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('license_id', '=', lic.id)
-        .where('reset_at', 'is', null)
-        .executeTakeFirstOrThrow();
+    const inserted = q(HOST_BIND).get(lic.id, fp.hash, fp.components, ...machine, now, now, lic.id, lic.max_hosts) as { id: number } | undefined;
+    if (!inserted) {
+      const n = q(BOUND_HOSTS).get(lic.id) as { n: number };
       return undo(new AppError('host_limit_reached', 403, { maxHosts: lic.max_hosts, boundHosts: Number(n.n) }));
     }
-    hostId = inserted.rows[0].id;
+    hostId = inserted.id;
     subject.hostId = hostId;
   } else {
-    await trx
-      .updateTable('hosts')
-      .set({
-        last_seen_at: now,
-        machine_hostname: req.machine?.hostname ?? null,
-        machine_os: req.machine?.os ?? null,
-        machine_ip: req.machine?.ip ?? null,
-      })
-      .where('id', '=', hostId)
-      .execute();
+    q(HOST_SEEN).run(now, ...machine, hostId);
   }
 
   let infobaseId: number | null = null;
   if (req.infobase) {
     const name = req.infobase.name ?? ib?.name ?? req.infobase.id;
     if (!ib) {
-      const row = await trx
-        .insertInto('infobases')
-        .values({ client_id: lic.client_id, external_id: req.infobase.id, name, created_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      infobaseId = row.id;
+      infobaseId = (q(INFOBASE_INSERT).get(lic.client_id, req.infobase.id, name, now) as { id: number }).id;
     } else {
       infobaseId = ib.id;
-      if (ib.name !== name) await trx.updateTable('infobases').set({ name }).where('id', '=', ib.id).execute();
+      if (ib.name !== name) q(INFOBASE_RENAME).run(name, ib.id);
     }
   }
 
   const scope = infobaseId !== null ? `ib:${infobaseId}` : `lic:${lic.id}`;
-  const counter = await sql<{ last_number: number }>`
-    insert into session_counters (scope, last_number) values (${scope}, 1)
-    on conflict (scope) do update set last_number = last_number + 1
-    returning last_number`.execute(trx);
-  const sessionNumber = counter.rows[0].last_number;
+  const sessionNumber = (q(NEXT_NUMBER).get(scope) as { last_number: number }).last_number;
 
   const sessionId = randomUUID();
   const values = [
     sessionId, lic.id, lic.client_id, hostId, infobaseId, sessionNumber, req.clientSessionId ?? null, tokenHash, req.user,
     JSON.stringify([...new Set(req.roles ?? [])]), req.connectionType, req.app?.name ?? null, req.app?.version ?? null,
-    req.machine?.hostname ?? null, req.machine?.os ?? null, req.machine?.ip ?? null, clientIp, req.client?.hostname ?? null,
+    ...machine, clientIp, req.client?.hostname ?? null,
     now, now, lic.heartbeat_interval_sec, now,
-    sessionSearchText({ user_name: req.user, client_session_id: req.clientSessionId ?? null, machine_hostname: req.machine?.hostname ?? null, client_hostname: req.client?.hostname ?? null, machine_ip: req.machine?.ip ?? null, client_ip: clientIp }),
+    sessionSearchText({ user_name: req.user, client_session_id: req.clientSessionId ?? null, machine_hostname: machine[0], client_hostname: req.client?.hostname ?? null, machine_ip: machine[2], client_ip: clientIp }),
   ];
-  const limitSql =
-    lic.max_sessions === null
-      ? sql``
-      : sql`where (select count(*) from sessions where license_id = ${lic.id} and closed_at is null) < ${lic.max_sessions}`;
-  const insertedSession = await sql`
-    insert into sessions (id, license_id, client_id, host_id, infobase_id, session_number, client_session_id, token_hash, user_name,
-      roles, connection_type, app_name, app_version, machine_hostname, machine_os, machine_ip, client_ip, client_hostname,
-      started_at, last_seen_at, heartbeat_interval_sec, updated_at, search_text)
-    select ${sql.join(values)} ${limitSql}`.execute(trx);
-  if (Number(insertedSession.numAffectedRows ?? 0) !== 1) {
+  const insertedSession =
+    lic.max_sessions === null ? q(SESSION_INSERT).run(...values) : q(SESSION_INSERT + SESSION_LIMIT).run(...values, lic.id, lic.max_sessions);
+  if (insertedSession.changes !== 1) {
     return undo(new AppError('session_limit_reached', 403, { maxSessions: lic.max_sessions ?? 0 }));
   }
   subject.sessionId = sessionId;
 
   for (const feature of features) {
     const limit = limitOf.get(feature) ?? null;
-    const cond =
+    const r =
       limit === null
-        ? sql``
-        : sql`where (select count(*) from session_features where license_id = ${lic.id} and feature = ${feature}) < ${limit}`;
-    const r = await sql`
-      insert into session_features (session_id, license_id, feature, acquired_at)
-      select ${sessionId}, ${lic.id}, ${feature}, ${now} ${cond}`.execute(trx);
-    if (Number(r.numAffectedRows ?? 0) !== 1) {
+        ? q(FEATURE_INSERT).run(sessionId, lic.id, feature, now)
+        : q(FEATURE_INSERT + FEATURE_LIMIT).run(sessionId, lic.id, feature, now, lic.id, feature, limit);
+    if (r.changes !== 1) {
       subject.sessionId = null;
       return undo(new AppError('feature_limit_reached', 403, { feature, limit: limit ?? 0 }), feature);
     }
   }
 
-  if (mayRefuseLater) await sql`release capture`.execute(trx);
-  await recordLicenseEvents(
-    trx,
-    lic.id,
-    [{ kind: 'open' }, ...features.map((feature) => ({ kind: 'capture' as const, feature }))],
-    subject,
-    now,
-  );
-  await bumpChangeMarker(trx);
+  if (mayRefuseLater) raw.exec('release capture');
+  recordLicenseEventsNow(raw, lic.id, [{ kind: 'open' }, ...features.map((feature) => ({ kind: 'capture' as const, feature }))], subject, now);
+  bumpChangeMarkerNow(raw);
   return { ok: { status: 201, sessionId, sessionNumber, token, hostId, features, ...timing } };
 }
 
@@ -259,28 +250,22 @@ export async function captureInTransaction(trx: Db, req: CaptureRequest, clientI
  * session with a new token (200), a conflict for another fingerprint (409),
  * or the closed session's 410. Undefined when the id is new.
  */
-async function idempotentRepeat(
-  trx: Db,
+function idempotentRepeat(
+  raw: Database.Database,
   licenseId: number,
   clientSessionId: string,
   fingerprintHash: string,
   tokenHash: string,
   now: number,
-): Promise<{ ok: Omit<CaptureAnswer, 'token' | 'heartbeatIntervalSec' | 'leaseTimeoutSec'> } | { refused: AppError } | undefined> {
-  const s = await trx
-    .selectFrom('sessions')
-    .innerJoin('hosts', 'hosts.id', 'sessions.host_id')
-    .select([
-      'sessions.id', 'sessions.session_number', 'sessions.host_id', 'sessions.closed_at', 'sessions.close_reason',
-      'sessions.close_message', 'sessions.token_hash', 'hosts.fingerprint_hash',
-    ])
-    .where('sessions.license_id', '=', licenseId)
-    .where('sessions.client_session_id', '=', clientSessionId)
-    .executeTakeFirst();
+): { ok: Omit<CaptureAnswer, 'token' | 'heartbeatIntervalSec' | 'leaseTimeoutSec'> } | { refused: AppError } | undefined {
+  const s = preparedStatement(raw, REPEAT_READ).get(licenseId, clientSessionId) as
+    | Pick<SessionRow, 'id' | 'session_number' | 'host_id' | 'closed_at' | 'close_reason' | 'close_message' | 'token_hash'> & { fingerprint_hash: string }
+    | undefined;
   if (!s) return undefined;
   if (s.fingerprint_hash !== fingerprintHash) return { refused: new AppError('client_session_conflict', 409) };
   if (s.closed_at !== null) return { refused: sessionClosedError(s) };
-  await trx.updateTable('sessions').set({ token_hash: tokenHash, last_seen_at: now, updated_at: now }).where('id', '=', s.id).execute();
-  await bumpChangeMarker(trx);
-  return { ok: { status: 200, sessionId: s.id, sessionNumber: s.session_number, hostId: s.host_id, features: await sessionFeatures(trx, s.id) } };
+  preparedStatement(raw, RENEW_TOKEN).run(tokenHash, now, now, s.id);
+  bumpChangeMarkerNow(raw);
+  const features = (preparedStatement(raw, SESSION_FEATURES).all(s.id) as { feature: string }[]).map((r) => r.feature);
+  return { ok: { status: 200, sessionId: s.id, sessionNumber: s.session_number, hostId: s.host_id, features } };
 }

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/connection.js';
+import type Database from 'better-sqlite3';
+import { preparedStatement, type Db } from '../db/connection.js';
 import type { CloseReason } from '../db/schema.js';
 import { poolPackagesOfClosingSessions } from './packages.js';
 
@@ -7,6 +8,13 @@ import { poolPackagesOfClosingSessions } from './packages.js';
 export async function bumpChangeMarker(db: Db): Promise<void> {
   // Templates, not the query builder: these two run on every heartbeat and every poll.
   await sql`update "server_state" set change_version = change_version + 1 where id = 1`.execute(db);
+}
+
+const BUMP_MARKER = 'update "server_state" set change_version = change_version + 1 where id = 1';
+
+/** bumpChangeMarker with a synchronous statement on the raw handle of the caller's transaction. */
+export function bumpChangeMarkerNow(raw: Database.Database): void {
+  preparedStatement(raw, BUMP_MARKER).run();
 }
 
 /** The current change marker; equal markers mean nothing the monitor shows has changed. */

@@ -65,8 +65,8 @@ describe('GroupCommit (agent writes in one transaction per group)', () => {
     const g = new GroupCommit(t.db);
     const now = t.clock.now();
     const [first, second] = await Promise.all([
-      g.run((trx) => captureInTransaction(trx, req(1), '10.0.0.1', now)),
-      g.run((trx) => captureInTransaction(trx, req(2), '10.0.0.2', now)),
+      g.run((_trx, raw) => captureInTransaction(raw, req(1), '10.0.0.1', now)),
+      g.run((_trx, raw) => captureInTransaction(raw, req(2), '10.0.0.2', now)),
     ]);
     expect(g.counts.groups).toBe(1);
     expect('ok' in first && first.ok.status).toBe(201);
