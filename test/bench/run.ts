@@ -235,11 +235,12 @@ async function main() {
       `${r.sessions} sessions × ${r.simulatedMinutes} min simulated: ${mb(r.endBytes).toFixed(1)} MB (${mb(mid.dbBytes).toFixed(1)} MB at minute ${mid.minute}), ${(r.bytesPerSession / 1024).toFixed(1)} KB/session; WAL max ${mb(r.maxWalBytes).toFixed(1)} MB`,
     );
     figure('wal_max_mb', 'WAL file during the growth run (max)', mb(r.maxWalBytes), 'MB', 64, '<=');
-    // Not heartbeats but churn fills the file: each closed session is kept (row and history events) for retentionDays.
+    // Not heartbeats but churn fills the file: what each closed session keeps, averaged over the retention
+    // (its row 7 d + 1 h, raw events 48 h, their per-hour roll-ups retentionDays: offline.ts databaseGrowth).
     const perDay = 10_000 * 4;
     figure(
       'closed_session_kb',
-      'a closed session until retention (row + history events)',
+      'a closed session, averaged over retention (row 7 d, raw events 2 d, hourly roll-ups 30 d)',
       r.bytesPerClosedSession / 1024,
       'KB',
       null,
