@@ -41,7 +41,10 @@ describe('clock jumps and restarts against the lease job (property)', () => {
 
     for (let tick = 1; tick <= TIMELINE_TICKS; tick++) {
       real = tick * TICK;
-      for (const e of events.filter((x) => x.at === tick)) {
+      // The server going down is applied before a forward jump of the same tick: the server never ran on
+      // the jumped clock, so that jump happened while it was down (see below).
+      const now = events.filter((x) => x.at === tick).sort((a, b) => Number(a.kind === 'forward') - Number(b.kind === 'forward'));
+      for (const e of now) {
         // A forward jump while the server is down looks exactly like a long downtime, which
         // evicts by design (at most one lease is forgiven): not a jump this test can judge.
         if (e.kind === 'forward' && tick > downUntil) offset += HOUR;
@@ -106,7 +109,7 @@ describe('clock jumps and restarts against the lease job (property)', () => {
         fc.array(event, { minLength: 1, maxLength: 4 }),
         (deaths, events) => runTimeline(deaths, events),
       ),
-      { numRuns: Number(process.env.CLOCK_RUNS ?? 20), endOnFailure: true },
+      { numRuns: Number(process.env.CLOCK_RUNS ?? 20), endOnFailure: true, ...(process.env.CLOCK_SEED ? { seed: Number(process.env.CLOCK_SEED), path: process.env.CLOCK_PATH } : {}) },
     );
   }, 120_000);
 });
