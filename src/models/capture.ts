@@ -81,7 +81,11 @@ interface LicenseRead {
  */
 export async function openSession(db: Db, req: CaptureRequest, clientIp: string | null, now: number): Promise<CaptureAnswer> {
   const raw = rawHandleOf(db);
-  const outcome = await db.transaction().execute(async () => captureInTransaction(raw, req, clientIp, now));
+  const outcome = await db.transaction().execute(async () => {
+    const out = captureInTransaction(raw, req, clientIp, now);
+    bumpChangeMarkerNow(raw);
+    return out;
+  });
   if ('refused' in outcome) throw outcome.refused;
   return outcome.ok;
 }
@@ -129,7 +133,8 @@ const SESSION_FEATURES = 'select feature from session_features where session_id 
  * connection's raw handle (`raw` must be the connection that transaction holds:
  * models/group-commit.ts), answering the refusal instead of throwing it: a
  * refusal's event is a write that must be committed with the transaction (so
- * heartbeats and captures can share a group commit).
+ * heartbeats and captures can share a group commit). The caller moves the
+ * change marker (once per group).
  */
 export function captureInTransaction(raw: Database.Database, req: CaptureRequest, clientIp: string | null, now: number): CaptureOutcome {
   const fp = fingerprintOf(req.fingerprint);
@@ -241,7 +246,6 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
 
   if (mayRefuseLater) raw.exec('release capture');
   recordLicenseEventsNow(raw, lic.id, [{ kind: 'open' }, ...features.map((feature) => ({ kind: 'capture' as const, feature }))], subject, now);
-  bumpChangeMarkerNow(raw);
   return { ok: { status: 201, sessionId, sessionNumber, token, hostId, features, ...timing } };
 }
 
@@ -265,7 +269,6 @@ function idempotentRepeat(
   if (s.fingerprint_hash !== fingerprintHash) return { refused: new AppError('client_session_conflict', 409) };
   if (s.closed_at !== null) return { refused: sessionClosedError(s) };
   preparedStatement(raw, RENEW_TOKEN).run(tokenHash, now, now, s.id);
-  bumpChangeMarkerNow(raw);
   const features = (preparedStatement(raw, SESSION_FEATURES).all(s.id) as { feature: string }[]).map((r) => r.feature);
   return { ok: { status: 200, sessionId: s.id, sessionNumber: s.session_number, hostId: s.host_id, features } };
 }

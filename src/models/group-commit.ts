@@ -11,7 +11,7 @@ export type GroupJob<T> = (trx: Db, raw: Database.Database) => T | Promise<T>;
 
 interface Job {
   run: GroupJob<unknown>;
-  markChange: boolean;
+  markChange: boolean | ((result: unknown) => boolean);
   resolve: (value: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -46,11 +46,13 @@ export class GroupCommit {
 
   /**
    * Runs `job` in the next group's transaction; resolves with its result after
-   * the commit. `markChange`: moves the monitor's change marker once for the group.
+   * the commit. `markChange`: moves the monitor's change marker once for the group (when the job
+   * succeeds, or when the function given says so of its result).
    */
-  run<T>(job: GroupJob<T>, opts: { markChange?: boolean } = {}): Promise<T> {
+  run<T>(job: GroupJob<T>, opts: { markChange?: boolean | ((result: T) => boolean) } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run: job, markChange: opts.markChange ?? false, resolve: resolve as (v: unknown) => void, reject });
+      const markChange = (opts.markChange ?? false) as Job['markChange'];
+      this.queue.push({ run: job, markChange, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -85,9 +87,10 @@ export class GroupCommit {
           raw.exec('savepoint group_item');
           try {
             const out = job.run(trx, raw);
-            results.push({ ok: out instanceof Promise ? await out : out });
+            const result = out instanceof Promise ? await out : out;
+            results.push({ ok: result });
             raw.exec('release group_item');
-            markChange ||= job.markChange;
+            markChange ||= typeof job.markChange === 'function' ? job.markChange(result) : job.markChange;
           } catch (error) {
             raw.exec('rollback to group_item');
             raw.exec('release group_item');

@@ -52,7 +52,9 @@ agentRoutes.post('/sessions', async (c) => {
   try {
     // Committed with the captures and heartbeats arriving at the same time, before the answer (models/group-commit.ts).
     const now = c.var.deps.clock.now();
-    const outcome = await c.var.deps.groupCommit.run((_trx, raw) => captureInTransaction(raw, body, body.client?.ip ?? c.var.ip, now));
+    const outcome = await c.var.deps.groupCommit.run((_trx, raw) => captureInTransaction(raw, body, body.client?.ip ?? c.var.ip, now), {
+      markChange: (outcome) => 'ok' in outcome, // a refusal shows nowhere in the monitor
+    });
     if ('refused' in outcome) throw outcome.refused;
     const { status, ...answer } = outcome.ok;
     return c.json(answer, status);

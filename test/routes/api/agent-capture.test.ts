@@ -75,6 +75,20 @@ describe('POST /api/v1/sessions (capture)', () => {
     ]);
   });
 
+  it('a capture and an idempotent repeat move the monitor’s change marker; a refusal does not', async () => {
+    const lic = await makeLicense(t, { maxSessions: 1 });
+    const marker = async () => (await agentTableCounts(t.db)).change_version;
+    const m0 = await marker();
+    await capture(t, captureBody(lic.key, { clientSessionId: 'm-1' })).expect(201);
+    const m1 = await marker();
+    expect(m1).toBeGreaterThan(m0);
+    await capture(t, captureBody(lic.key, { clientSessionId: 'm-1' })).expect(200);
+    const m2 = await marker();
+    expect(m2).toBeGreaterThan(m1);
+    await capture(t, captureBody(lic.key, { clientSessionId: 'm-2', fingerprint: fingerprint('other') })).expect(403);
+    expect(await marker()).toBe(m2);
+  });
+
   it('defaults: connectionType client, no features, client IP from the connection', async () => {
     const lic = await makeLicense(t);
     const s = await openOk(t, lic.key);
