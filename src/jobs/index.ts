@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Deps } from '../deps.js';
 import { deleteExpiredWebSessions } from '../models/web-sessions.js';
 import { forgiveRestart, leaseTick } from '../models/reaper.js';
-import { applyRetention, pruneMetricSamples } from '../models/retention.js';
+import { applyRetention, pruneClosedSessionRows, pruneMetricSamples } from '../models/retention.js';
 import { refreshPlannerStatistics } from '../models/maintenance.js';
 
 /** The lease sweep's period; it also refreshes server_state.alive_at, the server's sign of life. */
@@ -42,8 +42,9 @@ export async function startJobs(deps: Deps, _sqlite: Database.Database): Promise
     if (r.shiftedMs !== 0) deps.logger.warn('clock jump or stall: shifted open leases', { ms: r.shiftedMs });
     if (r.closed > 0) deps.logger.info('closed timed-out sessions', { count: r.closed });
   });
-  every(60_000, 'metric-samples', async () => {
+  every(60_000, 'prune-closed', async () => {
     await pruneMetricSamples(deps.db, deps.clock.now());
+    await pruneClosedSessionRows(deps.db);
   });
   every(10 * 60_000, 'retention', async () => {
     await applyRetention(deps.db, deps.clock.now());

@@ -120,7 +120,10 @@ const SESSION_INSERT = `
   select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
 const SESSION_LIMIT = ' where (select count(*) from sessions where license_id = ? and closed_at is null) < ?';
 const FEATURE_INSERT = 'insert into session_features (session_id, license_id, feature, acquired_at) select ?, ?, ?, ?';
-const FEATURE_LIMIT = ' where (select count(*) from session_features where license_id = ? and feature = ?) < ?';
+// Holders are open sessions: a closed session's feature rows wait for the pruning job.
+const FEATURE_LIMIT = `
+  where (select count(*) from session_features f join sessions s on s.id = f.session_id
+    where f.license_id = ? and f.feature = ? and s.closed_at is null) < ?`;
 const REPEAT_READ = `
   select s.id, s.session_number, s.host_id, s.closed_at, s.close_reason, s.close_message, s.token_hash, h.fingerprint_hash
   from sessions s join hosts h on h.id = s.host_id

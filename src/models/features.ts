@@ -59,7 +59,8 @@ export async function addSessionFeature(db: Db, sessionId: string, tokenHash: st
       const cond =
         lf.max_sessions === null
           ? sql``
-          : sql`where (select count(*) from session_features where license_id = ${s.license_id} and feature = ${feature}) < ${lf.max_sessions}`;
+          : sql`where (select count(*) from session_features f join sessions s on s.id = f.session_id
+              where f.license_id = ${s.license_id} and f.feature = ${feature} and s.closed_at is null) < ${lf.max_sessions}`;
       const r = await sql`
         insert into session_features (session_id, license_id, feature, acquired_at)
         select ${sessionId}, ${s.license_id}, ${feature}, ${now} ${cond}`.execute(trx);

@@ -6,6 +6,8 @@ import { CLOSED_ANSWER_MS } from './sessions.js';
 
 const DAY_MS = 24 * 3600_000;
 const DELETE_BATCH = 5000;
+/** Session rowids read per retention statement. */
+const SESSION_SCAN = 20_000;
 
 /**
  * Deletes metric samples no later heartbeat can need: last5min looks at the
@@ -22,6 +24,23 @@ export async function pruneMetricSamples(db: Db, now: number): Promise<number> {
       and (exists (select 1 from metric_samples n where n.session_id = m.session_id and n.at > m.at and n.at <= ${cut})
         or not exists (select 1 from sessions s where s.id = m.session_id and s.closed_at is null))`.execute(db);
   return Number(r.numAffectedRows ?? 0);
+}
+
+/**
+ * Deletes what closed sessions leave behind (session-lifecycle.ts closes
+ * without it): their features, packages and commands. Nothing reads them —
+ * every reader takes them of open sessions — so this only returns the space.
+ * Returns the rows deleted.
+ */
+export async function pruneClosedSessionRows(db: Db): Promise<number> {
+  let n = 0;
+  for (const table of ['session_features', 'packages', 'commands'] as const) {
+    const r = await sql`
+      delete from ${sql.table(table)}
+      where not exists (select 1 from sessions s where s.id = ${sql.ref(`${table}.session_id`)} and s.closed_at is null)`.execute(db);
+    n += Number(r.numAffectedRows ?? 0);
+  }
+  return n;
 }
 
 /** The History tab's longest period (7 d), whose concurrency chart reads closed sessions' start and close times. */
@@ -52,14 +71,14 @@ export async function applyRetention(db: Db, now: number): Promise<{ sessions: n
   const st = await db.selectFrom('settings').select('retention_days').where('id', '=', 1).executeTakeFirstOrThrow();
   const keepMs = st.retention_days * DAY_MS;
   const sessionsBefore = now - closedSessionKeepMs(st.retention_days);
+  // No index on closed_at (closing would write it): one pass over the table by rowid, a bounded range per statement.
   let sessions = 0;
-  for (;;) {
+  const { rows: span } = await sql<{ lo: number | null; hi: number | null }>`select min(rowid) as lo, max(rowid) as hi from sessions`.execute(db);
+  for (let lo = span[0]?.lo ?? 0, hi = span[0]?.hi ?? -1; lo <= hi; lo += SESSION_SCAN) {
     const r = await sql`
-      delete from sessions where id in (
-        select id from sessions where closed_at is not null and closed_at <= ${sessionsBefore} limit ${DELETE_BATCH})`.execute(db);
-    const n = Number(r.numAffectedRows ?? 0);
-    sessions += n;
-    if (n < DELETE_BATCH) break;
+      delete from sessions where rowid >= ${lo} and rowid < ${lo + SESSION_SCAN}
+        and closed_at is not null and closed_at <= ${sessionsBefore}`.execute(db);
+    sessions += Number(r.numAffectedRows ?? 0);
   }
   let events = 0;
   for (;;) {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../helpers/app.js';
 import { captureBody, fingerprint, heartbeat, makeLicense, openOk, sessionRow } from '../helpers/licensing.js';
 import { forgiveRestart, leaseTick, reapExpiredSessions, sessionState } from '../../src/models/reaper.js';
-import { applyRetention } from '../../src/models/retention.js';
+import { applyRetention, pruneClosedSessionRows } from '../../src/models/retention.js';
 import { changeMarker } from '../../src/models/session-lifecycle.js';
 import { startJobs } from '../../src/jobs/index.js';
 
@@ -145,6 +145,8 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(12_346);
     const open = await t.db.selectFrom('sessions').select('id').where('closed_at', 'is', null).execute();
     expect(open).toEqual([]);
+    // The closed sessions' rows (here a feature) go with the minute's pruning, not in the sweep.
+    expect(await pruneClosedSessionRows(t.db)).toBe(1);
     expect(await t.db.selectFrom('session_features').selectAll().execute()).toEqual([]);
   });
 

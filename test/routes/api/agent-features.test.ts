@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../../helpers/app.js';
+import { pruneClosedSessionRows } from '../../../src/models/retention.js';
 import { agentTableCounts, fingerprint, heartbeat, makeLicense, openOk, sessionRow, type OpenedSession } from '../../helpers/licensing.js';
 
 describe('features during a session (§3) and release (§4)', () => {
@@ -89,6 +90,9 @@ describe('features during a session (§3) and release (§4)', () => {
 
   describe('release', () => {
     it('204, the seat and its features are free at once; releasing again is 204; a wrong token is 401', async () => {
+      expect((await add(s, 'export')).status).toBe(200);
+      const other = await openOk(t, key, { fingerprint: fingerprint(3) });
+      expect((await add(other, 'export')).status).toBe(403); // the one 'export' seat is s's
       expect((await t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', 'Bearer nope')).status).toBe(401);
       expect((await t.request.delete(`/api/v1/sessions/${s.sessionId}`)).status).toBe(401);
       expect((await t.request.delete('/api/v1/sessions/unknown').set('Authorization', `Bearer ${s.token}`)).status).toBe(401);
@@ -97,8 +101,12 @@ describe('features during a session (§3) and release (§4)', () => {
       expect(res.text).toBe('');
       const row = await sessionRow(t, s.sessionId);
       expect([row.close_reason, row.closed_at]).toEqual(['released', t.clock.now()]);
-      expect(await t.db.selectFrom('session_features').selectAll().execute()).toEqual([]);
       expect((await events()).at(-1)).toEqual({ kind: 'close', code: 'released', feature: null, session_id: s.sessionId });
+      // Its features are free at once: the 'export' seat goes to the other session now.
+      expect((await add(other, 'export')).status).toBe(200);
+      // The released session's rows go with the minute's pruning.
+      await pruneClosedSessionRows(t.db);
+      expect((await t.db.selectFrom('session_features').select('session_id').execute()).map((r) => r.session_id)).toEqual([other.sessionId]);
       await t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', `Bearer ${s.token}`).expect(204);
     });
   });

@@ -5,6 +5,7 @@ import { closeSessions } from '../../../src/models/session-lifecycle.js';
 import { enqueueCommand, resetBinding, terminateSession } from '../../../src/models/session-actions.js';
 import { reapExpiredSessions } from '../../../src/models/reaper.js';
 import { hostPool, sharedPackagesOfHosts } from '../../../src/models/packages.js';
+import { pruneClosedSessionRows } from '../../../src/models/retention.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -265,6 +266,7 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
       await heartbeat(t, s, { packages: [pkg('a'), pkg('b', { origin: 'interactive' })] });
       await t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', `Bearer ${s.token}`).expect(204);
       expect(await pool()).toEqual(['/p/a.lgp']);
+      await pruneClosedSessionRows(t.db);
       expect(await packages()).toEqual([]);
       const key = (await t.db.selectFrom('licenses').select('key').where('id', '=', licenseId).executeTakeFirstOrThrow()).key;
       const s2 = await openOk(t, key);
@@ -305,6 +307,9 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
       const acked = await t.db.selectFrom('commands').select('acked_at').where('id', '=', a.id).executeTakeFirstOrThrow();
       expect(acked.acked_at).toBe(t.clock.now());
       await t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', `Bearer ${s.token}`).expect(204);
+      // Dropped: a closed session answers 410, never its commands; the rows go with the minute's pruning.
+      expect((await heartbeat(t, s)).status).toBe(410);
+      await pruneClosedSessionRows(t.db);
       expect(await t.db.selectFrom('commands').selectAll().execute()).toEqual([]);
     });
 
