@@ -84,7 +84,8 @@ export const apiHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 // Shared field shapes: PROTOCOL.md limits strings to 512 code points and integers to 0…2^53−1.
 export const str = (max = 512) =>
-  z.string().refine((s) => [...s].length <= max, { message: `at most ${max} characters` });
+  // A string has at least as many UTF-16 units as code points: count code points (an array per string) only when it might be over.
+  z.string().refine((s) => s.length <= max || [...s].length <= max, { message: `at most ${max} characters` });
 export const uint = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const isoTime = () =>
   str(64).refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
