@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { rawHandleOf, type Db } from '../db/connection.js';
-import { bumpChangeMarker } from './session-lifecycle.js';
+import { bumpChangeMarkerNow } from './session-lifecycle.js';
 
 /**
  * A write of the group: runs in the group's transaction `trx`. `raw` is the same
@@ -97,7 +97,7 @@ export class GroupCommit {
             results.push({ error });
           }
         }
-        if (markChange) await bumpChangeMarker(trx);
+        if (markChange) bumpChangeMarkerNow(raw);
       });
     } catch (error) {
       // The group's transaction itself failed: none of its writes was recorded.

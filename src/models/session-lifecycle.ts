@@ -1,16 +1,15 @@
-import { sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import type Database from 'better-sqlite3';
 import { preparedStatement, type Db } from '../db/connection.js';
 import type { CloseReason } from '../db/schema.js';
 import { poolPackagesOfClosingSessions } from './packages.js';
 
+const BUMP_MARKER = 'update "server_state" set change_version = change_version + 1 where id = 1';
+
 /** Moves the refresh change marker: call in the same transaction as any change the monitor shows. */
 export async function bumpChangeMarker(db: Db): Promise<void> {
-  // Templates, not the query builder: these two run on every heartbeat and every poll.
-  await sql`update "server_state" set change_version = change_version + 1 where id = 1`.execute(db);
+  await db.executeQuery(CompiledQuery.raw(BUMP_MARKER));
 }
-
-const BUMP_MARKER = 'update "server_state" set change_version = change_version + 1 where id = 1';
 
 /** bumpChangeMarker with a synchronous statement on the raw handle of the caller's transaction. */
 export function bumpChangeMarkerNow(raw: Database.Database): void {

@@ -31,6 +31,9 @@ export async function createWebSession(
 
 type WebSessionJoinRow = UserRow & { ws_token_hash: string; ws_created_at: number; ws_last_active_at: number; ws_expires_at: number };
 
+/** The user and the login, as fromJoinRow reads them (w = web_sessions, u = users). */
+const LOGIN_COLUMNS = sql`u.*, w.token_hash as ws_token_hash, w.created_at as ws_created_at, w.last_active_at as ws_last_active_at, w.expires_at as ws_expires_at`;
+
 function fromJoinRow(row: WebSessionJoinRow): WebSessionWithUser {
   const { ws_token_hash, ws_created_at, ws_last_active_at, ws_expires_at, ...user } = row;
   return { tokenHash: ws_token_hash, createdAt: ws_created_at, lastActiveAt: ws_last_active_at, expiresAt: ws_expires_at, user };
@@ -41,7 +44,7 @@ export async function webSessionByTokenHash(db: Db, tokenHash: string): Promise<
   // Every signed-in request runs this: a template compiles in a third of the query builder's
   // time (the statement itself is prepared once).
   const { rows } = await sql<WebSessionJoinRow>`
-    select u.*, w.token_hash as ws_token_hash, w.created_at as ws_created_at, w.last_active_at as ws_last_active_at, w.expires_at as ws_expires_at
+    select ${LOGIN_COLUMNS}
     from "web_sessions" w join "users" u on u.id = w.user_id
     where w.token_hash = ${tokenHash}`.execute(db);
   return rows[0] && fromJoinRow(rows[0]);
@@ -54,8 +57,7 @@ export async function webSessionByTokenHash(db: Db, tokenHash: string): Promise<
  */
 export async function webSessionAndChangeMarker(db: Db, tokenHash: string): Promise<{ ws: WebSessionWithUser; changeMarker: number } | undefined> {
   const { rows } = await sql<WebSessionJoinRow & { ss_change_version: number }>`
-    select u.*, w.token_hash as ws_token_hash, w.created_at as ws_created_at, w.last_active_at as ws_last_active_at, w.expires_at as ws_expires_at,
-      s.change_version as ss_change_version
+    select ${LOGIN_COLUMNS}, s.change_version as ss_change_version
     from "web_sessions" w join "users" u on u.id = w.user_id join "server_state" s on s.id = 1
     where w.token_hash = ${tokenHash}`.execute(db);
   const row = rows[0];
