@@ -131,6 +131,8 @@ describe('session monitor in a browser', () => {
     expect((await a.heartbeat({ metrics: { cpuMs: { current: 10, total: 7_654_321 } } })).status).toBe(200);
     await page.keyboard.press('Alt+F5');
     await expect.poll(() => page.locator('#monitor-sessions').innerText()).toContain('7654');
+    // The body is read after the response arrives, which may be after htmx has swapped it in.
+    await expect.poll(() => bodies.length).toBeGreaterThan(0);
     expect(bodies.at(-1)).toContain('data-keep=""');
     expect(bodies.at(-1)).not.toContain(a.id);
     // The same rows, ids and settled cells (user, host, license…), the selection kept, the toggles working.
