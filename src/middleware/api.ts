@@ -61,8 +61,13 @@ export function zodToInvalid(error: z.ZodError): AppError {
   return invalid(fields);
 }
 
+/** What validates a body: a zod schema, or a function with the same answer (agent-schemas.ts parseHeartbeat). */
+export interface BodyParser<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: z.ZodError };
+}
+
 /** Reads and validates a JSON body against a schema; throws the protocol's 413/415/400. */
-export async function jsonBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.infer<S>> {
+export async function jsonBody<T>(c: AppContext, schema: BodyParser<T>): Promise<T> {
   const data = await readJsonBody(c);
   const parsed = schema.safeParse(data);
   if (!parsed.success) throw zodToInvalid(parsed.error);

@@ -7,7 +7,7 @@ import { captureInTransaction } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
 import { heartbeatInTransaction } from '../../models/heartbeat.js';
 import { releaseSession } from '../../models/release.js';
-import { captureSchema, featureParam, featureSchema, heartbeatSchema } from './agent-schemas.js';
+import { captureSchema, featureParam, featureSchema, parseHeartbeat } from './agent-schemas.js';
 
 /** The agent protocol, PROTOCOL §1–4. */
 export const agentRoutes = new Hono<AppEnv>();
@@ -67,7 +67,7 @@ agentRoutes.post('/sessions', async (c) => {
 });
 
 agentRoutes.post('/sessions/:id/heartbeat', async (c) => {
-  const body = await jsonBody(c, heartbeatSchema);
+  const body = await jsonBody(c, { safeParse: parseHeartbeat });
   // Grouped with the writes arriving at the same time: one transaction per group (models/group-commit.ts).
   const [id, tokenHash, now] = [sessionIdParam(c), bearerHash(c), c.var.deps.clock.now()];
   const answer = await c.var.deps.groupCommit.run((trx, raw) => heartbeatInTransaction(trx, raw, id, tokenHash, body, now), { markChange: true });
