@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { rawHandleOf, type Db } from '../db/connection.js';
+import { preparedStatement, rawHandleOf, type Db } from '../db/connection.js';
 import { bumpChangeMarkerNow } from './session-lifecycle.js';
 
 /**
@@ -15,6 +15,8 @@ interface Job {
   resolve: (value: unknown) => void;
   reject: (e: unknown) => void;
 }
+
+const SAVEPOINT = ['savepoint group_item', 'release group_item', 'rollback to group_item'];
 
 /** Writes per transaction at most; a larger backlog is written in several. */
 const MAX_GROUP = 500;
@@ -83,17 +85,19 @@ export class GroupCommit {
       await this.db.transaction().execute(async (trx) => {
         let markChange = false;
         const raw = this.raw;
+        // Prepared once: exec would parse the text again for every write.
+        const [savepoint, release, rollback] = SAVEPOINT.map((text) => preparedStatement(raw, text));
         for (const job of group) {
-          raw.exec('savepoint group_item');
+          savepoint.run();
           try {
             const out = job.run(trx, raw);
             const result = out instanceof Promise ? await out : out;
             results.push({ ok: result });
-            raw.exec('release group_item');
+            release.run();
             markChange ||= typeof job.markChange === 'function' ? job.markChange(result) : job.markChange;
           } catch (error) {
-            raw.exec('rollback to group_item');
-            raw.exec('release group_item');
+            rollback.run();
+            release.run();
             results.push({ error });
           }
         }

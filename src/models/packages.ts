@@ -44,7 +44,11 @@ export const storedPackagesSql = (sessionRef: string) =>
 
 /** Parses storedPackagesSql's value. */
 export function parseStoredPackages(json: string): StoredPackage[] {
-  return (JSON.parse(json) as unknown[][]).map((a) => Object.fromEntries(STORED_COLUMNS.map((c, i) => [c, a[i]])) as unknown as StoredPackage);
+  // In STORED_COLUMNS order (a literal object: this runs on every heartbeat with packages).
+  return (JSON.parse(json) as unknown[][]).map(
+    ([package_id, path, name, version, created_at, saved_at, state, progress, node, node_started_at, refs, origin, seq]) =>
+      ({ package_id, path, name, version, created_at, saved_at, state, progress, node, node_started_at, refs, origin, seq }) as StoredPackage,
+  );
 }
 
 /** What a snapshot changes against the stored packages (see diffSnapshot). */
@@ -91,10 +95,18 @@ const UPDATE_VOLATILE = `
   from json_each(?) as v
   where packages.session_id = ? and packages.package_id = v.value ->> '$[0]'`;
 
+const UPDATE_ONE_VOLATILE = 'update packages set state = ?, progress = ?, node = ?, node_started_at = ?, seq = ? where session_id = ? and package_id = ?';
+
 /** Writes a non-structural diff: state, progress, node and order of the packages that changed (synchronous, one statement). */
 export function writeVolatilePackages(raw: Database.Database, sessionId: string, diff: SnapshotDiff): void {
   if (diff.structural) throw new Error('writeVolatilePackages: a structural change goes through applyPackageSnapshot');
   if (!diff.volatile.length) return;
+  if (diff.volatile.length === 1) {
+    // The common case (the running package's progress moved): a point update, no JSON to build and walk.
+    const r = diff.volatile[0];
+    preparedStatement(raw, UPDATE_ONE_VOLATILE).run(r.state, r.progress, r.node, r.node_started_at, r.seq, sessionId, r.package_id);
+    return;
+  }
   const changes = JSON.stringify(diff.volatile.map((r) => [r.package_id, r.state, r.progress, r.node, r.node_started_at, r.seq]));
   preparedStatement(raw, UPDATE_VOLATILE).run(changes, sessionId);
 }
