@@ -95,6 +95,9 @@ export async function closeOpenSessionsById(
   await closeSelectedSessions(trx, selected, reason, now, message, poolSize ?? (await currentPoolSize(trx, reason)));
 }
 
+/** Closing more sessions than this, their packages are found by scanning the packages table. */
+const SCAN_PACKAGES_ABOVE = 5000;
+
 /**
  * The set-based close: a handful of statements whatever the count. `selectIds`
  * is a query answering the rowid and id of open sessions to close; they are listed once
@@ -116,9 +119,12 @@ export async function closeSelectedSessions(
   const listed = await sql`insert into temp.closing_sessions (rid, id) ${selectIds}`.execute(trx);
   const count = Number(listed.numAffectedRows ?? 0);
   if (!count) return 0;
-  const closing = sql`(select id from temp.closing_sessions)`;
-  const isClosing = sql<boolean>`sessions.id in ${closing}`;
-  await onSessionsClosing(trx, isClosing, reason, now, poolSize);
+  // By rowid, the list's own key (`id in (…)` built a temporary index of every id first): a few sessions
+  // are looked up from the list; for a mass close, the packages are scanned and each checked in the list
+  // (packages of 100,000 closing sessions: ~0.1 s looked up, ~0.02 s scanned).
+  const isClosing = sql<boolean>`sessions.rowid in (select rid from temp.closing_sessions)`;
+  const isClosingScanned = sql<boolean>`exists (select 1 from temp.closing_sessions c where c.rid = sessions.rowid)`;
+  await onSessionsClosing(trx, count > SCAN_PACKAGES_ABOVE ? isClosingScanned : isClosing, reason, now, poolSize);
   if (reason === 'released') {
     // The license history records agents' releases (operators' closes are in the audit log).
     await sql`

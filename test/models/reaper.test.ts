@@ -5,6 +5,7 @@ import { forgiveRestart, leaseTick, reapExpiredSessions, sessionState } from '..
 import { applyRetention, pruneClosedSessionRows } from '../../src/models/retention.js';
 import { changeMarker } from '../../src/models/session-lifecycle.js';
 import { startJobs } from '../../src/jobs/index.js';
+import { hostPool } from '../../src/models/packages.js';
 
 const MIN = 60_000;
 
@@ -141,12 +142,23 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     const rows = Array.from({ length: 12_345 }, (_, i) => ({ ...base, id: `bulk-${i}`, session_number: i + 2, token_hash: `h${i}`, client_session_id: null }));
     for (let i = 0; i < rows.length; i += 500) await t.db.insertInto('sessions').values(rows.slice(i, i + 500)).execute();
     await t.db.insertInto('session_features').values({ session_id: 'bulk-1', license_id: lic.id, feature: 'f', acquired_at: 0 }).execute();
+    // Packages leaving with a mass close enter the pool as with a single one (found by scanning the packages).
+    const pkg = (session_id: string, package_id: string, origin: 'integrator' | 'interactive', seq = 0) =>
+      ({ session_id, package_id, path: `/p/${package_id}.lgp`, state: 'idle', refs: '[]', origin, opened_at: 0, seq }) as const;
+    await t.db.insertInto('packages').values([pkg('bulk-7', 'a', 'integrator'), pkg('bulk-7', 'b', 'integrator', 1), pkg('bulk-9', 'i', 'interactive'), pkg('bulk-11', 'c', 'integrator')]).execute();
+    await t.db.insertInto('commands').values({ id: 'cmd-c', session_id: 'bulk-11', type: 'closePackage', package_id: 'c', path: '/p/c.lgp', created_at: 0, acked_at: 1, seq: 1 }).execute();
+    t.clock.advance(5 * MIN - 1);
+    await heartbeat(t, s, { packages: [{ id: 'live', path: '/p/live.lgp', origin: 'integrator' }] }).expect(200);
+    t.clock.advance(1);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(12_345);
+    expect((await hostPool(t.db, s.hostId)).map((e) => e.path)).toEqual(['/p/b.lgp', '/p/a.lgp']);
     t.clock.advance(5 * MIN);
-    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(12_346);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
+    expect((await hostPool(t.db, s.hostId)).map((e) => e.path)).toEqual(['/p/live.lgp', '/p/b.lgp', '/p/a.lgp']);
     const open = await t.db.selectFrom('sessions').select('id').where('closed_at', 'is', null).execute();
     expect(open).toEqual([]);
     // The closed sessions' rows (here a feature) go with the minute's pruning, not in the sweep.
-    expect(await pruneClosedSessionRows(t.db)).toBe(1);
+    expect(await pruneClosedSessionRows(t.db)).toBe(7); // the feature, 5 packages, the command
     expect(await t.db.selectFrom('session_features').selectAll().execute()).toEqual([]);
   });
 
