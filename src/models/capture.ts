@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { preparedStatement, rawHandleOf, type Db } from '../db/connection.js';
 import type { ConnectionType, InfobaseRow, SessionRow } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
-import { constantTimeEqual, hashToken, newToken } from '../lib/tokens.js';
+import { constantTimeEqual, hashToken, newToken, timeOrderedUuid } from '../lib/tokens.js';
 import { fingerprintOf } from './fingerprint.js';
+import { HOST_SEEN_RESOLUTION_MS } from './heartbeat.js';
 import { recordLicenseEventsNow, type EventSubject } from './history-events.js';
 import { bumpChangeMarkerNow } from './session-lifecycle.js';
 import { sessionSearchText } from './session-search.js';
@@ -69,6 +69,10 @@ interface LicenseRead {
   heartbeat_interval_sec: number;
   lease_timeout_sec: number;
   bound_host_id: number | null;
+  host_seen_at: number | null;
+  host_name: string | null;
+  host_os: string | null;
+  host_ip: string | null;
   features: string;
 }
 
@@ -95,9 +99,10 @@ export async function openSession(db: Db, req: CaptureRequest, clientIp: string 
 const LICENSE_READ = `
   select l.id, l.client_id, l.max_hosts, l.max_sessions, l.expires_at, l.suspended_at,
     st.heartbeat_interval_sec, st.lease_timeout_sec,
-    (select h.id from hosts h where h.license_id = l.id and h.fingerprint_hash = ? and h.reset_at is null) as bound_host_id,
+    h.id as bound_host_id, h.last_seen_at as host_seen_at, h.machine_hostname as host_name, h.machine_os as host_os, h.machine_ip as host_ip,
     (select json_group_array(json_array(f.feature, f.max_sessions)) from license_features f where f.license_id = l.id) as features
   from licenses l join settings st on st.id = 1
+    left join hosts h on h.license_id = l.id and h.fingerprint_hash = ? and h.reset_at is null
   where l.key = ?`;
 const INFOBASE_READ = 'select * from infobases where client_id = ? and external_id = ?';
 const HOST_BIND = `
@@ -202,7 +207,9 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
     }
     hostId = inserted.id;
     subject.hostId = hostId;
-  } else {
+  } else if (now - lic.host_seen_at! >= HOST_SEEN_RESOLUTION_MS || machine[0] !== lic.host_name || machine[1] !== lic.host_os || machine[2] !== lic.host_ip) {
+    // As with heartbeats, lastSeenAt follows to HOST_SEEN_RESOLUTION_MS: a capture from a bound,
+    // unchanged machine seen a moment ago writes nothing to its row.
     q(HOST_SEEN).run(now, ...machine, hostId);
   }
 
@@ -220,7 +227,7 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
   const scope = infobaseId !== null ? `ib:${infobaseId}` : `lic:${lic.id}`;
   const sessionNumber = (q(NEXT_NUMBER).get(scope) as { last_number: number }).last_number;
 
-  const sessionId = randomUUID();
+  const sessionId = timeOrderedUuid(now);
   const values = [
     sessionId, lic.id, lic.client_id, hostId, infobaseId, sessionNumber, req.clientSessionId ?? null, tokenHash, req.user,
     JSON.stringify([...new Set(req.roles ?? [])]), req.connectionType, req.app?.name ?? null, req.app?.version ?? null,

@@ -263,6 +263,41 @@ describe('POST /api/v1/sessions (capture)', () => {
     await openOk(t, lic.key, { fingerprint: { mac: 'x', cpu: 'Caf\u00e9' } });
   });
 
+  it('a bound machine: its name, OS and IP follow each capture; lastSeenAt to a 5-minute resolution', async () => {
+    const lic = await makeLicense(t);
+    const a = await openOk(t, lic.key);
+    const host = () => t.db.selectFrom('hosts').select(['last_seen_at', 'machine_hostname', 'machine_os', 'machine_ip']).where('id', '=', a.hostId).executeTakeFirstOrThrow();
+    const boundAt = t.clock.now();
+    t.clock.advance(60_000);
+    await openOk(t, lic.key);
+    expect(await host()).toEqual({ last_seen_at: boundAt, machine_hostname: 'ACC-SRV-01', machine_os: 'Windows Server 2022', machine_ip: '10.0.0.5' });
+    t.clock.advance(60_000);
+    await openOk(t, lic.key, { machine: { hostname: 'ACC-SRV-01', os: 'Windows Server 2025', ip: '10.0.0.6' } });
+    expect(await host()).toEqual({ last_seen_at: t.clock.now(), machine_hostname: 'ACC-SRV-01', machine_os: 'Windows Server 2025', machine_ip: '10.0.0.6' });
+    const renamedAt = t.clock.now();
+    t.clock.advance(299_999);
+    await openOk(t, lic.key, { machine: { hostname: 'ACC-SRV-01', os: 'Windows Server 2025', ip: '10.0.0.6' } });
+    expect((await host()).last_seen_at).toBe(renamedAt);
+    t.clock.advance(1);
+    await openOk(t, lic.key, { machine: { hostname: 'ACC-SRV-01', os: 'Windows Server 2025', ip: '10.0.0.6' } });
+    expect((await host()).last_seen_at).toBe(t.clock.now());
+    // A capture without machine details clears them, as before.
+    await openOk(t, lic.key, { machine: undefined });
+    expect(await host()).toMatchObject({ machine_hostname: null, machine_os: null, machine_ip: null });
+  });
+
+  it('session ids are UUIDs in the order the sessions were opened', async () => {
+    const lic = await makeLicense(t, { maxHosts: 10 });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await openOk(t, lic.key, { fingerprint: fingerprint(i + 1) })).sessionId);
+      t.clock.advance(1);
+    }
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(5);
+  });
+
   it('403 session_limit_reached counts every open session; a release frees the seat at once', async () => {
     const lic = await makeLicense(t, { maxSessions: 2 });
     const a = await openOk(t, lic.key);
