@@ -1,5 +1,6 @@
 import type { ConcurrencySeries, LicenseHistory } from '../../src/models/history.js';
 import type { License } from '../../src/models/licenses.js';
+import { ListTable } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
 import { when } from './parts.js';
 
@@ -159,76 +160,55 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
 
       <section class="card">
         <h2>{t('licenses.history.captures')}</h2>
-        {captures.length === 0 ? (
-          <p class="muted">{t('licenses.history.no_captures')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="history captures">
-              <thead>
-                <tr>
-                  <th>{t('licenses.history.feature')}</th>
-                  <th>{t('licenses.history.user')}</th>
-                  <th>{t('licenses.history.computer')}</th>
-                  <th class="num">{t('licenses.history.count')}</th>
-                  <th>{t('licenses.history.first')}</th>
-                  <th>{t('licenses.history.last')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {captures.map((g) => (
-                  <tr>
-                    <td>
-                      <code>{g.feature ?? t('common.none')}</code>
-                    </td>
-                    <td>{g.user}</td>
-                    <td>{g.hostname}</td>
-                    <td class="num">{g.count}</td>
-                    <td class="nowrap">{when(ctx, g.firstAt)}</td>
-                    <td class="nowrap">{when(ctx, g.lastAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          class="history captures"
+          columns={[t('licenses.history.feature'), t('licenses.history.user'), t('licenses.history.computer'), { num: t('licenses.history.count') }, t('licenses.history.first'), t('licenses.history.last')]}
+          items={captures}
+          empty={t('licenses.history.no_captures')}
+          row={(g) => (
+            <tr>
+              <td>
+                <code>{g.feature ?? t('common.none')}</code>
+              </td>
+              <td>{g.user}</td>
+              <td>{g.hostname}</td>
+              <td class="num">{g.count}</td>
+              <td class="nowrap">{when(ctx, g.firstAt)}</td>
+              <td class="nowrap">{when(ctx, g.lastAt)}</td>
+            </tr>
+          )}
+        />
       </section>
 
       <section class="card">
         <h2>{t('licenses.history.refusals')}</h2>
-        {refusals.length === 0 ? (
-          <p class="muted">{t('licenses.history.no_refusals')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="history refusals">
-              <thead>
-                <tr>
-                  <th>{t('licenses.history.reason')}</th>
-                  <th>{t('licenses.history.feature')}</th>
-                  <th>{t('licenses.history.user')}</th>
-                  <th>{t('licenses.history.computer')}</th>
-                  <th class="num">{t('licenses.history.count')}</th>
-                  <th>{t('licenses.history.first')}</th>
-                  <th>{t('licenses.history.last')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {refusals.map((g) => (
-                  <tr>
-                    <td>
-                      {refusalLabel(ctx, g.code)} {g.code && <small class="muted mono">{g.code}</small>}
-                    </td>
-                    <td>{g.feature === null ? <span class="muted">{t('common.none')}</span> : <code>{g.feature}</code>}</td>
-                    <td>{g.user}</td>
-                    <td>{g.hostname}</td>
-                    <td class="num">{g.count}</td>
-                    <td class="nowrap">{when(ctx, g.firstAt)}</td>
-                    <td class="nowrap">{when(ctx, g.lastAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          class="history refusals"
+          columns={[
+            t('licenses.history.reason'),
+            t('licenses.history.feature'),
+            t('licenses.history.user'),
+            t('licenses.history.computer'),
+            { num: t('licenses.history.count') },
+            t('licenses.history.first'),
+            t('licenses.history.last'),
+          ]}
+          items={refusals}
+          empty={t('licenses.history.no_refusals')}
+          row={(g) => (
+            <tr>
+              <td>
+                {refusalLabel(ctx, g.code)} {g.code && <small class="muted mono">{g.code}</small>}
+              </td>
+              <td>{g.feature === null ? <span class="muted">{t('common.none')}</span> : <code>{g.feature}</code>}</td>
+              <td>{g.user}</td>
+              <td>{g.hostname}</td>
+              <td class="num">{g.count}</td>
+              <td class="nowrap">{when(ctx, g.firstAt)}</td>
+              <td class="nowrap">{when(ctx, g.lastAt)}</td>
+            </tr>
+          )}
+        />
       </section>
     </>
   );

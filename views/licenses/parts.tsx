@@ -3,6 +3,7 @@ import type { ClientHost } from '../../src/models/cabinet.js';
 import type { BoundHost, License } from '../../src/models/licenses.js';
 import type { SessionBrief } from '../../src/models/session-briefs.js';
 import { PostForm } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
 
 // Pieces shared by the license card, the client card, the infobase page and the cabinet.
@@ -105,47 +106,43 @@ const hostName = (h: { hostname: string | null }, fallback: string) => h.hostnam
 export function HostsTable(props: { ctx: PageContext; hosts: BoundHost[]; resetAction?: (hostId: number) => string }) {
   const { ctx, hosts } = props;
   const { t } = ctx;
-  if (!hosts.length) return <p class="muted">{t('licenses.hosts.none')}</p>;
   return (
-    <div class="table-wrap">
-      <table class="hosts">
-        <thead>
-          <tr>
-            <th>{t('licenses.hosts.machine')}</th>
-            <th>{t('licenses.hosts.fingerprint')}</th>
-            <th>{t('licenses.hosts.bound_at')}</th>
-            <th>{t('licenses.hosts.last_seen')}</th>
-            <th class="num">{t('licenses.hosts.live')}</th>
-            {props.resetAction && <th>{t('licenses.hosts.reset')}</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {hosts.map((h) => (
-            <tr data-host-id={h.id}>
-              <td>
-                <b>{hostName(h.machine, `#${h.id}`)}</b>
-                {h.machine.os && <div class="muted">{h.machine.os}</div>}
-                {h.machine.ip && <div class="muted mono">{h.machine.ip}</div>}
-              </td>
-              <td>
-                <Components components={h.components} />
-                <small class="muted mono" title={h.fingerprintHash}>
-                  {h.fingerprintHash.slice(0, 12)}
-                </small>
-              </td>
-              <td class="nowrap">{when(ctx, h.boundAt)}</td>
-              <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
-              <td class="num">{h.liveSessions}</td>
-              {props.resetAction && (
-                <td>
-                  <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h.machine, `#${h.id}`)} liveSessions={h.liveSessions} />
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ListTable
+      class="hosts"
+      columns={[
+        t('licenses.hosts.machine'),
+        t('licenses.hosts.fingerprint'),
+        t('licenses.hosts.bound_at'),
+        t('licenses.hosts.last_seen'),
+        { num: t('licenses.hosts.live') },
+        props.resetAction && t('licenses.hosts.reset'),
+      ]}
+      items={hosts}
+      empty={t('licenses.hosts.none')}
+      row={(h) => (
+        <tr data-host-id={h.id}>
+          <td>
+            <b>{hostName(h.machine, `#${h.id}`)}</b>
+            {h.machine.os && <div class="muted">{h.machine.os}</div>}
+            {h.machine.ip && <div class="muted mono">{h.machine.ip}</div>}
+          </td>
+          <td>
+            <Components components={h.components} />
+            <small class="muted mono" title={h.fingerprintHash}>
+              {h.fingerprintHash.slice(0, 12)}
+            </small>
+          </td>
+          <td class="nowrap">{when(ctx, h.boundAt)}</td>
+          <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
+          <td class="num">{h.liveSessions}</td>
+          {props.resetAction && (
+            <td>
+              <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h.machine, `#${h.id}`)} liveSessions={h.liveSessions} />
+            </td>
+          )}
+        </tr>
+      )}
+    />
   );
 }
 
@@ -153,42 +150,38 @@ export function HostsTable(props: { ctx: PageContext; hosts: BoundHost[]; resetA
 export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[]; resetAction: ((hostId: number) => string) | null }) {
   const { ctx, hosts } = props;
   const { t } = ctx;
-  if (!hosts.length) return <p class="muted">{t('licenses.hosts.none')}</p>;
   return (
-    <div class="table-wrap">
-      <table class="hosts">
-        <thead>
-          <tr>
-            <th>{t('licenses.hosts.computer')}</th>
-            <th>{t('licenses.hosts.fingerprint')}</th>
-            <th>{t('licenses.hosts.bound_at')}</th>
-            <th>{t('licenses.hosts.last_seen')}</th>
-            <th class="num">{t('licenses.hosts.live')}</th>
-            <th>{t('licenses.hosts.reset')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {hosts.map((h) => (
-            <tr data-host-id={h.id}>
-              <td>
-                <b>{hostName(h, `#${h.id}`)}</b>
-              </td>
-              <td class="mono">{h.shortHash}</td>
-              <td class="nowrap">{when(ctx, h.boundAt)}</td>
-              <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
-              <td class="num">{h.liveSessions}</td>
-              <td>
-                {props.resetAction ? (
-                  <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h, h.shortHash)} liveSessions={h.liveSessions} />
-                ) : (
-                  <span class="muted">{t('cabinet.reset.ask_support_short')}</span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ListTable
+      class="hosts"
+      columns={[
+        t('licenses.hosts.computer'),
+        t('licenses.hosts.fingerprint'),
+        t('licenses.hosts.bound_at'),
+        t('licenses.hosts.last_seen'),
+        { num: t('licenses.hosts.live') },
+        t('licenses.hosts.reset'),
+      ]}
+      items={hosts}
+      empty={t('licenses.hosts.none')}
+      row={(h) => (
+        <tr data-host-id={h.id}>
+          <td>
+            <b>{hostName(h, `#${h.id}`)}</b>
+          </td>
+          <td class="mono">{h.shortHash}</td>
+          <td class="nowrap">{when(ctx, h.boundAt)}</td>
+          <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
+          <td class="num">{h.liveSessions}</td>
+          <td>
+            {props.resetAction ? (
+              <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h, h.shortHash)} liveSessions={h.liveSessions} />
+            ) : (
+              <span class="muted">{t('cabinet.reset.ask_support_short')}</span>
+            )}
+          </td>
+        </tr>
+      )}
+    />
   );
 }
 

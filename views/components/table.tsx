@@ -1,0 +1,24 @@
+import type { Child } from 'hono/jsx';
+
+/** A column head: its label, or `{ num: label }` for a right-aligned figure. Falsy heads are left out (optional columns). */
+export type Column = Child | { num: Child };
+
+const isNum = (c: Column): c is { num: Child } => typeof c === 'object' && c !== null && 'num' in c;
+
+/**
+ * A list as a table: the `empty` line (muted) when there are no items, else a
+ * scrollable table of class `class` with these heads and `row` per item.
+ */
+export function ListTable<T>(props: { class: string; columns: Column[]; items: readonly T[]; row: (item: T) => Child; empty: Child }) {
+  if (!props.items.length) return <p class="muted">{props.empty}</p>;
+  return (
+    <div class="table-wrap">
+      <table class={props.class}>
+        <thead>
+          <tr>{props.columns.filter((c) => c !== false && c !== null && c !== undefined).map((c) => (isNum(c) ? <th class="num">{c.num}</th> : <th>{c}</th>))}</tr>
+        </thead>
+        <tbody>{props.items.map((item) => props.row(item))}</tbody>
+      </table>
+    </div>
+  );
+}
