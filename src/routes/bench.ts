@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
+import { apiHeaders } from '../middleware/api.js';
 import type { AppEnv } from '../middleware/context.js';
+import { heartbeatHandler } from './api/agent.js';
 
 /**
  * Benchmark-only endpoints, mounted only when BENCH_ENDPOINTS=1 (never by
@@ -13,6 +15,18 @@ benchRoutes.post('/__bench/echo', async (c) => {
   await c.req.json();
   return c.json({ commands: [], heartbeatIntervalSec: 60 });
 });
+
+/**
+ * The heartbeat route without its database work: the same handler, body
+ * validation, id and bearer checks and answer, under the same /api/v1
+ * headers, with a recorder that reads and writes nothing. What heartbeats
+ * could reach if the database cost nothing.
+ */
+benchRoutes.post(
+  '/api/v1/__bench/sessions/:id/heartbeat',
+  apiHeaders,
+  heartbeatHandler(async () => ({ commands: [], heartbeatIntervalSec: 60 })),
+);
 
 /** CPU time (µs, user + system) and memory of this process. */
 benchRoutes.get('/__bench/stats', (c) => {

@@ -23,6 +23,8 @@ describe('benchmark-only endpoints', () => {
     const echo = await t.request.post('/__bench/echo').set('Content-Type', 'application/json').send({ a: 1 });
     expect(echo.status).toBe(404);
     expect((await t.request.get('/__bench/stats')).status).toBe(404);
+    const hb = await t.request.post('/api/v1/__bench/sessions/s1/heartbeat').set('Content-Type', 'application/json').set('Authorization', 'Bearer x').send({});
+    expect(hb.status).toBe(404);
   });
 
   it('with the flag: a bare JSON echo and the process figures', async () => {
@@ -34,5 +36,19 @@ describe('benchmark-only endpoints', () => {
     expect(stats.status).toBe(200);
     expect(stats.body.cpuUs).toBeGreaterThan(0);
     expect(stats.body.rss).toBeGreaterThan(0);
+  });
+
+  it('with the flag: the heartbeat route without its database work checks what the real one checks', async () => {
+    t = await makeApp({ benchEndpoints: true });
+    const path = '/api/v1/__bench/sessions/any-id/heartbeat';
+    const ok = await t.request.post(path).set('Content-Type', 'application/json').set('Authorization', 'Bearer secret').send({ sleeping: false, metrics: { cpuMs: { current: 1 } } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ commands: [], heartbeatIntervalSec: 60 });
+    expect(ok.headers['cache-control']).toBe('no-store');
+    const bad = await t.request.post(path).set('Content-Type', 'application/json').set('Authorization', 'Bearer secret').send({ sleeping: 'no' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields).toHaveProperty('sleeping');
+    const anonymous = await t.request.post(path).set('Content-Type', 'application/json').send({});
+    expect(anonymous.status).toBe(401);
   });
 });

@@ -77,7 +77,9 @@ async function cannon(base: string, seconds: number, requests: CannonRequest[]):
 async function measured(server: ServerProcess, requests: () => CannonRequest[]) {
   await cannon(server.base, P.warm, requests());
   const cpu0 = await server.cpuSplit();
+  const client0 = process.cpuUsage();
   const r = await cannon(server.base, P.seconds, requests());
+  const client = process.cpuUsage(client0);
   const cpu1 = await server.cpuSplit();
   const ok = r['2xx'];
   const n = Math.max(1, ok + r.non2xx);
@@ -85,8 +87,11 @@ async function measured(server: ServerProcess, requests: () => CannonRequest[]) 
   const system = (cpu1.system - cpu0.system) / n;
   const groups = cpu1.groups.groups - cpu0.groups.groups;
   const perGroup = groups ? (cpu1.groups.writes - cpu0.groups.writes) / groups : 0;
-  return { rps: ok / r.duration, ok, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuPerRequestUs: user + system, userUs: user, systemUs: system, latencyP99: r.latency.p99, statuses: r.statusCodeStats, perGroup };
+  return { rps: ok / r.duration, ok, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuPerRequestUs: user + system, userUs: user, systemUs: system, latencyP99: r.latency.p99, statuses: r.statusCodeStats, perGroup, clientCores: (client.user + client.system) / 1e6 / r.duration, serverCores: (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1e6 / r.duration };
 }
+
+/** Where the two cores went: the load generator (this process) and the server. */
+const cores = (m: { clientCores: number; serverCores: number }) => `CPU: load generator ${m.clientCores.toFixed(2)} cores, server ${m.serverCores.toFixed(2)}`;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -118,7 +123,8 @@ function heartbeatBody(s: SeededSession, k: number, now: number): string {
   });
 }
 
-function heartbeatRequests(sessions: SeededSession[]): () => CannonRequest[] {
+/** Heartbeats of the seeded sessions round robin; `prefix` before /sessions/… (the real route's or the benchmark's copy without the database). */
+function heartbeatRequests(sessions: SeededSession[], prefix = '/api/v1'): () => CannonRequest[] {
   const k = new Map<number, number>();
   let next = 0;
   return () => [
@@ -133,7 +139,7 @@ function heartbeatRequests(sessions: SeededSession[]): () => CannonRequest[] {
         return {
           ...req,
           method: 'POST',
-          path: `/api/v1/sessions/${s.id}/heartbeat`,
+          path: `${prefix}/sessions/${s.id}/heartbeat`,
           headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
           body: heartbeatBody(s, n, Date.now()),
         };
@@ -353,11 +359,17 @@ async function throughputFigures(server: ServerProcess, seeded: Awaited<ReturnTy
   const sample = heartbeatBody(seeded.sessions.find((s) => s.packages.length === 2) ?? seeded.sessions[0], 1, Date.now());
   log(`bare JSON POST: ${P.seconds} s, ${CONNECTIONS} connections, heartbeat-sized body (${sample.length} B)`);
   const bare = args['skip-bare']
-    ? { rps: NaN, cpuPerRequestUs: NaN, latencyP99: NaN }
+    ? { rps: NaN, cpuPerRequestUs: NaN, latencyP99: NaN, clientCores: NaN, serverCores: NaN }
     : await measured(server, () => [{ method: 'POST', path: '/__bench/echo', headers: { 'content-type': 'application/json' }, body: sample }]);
-  figure('bare_rps', 'bare Hono JSON POST (reference)', bare.rps, 'req/s', null, null, `server CPU ${fmt(bare.cpuPerRequestUs)} µs/request, p99 ${bare.latencyP99} ms`);
+  figure('bare_rps', 'bare Hono JSON POST (reference)', bare.rps, 'req/s', null, null, `server CPU ${fmt(bare.cpuPerRequestUs)} µs/request, p99 ${bare.latencyP99} ms; ${cores(bare)}`);
 
   if (want('heartbeat')) {
+    // The same requests to the heartbeat route's handler with a recorder that does nothing (routes/bench.ts):
+    // how far HTTP, validation and the bearer check alone get, i.e. what the database work costs on top.
+    log('heartbeat route without its database work (reference)');
+    const nodb = await measured(server, heartbeatRequests(seeded.sessions, '/api/v1/__bench'));
+    figure('heartbeat_nodb_ratio', 'heartbeat route without the database vs bare (reference)', nodb.rps / bare.rps, '×', null, null, `${fmt(nodb.rps)} req/s, server CPU ${fmt(nodb.cpuPerRequestUs)} µs/request; ${cores(nodb)}`);
+
     log(`heartbeats: ${seeded.sessions.length} live sessions round robin, metrics + package snapshot`);
     const reset = server.resetPeak();
     const samples: number[] = [];
@@ -366,7 +378,7 @@ async function throughputFigures(server: ServerProcess, seeded: Awaited<ReturnTy
     clearInterval(timer);
     const mem = server.memory();
     const peak = reset ? mem.peak : Math.max(...samples, mem.rss);
-    figure('heartbeat_ratio', 'heartbeat throughput vs bare endpoint', hb.rps / bare.rps, '×', 0.8, '>=', `${fmt(hb.rps)} vs ${fmt(bare.rps)} req/s; ${hb.non2xx} non-2xx, ${hb.errors} errors, p99 ${hb.latencyP99} ms`);
+    figure('heartbeat_ratio', 'heartbeat throughput vs bare endpoint', hb.rps / bare.rps, '×', 0.8, '>=', `${fmt(hb.rps)} vs ${fmt(bare.rps)} req/s; ${hb.non2xx} non-2xx, ${hb.errors} errors, p99 ${hb.latencyP99} ms; ${cores(hb)}`);
     figure('heartbeat_cpu_us', 'server CPU per heartbeat', hb.cpuPerRequestUs, 'µs', 150, '<=', `user ${fmt(hb.userUs)} µs, system ${fmt(hb.systemUs)} µs; ${fmt(hb.perGroup)} heartbeats per transaction`);
     figure('peak_rss_mb', 'peak RSS of the server during the heartbeat run', peak / 2 ** 20, 'MB', 250, '<=', reset ? 'VmHWM after clear_refs' : 'sampled every 100 ms');
     extra.heartbeatStatuses = hb.statuses;
@@ -401,7 +413,7 @@ async function throughputFigures(server: ServerProcess, seeded: Awaited<ReturnTy
       },
     ];
     const cap = await measured(server, requests);
-    figure('capture_ratio', 'capture throughput vs bare endpoint', cap.rps / bare.rps, '×', 0.4, '>=', `${fmt(cap.rps)} vs ${fmt(bare.rps)} req/s; server CPU ${fmt(cap.cpuPerRequestUs)} µs/capture, ${fmt(cap.perGroup)} per transaction; ${cap.non2xx} non-2xx, ${cap.errors} errors`);
+    figure('capture_ratio', 'capture throughput vs bare endpoint', cap.rps / bare.rps, '×', 0.4, '>=', `${fmt(cap.rps)} vs ${fmt(bare.rps)} req/s; server CPU ${fmt(cap.cpuPerRequestUs)} µs/capture, ${fmt(cap.perGroup)} per transaction; ${cap.non2xx} non-2xx, ${cap.errors} errors; ${cores(cap)}`);
     extra.captureStatuses = cap.statuses;
   }
 }

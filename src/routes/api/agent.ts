@@ -5,7 +5,7 @@ import { jsonBody } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { captureInTransaction } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
-import { heartbeatInTransaction } from '../../models/heartbeat.js';
+import { heartbeatInTransaction, type HeartbeatAnswer, type HeartbeatRequest } from '../../models/heartbeat.js';
 import { releaseSession } from '../../models/release.js';
 import { captureSchema, featureParam, featureSchema, parseHeartbeat } from './agent-schemas.js';
 
@@ -66,13 +66,34 @@ agentRoutes.post('/sessions', async (c) => {
   }
 });
 
-agentRoutes.post('/sessions/:id/heartbeat', async (c) => {
-  const body = await jsonBody(c, { safeParse: parseHeartbeat });
+/** What a heartbeat's request asks for once its body, id and bearer token have been read. */
+export interface HeartbeatCall {
+  id: string;
+  tokenHash: string;
+  body: HeartbeatRequest;
+  now: number;
+}
+
+/**
+ * The heartbeat route's handler around `record`, the part that reads and
+ * writes the database. The benchmark (routes/bench.ts) mounts the same handler
+ * with a `record` that does nothing, to measure what the rest costs.
+ */
+export function heartbeatHandler(record: (c: AppContext, call: HeartbeatCall) => Promise<HeartbeatAnswer>) {
+  return async (c: AppContext) => {
+    const body = await jsonBody(c, { safeParse: parseHeartbeat });
+    const answer = await record(c, { id: sessionIdParam(c), tokenHash: bearerHash(c), body, now: c.var.deps.clock.now() });
+    return c.json(answer);
+  };
+}
+
+agentRoutes.post(
+  '/sessions/:id/heartbeat',
   // Grouped with the writes arriving at the same time: one transaction per group (models/group-commit.ts).
-  const [id, tokenHash, now] = [sessionIdParam(c), bearerHash(c), c.var.deps.clock.now()];
-  const answer = await c.var.deps.groupCommit.run((trx, raw) => heartbeatInTransaction(trx, raw, id, tokenHash, body, now), { markChange: true });
-  return c.json(answer);
-});
+  heartbeatHandler((c, { id, tokenHash, body, now }) =>
+    c.var.deps.groupCommit.run((trx, raw) => heartbeatInTransaction(trx, raw, id, tokenHash, body, now), { markChange: true }),
+  ),
+);
 
 agentRoutes.post('/sessions/:id/features', async (c) => {
   const body = await jsonBody(c, featureSchema);
