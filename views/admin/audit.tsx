@@ -2,6 +2,7 @@ import type { AuditRow } from '../../src/db/schema.js';
 import { formatDateTime } from '../../src/lib/format.js';
 import type { AuditParam } from '../../src/models/audit.js';
 import { Notice } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 
@@ -94,55 +95,43 @@ export function AuditPage(props: {
         <small class="muted filters-note">{t('admin.audit.tz_hint', { tz: timeZone })}</small>
       </form>
       <Notice error={props.error} />
-      {props.error ? null : rows.length === 0 ? (
-        <p class="muted">{t('admin.audit.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="audit">
-            <thead>
-              <tr>
-                <th>{t('admin.audit.time')}</th>
-                <th>{t('admin.audit.actor')}</th>
-                <th>{t('admin.audit.action')}</th>
-                <th>{t('admin.audit.target')}</th>
-                <th>{t('admin.audit.reason')}</th>
-                <th>{t('admin.audit.ip')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr>
-                  <td class="nowrap">
-                    <time datetime={new Date(r.at).toISOString()}>{formatDateTime(r.at, locale, timeZone)}</time>
-                  </td>
-                  <td>
-                    {r.actor_name}
-                    {r.actor_type !== 'user' && (
-                      <>
-                        {' '}
-                        <span class="badge">{t(`admin.audit.actor_type.${r.actor_type}`)}</span>
-                      </>
-                    )}
-                  </td>
-                  <td>
-                    {actionLabel(t, r.action)}
-                    {actionLabel(t, r.action) !== r.action && (
-                      <>
-                        {' '}
-                        <small class="muted mono">{r.action}</small>
-                      </>
-                    )}
-                  </td>
-                  <td>
-                    <Target ctx={ctx} row={r} query={query} />
-                  </td>
-                  <td>{r.reason ?? ''}</td>
-                  <td class="mono">{r.ip ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {props.error ? null : (
+        <ListTable
+          class="audit"
+          columns={[t('admin.audit.time'), t('admin.audit.actor'), t('admin.audit.action'), t('admin.audit.target'), t('admin.audit.reason'), t('admin.audit.ip')]}
+          items={rows}
+          empty={t('admin.audit.empty')}
+          row={(r) => (
+            <tr>
+              <td class="nowrap">
+                <time datetime={new Date(r.at).toISOString()}>{formatDateTime(r.at, locale, timeZone)}</time>
+              </td>
+              <td>
+                {r.actor_name}
+                {r.actor_type !== 'user' && (
+                  <>
+                    {' '}
+                    <span class="badge">{t(`admin.audit.actor_type.${r.actor_type}`)}</span>
+                  </>
+                )}
+              </td>
+              <td>
+                {actionLabel(t, r.action)}
+                {actionLabel(t, r.action) !== r.action && (
+                  <>
+                    {' '}
+                    <small class="muted mono">{r.action}</small>
+                  </>
+                )}
+              </td>
+              <td>
+                <Target ctx={ctx} row={r} query={query} />
+              </td>
+              <td>{r.reason ?? ''}</td>
+              <td class="mono">{r.ip ?? ''}</td>
+            </tr>
+          )}
+        />
       )}
       {!props.error && (
         <nav class="pager" aria-label={t('common.page', { page: props.page })}>

@@ -1,6 +1,7 @@
 import { formatDateTime } from '../../src/lib/format.js';
 import type { ApiTokenListItem } from '../../src/models/api-tokens.js';
 import { Field, Notice, PostForm } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 
@@ -21,54 +22,46 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
       <p class="muted">{t('admin.tokens.intro')}</p>
       <Notice error={props.error} notice={props.notice} />
       <section class="card">
-        {tokens.length === 0 ? (
-          <p class="muted">{t('admin.tokens.empty')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('admin.tokens.name')}</th>
-                  <th>{t('admin.tokens.role')}</th>
-                  <th>{t('admin.tokens.created_at')}</th>
-                  <th>{t('admin.tokens.created_by')}</th>
-                  <th>{t('admin.tokens.last_used')}</th>
-                  <th>{t('admin.tokens.status')}</th>
-                  <th>{t('common.actions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((tk) => (
-                  <tr class={tk.revoked_at !== null ? 'is-disabled' : undefined}>
-                    <td>{tk.name}</td>
-                    <td>
-                      <span class={`badge role-${tk.role}`}>{t(`role.${tk.role}`)}</span>
-                    </td>
-                    <td>{when(tk.created_at)}</td>
-                    <td>{tk.created_by_email ?? <span class="muted">{t('admin.tokens.created_by_cli')}</span>}</td>
-                    <td>{when(tk.last_used_at)}</td>
-                    <td>
-                      {tk.revoked_at === null ? (
-                        <span class="badge ok">{t('admin.tokens.live')}</span>
-                      ) : (
-                        <span class="badge err" title={formatDateTime(tk.revoked_at, locale, timeZone)}>
-                          {t('admin.tokens.revoked')}
-                        </span>
-                      )}
-                    </td>
-                    <td class="actions">
-                      {tk.revoked_at === null && (
-                        <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} class="inline" confirm={t('admin.tokens.revoke_confirm', { name: tk.name })}>
-                          <button class="danger">{t('admin.tokens.revoke')}</button>
-                        </PostForm>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          columns={[
+            t('admin.tokens.name'),
+            t('admin.tokens.role'),
+            t('admin.tokens.created_at'),
+            t('admin.tokens.created_by'),
+            t('admin.tokens.last_used'),
+            t('admin.tokens.status'),
+            t('common.actions'),
+          ]}
+          items={tokens}
+          empty={t('admin.tokens.empty')}
+          row={(tk) => (
+            <tr class={tk.revoked_at !== null ? 'is-disabled' : undefined}>
+              <td>{tk.name}</td>
+              <td>
+                <span class={`badge role-${tk.role}`}>{t(`role.${tk.role}`)}</span>
+              </td>
+              <td>{when(tk.created_at)}</td>
+              <td>{tk.created_by_email ?? <span class="muted">{t('admin.tokens.created_by_cli')}</span>}</td>
+              <td>{when(tk.last_used_at)}</td>
+              <td>
+                {tk.revoked_at === null ? (
+                  <span class="badge ok">{t('admin.tokens.live')}</span>
+                ) : (
+                  <span class="badge err" title={formatDateTime(tk.revoked_at, locale, timeZone)}>
+                    {t('admin.tokens.revoked')}
+                  </span>
+                )}
+              </td>
+              <td class="actions">
+                {tk.revoked_at === null && (
+                  <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} class="inline" confirm={t('admin.tokens.revoke_confirm', { name: tk.name })}>
+                    <button class="danger">{t('admin.tokens.revoke')}</button>
+                  </PostForm>
+                )}
+              </td>
+            </tr>
+          )}
+        />
       </section>
       <section class="card form-card" id="new-token">
         <h2>{t('admin.tokens.create')}</h2>

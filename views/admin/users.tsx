@@ -1,6 +1,7 @@
 import { formatDateTime } from '../../src/lib/format.js';
 import type { UserListItem } from '../../src/models/users.js';
 import { Field, Notice, PostForm } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 
@@ -59,53 +60,45 @@ export function UsersPage(props: {
       <h1>{t('admin.users.title')}</h1>
       <Notice error={props.error} notice={props.notice} />
       <section class="card">
-        {users.length === 0 ? (
-          <p class="muted">{t('admin.users.empty')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('admin.users.email')}</th>
-                  <th>{t('admin.users.name')}</th>
-                  <th>{t('admin.users.role')}</th>
-                  <th>{t('admin.users.client')}</th>
-                  <th>{t('admin.users.status')}</th>
-                  <th>{t('common.actions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.map((u) => (
-                  <tr class={u.disabled_at !== null ? 'is-disabled' : undefined}>
-                    <td>
-                      <a href={`/users/${u.id}`}>{u.email}</a>
-                      {u.id === props.selfId && (
-                        <>
-                          {' '}
-                          <span class="badge">{t('admin.users.you')}</span>
-                        </>
-                      )}
-                    </td>
-                    <td>{u.name ?? ''}</td>
-                    <td>
-                      <RoleBadge ctx={ctx} role={u.role} />
-                    </td>
-                    <td>{u.client_name ?? <span class="muted">{t('common.none')}</span>}</td>
-                    <td>
-                      <StatusBadge ctx={ctx} disabledAt={u.disabled_at} />
-                    </td>
-                    <td class="actions">
-                      <a class="button" href={`/users/${u.id}`}>
-                        {t('admin.users.manage')}
-                      </a>
-                      {u.id !== props.selfId && <AccessButton ctx={ctx} user={u} fromList />}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          columns={[
+            t('admin.users.email'),
+            t('admin.users.name'),
+            t('admin.users.role'),
+            t('admin.users.client'),
+            t('admin.users.status'),
+            t('common.actions'),
+          ]}
+          items={users}
+          empty={t('admin.users.empty')}
+          row={(u) => (
+            <tr class={u.disabled_at !== null ? 'is-disabled' : undefined}>
+              <td>
+                <a href={`/users/${u.id}`}>{u.email}</a>
+                {u.id === props.selfId && (
+                  <>
+                    {' '}
+                    <span class="badge">{t('admin.users.you')}</span>
+                  </>
+                )}
+              </td>
+              <td>{u.name ?? ''}</td>
+              <td>
+                <RoleBadge ctx={ctx} role={u.role} />
+              </td>
+              <td>{u.client_name ?? <span class="muted">{t('common.none')}</span>}</td>
+              <td>
+                <StatusBadge ctx={ctx} disabledAt={u.disabled_at} />
+              </td>
+              <td class="actions">
+                <a class="button" href={`/users/${u.id}`}>
+                  {t('admin.users.manage')}
+                </a>
+                {u.id !== props.selfId && <AccessButton ctx={ctx} user={u} fromList />}
+              </td>
+            </tr>
+          )}
+        />
       </section>
       <section class="card form-card" id="new-user">
         <h2>{t('admin.users.create')}</h2>

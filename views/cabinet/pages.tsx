@@ -3,6 +3,7 @@ import type { Infobase } from '../../src/models/infobases.js';
 import type { License } from '../../src/models/licenses.js';
 import type { SessionBrief } from '../../src/models/session-briefs.js';
 import { Notice } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import { LockBadge } from '../infobases/parts.js';
 import { Page } from '../layouts/page.js';
 import { HistoryPanel, type HistoryData } from '../licenses/history.js';
@@ -37,78 +38,60 @@ export function CabinetHome(props: {
       <Notice notice={props.notice} />
       <section class="card">
         <h2>{t('cabinet.licenses')}</h2>
-        {licenses.length === 0 ? (
-          <p class="muted">{t('cabinet.no_licenses')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="licenses">
-              <thead>
-                <tr>
-                  <th>{t('licenses.field.key')}</th>
-                  <th>{t('licenses.field.product')}</th>
-                  <th>{t('licenses.field.state')}</th>
-                  <th>{t('licenses.field.hosts')}</th>
-                  <th class="num">{t('licenses.field.live')}</th>
-                  <th>{t('licenses.field.expires')}</th>
-                  <th>{t('cabinet.resets_left')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {licenses.map((l) => (
-                  <tr>
-                    <td>
-                      <a class="mono" href={`/cabinet/licenses/${l.id}`}>
-                        {l.key}
-                      </a>
-                    </td>
-                    <td>{l.product}</td>
-                    <td>
-                      <LicenseState ctx={ctx} license={l} now={now} />
-                    </td>
-                    <td>
-                      <HostsUsage ctx={ctx} license={l} />
-                    </td>
-                    <td class="num">{l.liveSessions}</td>
-                    <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
-                    <td>{l.quota.quota === 0 ? <span class="muted">{t('cabinet.no_self_reset')}</span> : t('cabinet.left_of', { left: l.quota.remaining, quota: l.quota.quota })}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          class="licenses"
+          columns={[
+            t('licenses.field.key'),
+            t('licenses.field.product'),
+            t('licenses.field.state'),
+            t('licenses.field.hosts'),
+            { num: t('licenses.field.live') },
+            t('licenses.field.expires'),
+            t('cabinet.resets_left'),
+          ]}
+          items={licenses}
+          empty={t('cabinet.no_licenses')}
+          row={(l) => (
+            <tr>
+              <td>
+                <a class="mono" href={`/cabinet/licenses/${l.id}`}>
+                  {l.key}
+                </a>
+              </td>
+              <td>{l.product}</td>
+              <td>
+                <LicenseState ctx={ctx} license={l} now={now} />
+              </td>
+              <td>
+                <HostsUsage ctx={ctx} license={l} />
+              </td>
+              <td class="num">{l.liveSessions}</td>
+              <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+              <td>{l.quota.quota === 0 ? <span class="muted">{t('cabinet.no_self_reset')}</span> : t('cabinet.left_of', { left: l.quota.remaining, quota: l.quota.quota })}</td>
+            </tr>
+          )}
+        />
       </section>
 
       <section class="card">
         <h2>{t('cabinet.infobases')}</h2>
-        {infobases.length === 0 ? (
-          <p class="muted">{t('cabinet.no_infobases')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="infobases">
-              <thead>
-                <tr>
-                  <th>{t('infobases.field.name')}</th>
-                  <th>{t('infobases.field.lock')}</th>
-                  <th class="num">{t('infobases.field.live')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {infobases.map((ib) => (
-                  <tr>
-                    <td>
-                      <a href={`/cabinet/infobases/${ib.id}`}>{ib.name}</a>
-                    </td>
-                    <td>
-                      <LockBadge ctx={ctx} infobase={ib} />
-                    </td>
-                    <td class="num">{ib.liveSessions}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          class="infobases"
+          columns={[t('infobases.field.name'), t('infobases.field.lock'), { num: t('infobases.field.live') }]}
+          items={infobases}
+          empty={t('cabinet.no_infobases')}
+          row={(ib) => (
+            <tr>
+              <td>
+                <a href={`/cabinet/infobases/${ib.id}`}>{ib.name}</a>
+              </td>
+              <td>
+                <LockBadge ctx={ctx} infobase={ib} />
+              </td>
+              <td class="num">{ib.liveSessions}</td>
+            </tr>
+          )}
+        />
       </section>
 
       <section class="card" id="sessions">

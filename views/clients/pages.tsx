@@ -3,6 +3,7 @@ import type { Client } from '../../src/models/clients.js';
 import type { Infobase } from '../../src/models/infobases.js';
 import type { License } from '../../src/models/licenses.js';
 import { Notice, PostForm } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import { LockBadge } from '../infobases/parts.js';
 import { Page } from '../layouts/page.js';
 import { HostsUsage, LicenseState, when } from '../licenses/parts.js';
@@ -50,42 +51,33 @@ export function ClientsPage(props: {
         )}
       </form>
       <Notice error={props.error} />
-      {clients.length === 0 ? (
-        <p class="muted">{t('clients.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="clients">
-            <thead>
-              <tr>
-                <th>{t('clients.field.name')}</th>
-                <th>{t('clients.field.contact')}</th>
-                <th>{t('clients.field.email')}</th>
-                <th>{t('clients.field.phone')}</th>
-                <th class="num">{t('clients.licenses')}</th>
-                <th>
-                  <span class="sr-only">{t('clients.show_sessions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {clients.map((cl) => (
-                <tr>
-                  <td>
-                    <a href={`/clients/${cl.id}`}>{cl.name}</a>
-                  </td>
-                  <td>{cl.contactPerson}</td>
-                  <td>{cl.email && <a href={`mailto:${cl.email}`}>{cl.email}</a>}</td>
-                  <td>{cl.phone}</td>
-                  <td class="num">{cl.licenseCount}</td>
-                  <td>
-                    <SessionsIcon ctx={ctx} clientId={cl.id} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        class="clients"
+        columns={[
+          t('clients.field.name'),
+          t('clients.field.contact'),
+          t('clients.field.email'),
+          t('clients.field.phone'),
+          { num: t('clients.licenses') },
+          <span class="sr-only">{t('clients.show_sessions')}</span>,
+        ]}
+        items={clients}
+        empty={t('clients.empty')}
+        row={(cl) => (
+          <tr>
+            <td>
+              <a href={`/clients/${cl.id}`}>{cl.name}</a>
+            </td>
+            <td>{cl.contactPerson}</td>
+            <td>{cl.email && <a href={`mailto:${cl.email}`}>{cl.email}</a>}</td>
+            <td>{cl.phone}</td>
+            <td class="num">{cl.licenseCount}</td>
+            <td>
+              <SessionsIcon ctx={ctx} clientId={cl.id} />
+            </td>
+          </tr>
+        )}
+      />
       <nav class="pager" aria-label={t('clients.pages')}>
         {props.cursor && <a href={href('')}>{t('licenses.first_page')}</a>}
         {props.nextCursor && (
@@ -175,78 +167,57 @@ export function ClientCardPage(props: {
             </a>
           )}
         </div>
-        {props.licenses.length === 0 ? (
-          <p class="muted">{t('clients.no_licenses')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('licenses.field.key')}</th>
-                  <th>{t('licenses.field.product')}</th>
-                  <th>{t('licenses.field.state')}</th>
-                  <th>{t('licenses.field.hosts')}</th>
-                  <th class="num">{t('licenses.field.live')}</th>
-                  <th>{t('licenses.field.expires')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.licenses.map((l) => (
-                  <tr>
-                    <td>
-                      <a class="mono" href={`/licenses/${l.id}`}>
-                        {l.key}
-                      </a>
-                    </td>
-                    <td>{l.product}</td>
-                    <td>
-                      <LicenseState ctx={ctx} license={l} now={now} />
-                    </td>
-                    <td>
-                      <HostsUsage ctx={ctx} license={l} />
-                    </td>
-                    <td class="num">{l.liveSessions}</td>
-                    <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          columns={[
+            t('licenses.field.key'),
+            t('licenses.field.product'),
+            t('licenses.field.state'),
+            t('licenses.field.hosts'),
+            { num: t('licenses.field.live') },
+            t('licenses.field.expires'),
+          ]}
+          items={props.licenses}
+          empty={t('clients.no_licenses')}
+          row={(l) => (
+            <tr>
+              <td>
+                <a class="mono" href={`/licenses/${l.id}`}>
+                  {l.key}
+                </a>
+              </td>
+              <td>{l.product}</td>
+              <td>
+                <LicenseState ctx={ctx} license={l} now={now} />
+              </td>
+              <td>
+                <HostsUsage ctx={ctx} license={l} />
+              </td>
+              <td class="num">{l.liveSessions}</td>
+              <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+            </tr>
+          )}
+        />
       </section>
 
       <section class="card">
         <h2>{t('clients.infobases')}</h2>
-        {props.infobases.length === 0 ? (
-          <p class="muted">{t('clients.no_infobases')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>{t('infobases.field.name')}</th>
-                  <th>{t('infobases.field.external_id')}</th>
-                  <th>{t('infobases.field.lock')}</th>
-                  <th class="num">{t('infobases.field.live')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.infobases.map((ib) => (
-                  <tr>
-                    <td>
-                      <a href={`/infobases/${ib.id}`}>{ib.name}</a>
-                    </td>
-                    <td class="mono">{ib.externalId}</td>
-                    <td>
-                      <LockBadge ctx={ctx} infobase={ib} />
-                    </td>
-                    <td class="num">{ib.liveSessions}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          columns={[t('infobases.field.name'), t('infobases.field.external_id'), t('infobases.field.lock'), { num: t('infobases.field.live') }]}
+          items={props.infobases}
+          empty={t('clients.no_infobases')}
+          row={(ib) => (
+            <tr>
+              <td>
+                <a href={`/infobases/${ib.id}`}>{ib.name}</a>
+              </td>
+              <td class="mono">{ib.externalId}</td>
+              <td>
+                <LockBadge ctx={ctx} infobase={ib} />
+              </td>
+              <td class="num">{ib.liveSessions}</td>
+            </tr>
+          )}
+        />
       </section>
 
       <section class="card">

@@ -1,6 +1,7 @@
 import type { Infobase } from '../../src/models/infobases.js';
 import type { SessionBrief } from '../../src/models/session-briefs.js';
 import { Notice, PostForm } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import { SessionsCompact, when } from '../licenses/parts.js';
 import type { PageContext } from '../page-context.js';
@@ -33,7 +34,6 @@ export function InfobasesPage(props: {
 }) {
   const { ctx, infobases, query } = props;
   const { t } = ctx;
-  let lastClient: number | null = null;
   return (
     <Page ctx={ctx} title={t('infobases.title')} wide>
       <h1>{t('infobases.title')}</h1>
@@ -59,52 +59,34 @@ export function InfobasesPage(props: {
         </a>
       </form>
       <Notice error={props.error} />
-      {infobases.length === 0 ? (
-        <p class="muted">{t('infobases.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="infobases">
-            <thead>
-              <tr>
-                <th>{t('infobases.field.name')}</th>
-                <th>{t('infobases.field.external_id')}</th>
-                <th>{t('infobases.field.lock')}</th>
-                <th>{t('infobases.field.lock_window')}</th>
-                <th class="num">{t('infobases.field.live')}</th>
+      <ListTable
+        class="infobases"
+        columns={[t('infobases.field.name'), t('infobases.field.external_id'), t('infobases.field.lock'), t('infobases.field.lock_window'), { num: t('infobases.field.live') }]}
+        items={infobases}
+        empty={t('infobases.empty')}
+        row={(ib, i) => (
+          <>
+            {ib.clientId !== (i > 0 ? infobases[i - 1].clientId : null) && (
+              <tr class="grp">
+                <th colspan={5} scope="rowgroup">
+                  <a href={`/clients/${ib.clientId}`}>{ib.clientName}</a>
+                </th>
               </tr>
-            </thead>
-            <tbody>
-              {infobases.map((ib) => {
-                const header =
-                  ib.clientId !== lastClient ? (
-                    <tr class="grp">
-                      <th colspan={5} scope="rowgroup">
-                        <a href={`/clients/${ib.clientId}`}>{ib.clientName}</a>
-                      </th>
-                    </tr>
-                  ) : null;
-                lastClient = ib.clientId;
-                return (
-                  <>
-                    {header}
-                    <tr>
-                      <td>
-                        <a href={`/infobases/${ib.id}`}>{ib.name}</a>
-                      </td>
-                      <td class="mono">{ib.externalId}</td>
-                      <td>
-                        <LockBadge ctx={ctx} infobase={ib} />
-                      </td>
-                      <td class="nowrap">{ib.lock && <LockWindow ctx={ctx} lock={ib.lock} />}</td>
-                      <td class="num">{ib.liveSessions}</td>
-                    </tr>
-                  </>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+            )}
+            <tr>
+              <td>
+                <a href={`/infobases/${ib.id}`}>{ib.name}</a>
+              </td>
+              <td class="mono">{ib.externalId}</td>
+              <td>
+                <LockBadge ctx={ctx} infobase={ib} />
+              </td>
+              <td class="nowrap">{ib.lock && <LockWindow ctx={ctx} lock={ib.lock} />}</td>
+              <td class="num">{ib.liveSessions}</td>
+            </tr>
+          </>
+        )}
+      />
       <nav class="pager" aria-label={t('infobases.pages')}>
         {query.cursor && <a href={listHref(query, { cursor: '' })}>{t('licenses.first_page')}</a>}
         {props.nextCursor && (

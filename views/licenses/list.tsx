@@ -1,5 +1,6 @@
 import type { License } from '../../src/models/licenses.js';
 import { Notice } from '../components/form.js';
+import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 import { HostsUsage, LicenseState, when } from './parts.js';
@@ -92,52 +93,45 @@ export function LicensesPage(props: {
         </a>
       </form>
       <Notice error={props.error} />
-      {licenses.length === 0 ? (
-        <p class="muted">{t('licenses.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="licenses">
-            <thead>
-              <tr>
-                <th>{t('licenses.field.key')}</th>
-                <th>{t('licenses.field.client')}</th>
-                <th>{t('licenses.field.product')}</th>
-                <th>{t('licenses.field.state')}</th>
-                <th>{t('licenses.field.hosts')}</th>
-                <th class="num">{t('licenses.field.live')}</th>
-                <th>{t('licenses.field.expires')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {licenses.map((l) => (
-                <tr>
-                  <td>
-                    <a class="mono" href={`/licenses/${l.id}`}>
-                      {l.key}
-                    </a>
-                  </td>
-                  <td>
-                    <a href={`/clients/${l.clientId}`}>{l.clientName}</a>
-                  </td>
-                  <td>
-                    <a href={licensesHref(query, { product: l.product, cursor: '' })} title={t('licenses.filter.by_product')}>
-                      {l.product}
-                    </a>
-                  </td>
-                  <td>
-                    <LicenseState ctx={ctx} license={l} now={now} />
-                  </td>
-                  <td>
-                    <HostsUsage ctx={ctx} license={l} />
-                  </td>
-                  <td class="num">{l.liveSessions}</td>
-                  <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        class="licenses"
+        columns={[
+          t('licenses.field.key'),
+          t('licenses.field.client'),
+          t('licenses.field.product'),
+          t('licenses.field.state'),
+          t('licenses.field.hosts'),
+          { num: t('licenses.field.live') },
+          t('licenses.field.expires'),
+        ]}
+        items={licenses}
+        empty={t('licenses.empty')}
+        row={(l) => (
+          <tr>
+            <td>
+              <a class="mono" href={`/licenses/${l.id}`}>
+                {l.key}
+              </a>
+            </td>
+            <td>
+              <a href={`/clients/${l.clientId}`}>{l.clientName}</a>
+            </td>
+            <td>
+              <a href={licensesHref(query, { product: l.product, cursor: '' })} title={t('licenses.filter.by_product')}>
+                {l.product}
+              </a>
+            </td>
+            <td>
+              <LicenseState ctx={ctx} license={l} now={now} />
+            </td>
+            <td>
+              <HostsUsage ctx={ctx} license={l} />
+            </td>
+            <td class="num">{l.liveSessions}</td>
+            <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+          </tr>
+        )}
+      />
       <nav class="pager" aria-label={t('licenses.pages')}>
         {query.cursor && <a href={licensesHref(query, { cursor: '' })}>{t('licenses.first_page')}</a>}
         {props.nextCursor && (

@@ -207,66 +207,63 @@ export function SessionsCompact(props: {
   if (!sessions.length) return <p class="muted">{t('licenses.sessions.none')}</p>;
   return (
     <>
-      <div class="table-wrap">
-        <table class="sessions-compact">
-          <thead>
-            <tr>
-              <th>{t('licenses.sessions.session')}</th>
-              <th>{t('licenses.sessions.state')}</th>
-              <th>{t('licenses.sessions.machine')}</th>
-              {props.showLicense && <th>{t('licenses.sessions.license')}</th>}
-              {props.showInfobase && <th>{t('licenses.sessions.infobase')}</th>}
-              <th>{t('licenses.sessions.connection')}</th>
-              <th>{t('licenses.sessions.started')}</th>
-              <th>{t('licenses.sessions.activity')}</th>
-              <th>{t('licenses.sessions.client_ip')}</th>
-              <th>{t('licenses.sessions.features')}</th>
-              {props.terminateAction && <th>{t('common.actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr data-session-id={s.id}>
-                <td>
-                  <b>{s.user}</b>{' '}
-                  <span class="muted sname" title={s.name}>
-                    {s.name}
-                  </span>
-                </td>
-                <td>
-                  <span class={`sst ${s.state}`}>{t(`licenses.session_state.${s.state}`)}</span>
-                  {s.running && <span class="sst running">{t('licenses.session_state.running')}</span>}
-                </td>
-                <td class="nowrap">
-                  {s.machineHostname ?? s.machineIp}
-                  {s.machineHostname && s.machineIp && <small class="muted"> {s.machineIp}</small>}
-                </td>
-                {props.showLicense && <td class="mono nowrap">{s.licenseKey}</td>}
-                {props.showInfobase && <td>{s.infobase?.name}</td>}
-                <td>{t(`licenses.connection.${s.connection}`)}</td>
-                <td class="nowrap" title={when(ctx, s.startedAt)}>
-                  {shortWhen(ctx, s.startedAt)}
-                </td>
-                <td class="nowrap" title={when(ctx, s.activityAt)}>
-                  {shortWhen(ctx, s.activityAt)}
-                </td>
-                <td class="nowrap" title={s.clientHostname ?? undefined}>
-                  {s.clientIp}
-                </td>
-                <td>{s.features.join(', ')}</td>
-                {props.terminateAction && (
-                  <td class="actions">
-                    <PostForm action={props.terminateAction(s)} csrf={ctx.csrfToken} class="inline" confirm={t('licenses.sessions.terminate_confirm', { user: s.user, name: s.name })}>
-                      <input type="hidden" name="back" value={props.back} />
-                      <button class="danger small">{t('licenses.sessions.terminate')}</button>
-                    </PostForm>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        class="sessions-compact"
+        columns={[
+          t('licenses.sessions.session'),
+          t('licenses.sessions.state'),
+          t('licenses.sessions.machine'),
+          props.showLicense && t('licenses.sessions.license'),
+          props.showInfobase && t('licenses.sessions.infobase'),
+          t('licenses.sessions.connection'),
+          t('licenses.sessions.started'),
+          t('licenses.sessions.activity'),
+          t('licenses.sessions.client_ip'),
+          t('licenses.sessions.features'),
+          props.terminateAction && t('common.actions'),
+        ]}
+        items={sessions}
+        empty={t('licenses.sessions.none')}
+        row={(s) => (
+          <tr data-session-id={s.id}>
+            <td>
+              <b>{s.user}</b>{' '}
+              <span class="muted sname" title={s.name}>
+                {s.name}
+              </span>
+            </td>
+            <td>
+              <span class={`sst ${s.state}`}>{t(`licenses.session_state.${s.state}`)}</span>
+              {s.running && <span class="sst running">{t('licenses.session_state.running')}</span>}
+            </td>
+            <td class="nowrap">
+              {s.machineHostname ?? s.machineIp}
+              {s.machineHostname && s.machineIp && <small class="muted"> {s.machineIp}</small>}
+            </td>
+            {props.showLicense && <td class="mono nowrap">{s.licenseKey}</td>}
+            {props.showInfobase && <td>{s.infobase?.name}</td>}
+            <td>{t(`licenses.connection.${s.connection}`)}</td>
+            <td class="nowrap" title={when(ctx, s.startedAt)}>
+              {shortWhen(ctx, s.startedAt)}
+            </td>
+            <td class="nowrap" title={when(ctx, s.activityAt)}>
+              {shortWhen(ctx, s.activityAt)}
+            </td>
+            <td class="nowrap" title={s.clientHostname ?? undefined}>
+              {s.clientIp}
+            </td>
+            <td>{s.features.join(', ')}</td>
+            {props.terminateAction && (
+              <td class="actions">
+                <PostForm action={props.terminateAction(s)} csrf={ctx.csrfToken} class="inline" confirm={t('licenses.sessions.terminate_confirm', { user: s.user, name: s.name })}>
+                  <input type="hidden" name="back" value={props.back} />
+                  <button class="danger small">{t('licenses.sessions.terminate')}</button>
+                </PostForm>
+              </td>
+            )}
+          </tr>
+        )}
+      />
       <p class="muted">
         {t('licenses.sessions.shown', { shown: sessions.length, total })} ·{' '}
         <a href={props.monitorHref}>{t('licenses.sessions.open_monitor')}</a>
