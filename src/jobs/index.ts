@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { startCheckpointer } from '../db/checkpointer.js';
 import type { Deps } from '../deps.js';
 import { deleteExpiredWebSessions } from '../models/web-sessions.js';
 import { forgiveRestart, leaseTick } from '../models/reaper.js';
@@ -12,8 +13,8 @@ export interface Jobs {
   stop(): Promise<void>;
 }
 
-/** Starts the background timers; each only calls model functions. */
-export async function startJobs(deps: Deps, _sqlite: Database.Database): Promise<Jobs> {
+/** Starts the background timers (each only calls model functions) and the WAL checkpoint worker. */
+export async function startJobs(deps: Deps, sqlite: Database.Database): Promise<Jobs> {
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, name: string, fn: () => Promise<void>) => {
     let running = false;
@@ -51,11 +52,14 @@ export async function startJobs(deps: Deps, _sqlite: Database.Database): Promise
   });
   // The planner's statistics follow the data (opening the database gathers the first ones).
   every(3600_000, 'planner-statistics', () => refreshPlannerStatistics(deps.db));
+  // WAL pages move into the database file in a worker thread, not inside a request's COMMIT.
+  const checkpointer = await startCheckpointer(sqlite, { onError: (message) => deps.logger.warn(message) });
   return {
     async stop() {
       for (const t of timers) clearInterval(t);
       // Agent writes still queued for their group are written before the database closes.
       await deps.groupCommit.flush();
+      await checkpointer.stop();
     },
   };
 }

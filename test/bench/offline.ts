@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { startCheckpointer } from '../../src/db/checkpointer.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { hashToken } from '../../src/lib/tokens.js';
@@ -100,11 +101,13 @@ export async function leaseSweep(dir: string, expired: number, live: number): Pr
     }
   })();
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  // As on a running server: statistics gathered at open and hourly (src/jobs).
+  // As on a running server: statistics gathered at open and hourly, WAL checkpoints in their worker (src/jobs).
   await refreshPlannerStatistics(db);
+  const checkpointer = await startCheckpointer(sqlite);
   const t0 = process.hrtime.bigint();
   const closed = await reapExpiredSessions(db, now);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  await checkpointer.stop();
   const stillOpen = Number((sqlite.prepare('select count(*) as n from sessions where closed_at is null').get() as { n: number }).n);
   await db.destroy();
   for (const s of ['', '-wal', '-shm']) fs.rmSync(file + s, { force: true });
