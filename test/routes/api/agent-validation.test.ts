@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { send } from '../../fuzz/fuzz-kit.js';
 import { makeApp, type TestApp } from '../../helpers/app.js';
 import { agentTableCounts, captureBody, heartbeat, makeLicense, openOk, sessionRow, type OpenedSession } from '../../helpers/licensing.js';
 
@@ -86,6 +87,24 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     const form = await t.request.post('/api/v1/sessions').type('form').send({ licenseKey: key });
     expect(form.status).toBe(415);
     expect(await agentTableCounts(t.db)).toEqual(before);
+  });
+
+  it('capture: a body that is not UTF-8 → 400 naming the body (not replacement characters); the same body whole is read as usual, any case of the type', async () => {
+    const before = await agentTableCounts(t.db);
+    const good = Buffer.from(JSON.stringify(cap({ user: 'Пётр' })), 'utf8');
+    // The same JSON with one byte of the user name broken: 0xFF never occurs in UTF-8.
+    const broken = Buffer.from(good);
+    broken[broken.indexOf(Buffer.from('Пётр', 'utf8'))] = 0xff;
+    // Exactly these bytes (supertest would serialize a Buffer as JSON).
+    const res = await send(t, 'POST', '/api/v1/sessions', { body: broken, headers: { 'Content-Type': 'application/json' } });
+    expect(res.status).toBe(400);
+    const error = JSON.parse(res.text).error;
+    expect(error.code).toBe('invalid_request');
+    expect(Object.keys(error.details.fields)).toEqual(['body']);
+    expect(await agentTableCounts(t.db)).toEqual(before);
+    const ok = await send(t, 'POST', '/api/v1/sessions', { body: good, headers: { 'Content-Type': 'APPLICATION/JSON; charset=UTF-8' } });
+    expect(ok.status).toBe(201);
+    expect((await sessionRow(t, JSON.parse(ok.text).sessionId)).user_name).toBe('Пётр');
   });
 
   it('capture: unknown fields are ignored; 512 code points are allowed even when that is 1024 UTF-16 units', async () => {
