@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     'skip-bare': { type: 'boolean', default: false },
     connections: { type: 'string' },
+    rounds: { type: 'string' },
     seconds: { type: 'string' },
     memtrace: { type: 'boolean', default: false },
     'node-args': { type: 'string' },
@@ -38,9 +39,21 @@ const want = (group: string) => !only || only.has(group);
 const P = quick
   ? { live: 10_000, closed: 10_000, events: 100_000, seconds: 4, warm: 1, samples: 40, sweep: 100_000, growthSessions: 200, growthMinutes: 20 }
   : { live: 10_000, closed: 100_000, events: 1_000_000, seconds: 15, warm: 3, samples: 200, sweep: 100_000, growthSessions: 1000, growthMinutes: 90 };
-if (args.seconds) P.seconds = Number(args.seconds);
-if (args.samples) P.samples = Number(args.samples);
-const CONNECTIONS = Number(args.connections ?? 50);
+/** A numeric option: a whole number ≥ 1, or the benchmark does not start. */
+function count(name: string, value: string | undefined, otherwise: number): number {
+  if (value === undefined) return otherwise;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`--${name} must be a whole number of at least 1, not "${value}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+P.seconds = count('seconds', args.seconds, P.seconds);
+P.samples = count('samples', args.samples, P.samples);
+const CONNECTIONS = count('connections', args.connections, 50);
+/** Throughput runs come in this many interleaved rounds (see throughputFigures). */
+const ROUNDS = count('rounds', args.rounds, quick ? 2 : 3);
 
 interface Figure {
   key: string;
@@ -74,11 +87,11 @@ async function cannon(base: string, seconds: number, requests: CannonRequest[]):
 }
 
 /** A warm-up run, then the measured run with the server's CPU time around it. */
-async function measured(server: ServerProcess, requests: () => CannonRequest[]) {
-  await cannon(server.base, P.warm, requests());
+async function measured(server: ServerProcess, requests: () => CannonRequest[], seconds = P.seconds, warm = P.warm) {
+  await cannon(server.base, warm, requests());
   const cpu0 = await server.cpuSplit();
   const client0 = process.cpuUsage();
-  const r = await cannon(server.base, P.seconds, requests());
+  const r = await cannon(server.base, seconds, requests());
   const client = process.cpuUsage(client0);
   const cpu1 = await server.cpuSplit();
   const ok = r['2xx'];
@@ -355,73 +368,117 @@ async function refreshFigures(server: ServerProcess, page: Record<string, string
 // ---------------------------------------------------------------------------
 // Throughput: the bare endpoint, heartbeats, captures.
 
+/** The middle value (the mean of the two middle ones for an even count). */
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const list = (xs: number[], digits = 3) => xs.map((x) => x.toFixed(digits)).join(' / ');
+
+type Measured = Awaited<ReturnType<typeof measured>>;
+
+/**
+ * The bare endpoint, the heartbeat route without its database, heartbeats and
+ * captures, measured in ROUNDS interleaved rounds of P.seconds / ROUNDS each
+ * (this machine's speed moves by tens of percent over a minute): each round's
+ * ratios are to the bare run of the same round, and a figure is the median
+ * round's.
+ */
 async function throughputFigures(server: ServerProcess, seeded: Awaited<ReturnType<typeof seedDatabase>>, dbFile: string) {
   const sample = heartbeatBody(seeded.sessions.find((s) => s.packages.length === 2) ?? seeded.sessions[0], 1, Date.now());
-  log(`bare JSON POST: ${P.seconds} s, ${CONNECTIONS} connections, heartbeat-sized body (${sample.length} B)`);
-  const bare = args['skip-bare']
-    ? { rps: NaN, cpuPerRequestUs: NaN, latencyP99: NaN, clientCores: NaN, serverCores: NaN }
-    : await measured(server, () => [{ method: 'POST', path: '/__bench/echo', headers: { 'content-type': 'application/json' }, body: sample }]);
-  figure('bare_rps', 'bare Hono JSON POST (reference)', bare.rps, 'req/s', null, null, `server CPU ${fmt(bare.cpuPerRequestUs)} µs/request, p99 ${bare.latencyP99} ms; ${cores(bare)}`);
+  const seconds = Math.max(1, Math.round(P.seconds / ROUNDS));
+  log(`${ROUNDS} rounds of ${seconds} s each, ${CONNECTIONS} connections: bare JSON POST (heartbeat-sized body, ${sample.length} B)${want('heartbeat') ? ', the heartbeat route without its database, heartbeats' : ''}${want('capture') ? ', captures' : ''}`);
+  const bareRequests = () => [{ method: 'POST', path: '/__bench/echo', headers: { 'content-type': 'application/json' }, body: sample }];
+  // The same requests to the heartbeat route's handler with a recorder that does nothing (routes/bench.ts):
+  // how far HTTP, validation and the bearer check alone get, i.e. what the database work costs on top.
+  const nodbRequests = heartbeatRequests(seeded.sessions, '/api/v1/__bench');
+  const hbRequests = heartbeatRequests(seeded.sessions);
+  const capRequests = captureRequests(seeded);
+
+  const rounds: { bare: Measured | null; nodb?: Measured; hb?: Measured; cap?: Measured }[] = [];
+  let peak = 0;
+  let peakFromHwm = true;
+  let walMax = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    const warm = i === 0 ? P.warm : 1;
+    const round: (typeof rounds)[number] = { bare: args['skip-bare'] ? null : await measured(server, bareRequests, seconds, warm) };
+    if (want('heartbeat')) {
+      round.nodb = await measured(server, nodbRequests, seconds, warm);
+      const reset = server.resetPeak();
+      peakFromHwm &&= reset;
+      const samples: number[] = [];
+      const timer = setInterval(() => {
+        samples.push(server.memory().rss);
+        walMax = Math.max(walMax, fs.existsSync(dbFile + '-wal') ? fs.statSync(dbFile + '-wal').size : 0);
+      }, 100);
+      round.hb = await measured(server, hbRequests, seconds, warm);
+      clearInterval(timer);
+      const mem = server.memory();
+      peak = Math.max(peak, reset ? mem.peak : Math.max(...samples, mem.rss));
+    }
+    if (want('capture')) round.cap = await measured(server, capRequests, seconds, warm);
+    const ratio = (m?: Measured) => (m && round.bare ? `${(m.rps / round.bare.rps).toFixed(3)}×` : '-');
+    log(`  round ${i + 1}: bare ${round.bare ? fmt(round.bare.rps) : '-'} req/s; without database ${ratio(round.nodb)}, heartbeats ${ratio(round.hb)}, captures ${ratio(round.cap)}`);
+    rounds.push(round);
+  }
+
+  const bares = rounds.map((r) => r.bare?.rps ?? NaN);
+  const bareCpu = rounds.map((r) => r.bare?.cpuPerRequestUs ?? NaN);
+  const last = rounds[rounds.length - 1];
+  figure('bare_rps', 'bare Hono JSON POST (reference)', median(bares), 'req/s', null, null, `rounds ${list(bares, 0)} req/s; server CPU ${list(bareCpu, 1)} µs/request; ${last.bare ? cores(last.bare) : ''} (last round)`);
+  /** Per-round ratios to that round's bare run. */
+  const ratios = (k: 'nodb' | 'hb' | 'cap') => rounds.map((r) => (r[k]?.rps ?? NaN) / (r.bare?.rps ?? NaN));
 
   if (want('heartbeat')) {
-    // The same requests to the heartbeat route's handler with a recorder that does nothing (routes/bench.ts):
-    // how far HTTP, validation and the bearer check alone get, i.e. what the database work costs on top.
-    log('heartbeat route without its database work (reference)');
-    const nodb = await measured(server, heartbeatRequests(seeded.sessions, '/api/v1/__bench'));
-    figure('heartbeat_nodb_ratio', 'heartbeat route without the database vs bare (reference)', nodb.rps / bare.rps, '×', null, null, `${fmt(nodb.rps)} req/s, server CPU ${fmt(nodb.cpuPerRequestUs)} µs/request; ${cores(nodb)}`);
-
-    log(`heartbeats: ${seeded.sessions.length} live sessions round robin, metrics + package snapshot`);
-    const reset = server.resetPeak();
-    const samples: number[] = [];
-    let walMax = 0;
-    const timer = setInterval(() => {
-      samples.push(server!.memory().rss);
-      walMax = Math.max(walMax, fs.existsSync(dbFile + '-wal') ? fs.statSync(dbFile + '-wal').size : 0);
-    }, 100);
-    const hb = await measured(server, heartbeatRequests(seeded.sessions));
-    clearInterval(timer);
-    const mem = server.memory();
-    const peak = reset ? mem.peak : Math.max(...samples, mem.rss);
-    figure('heartbeat_ratio', 'heartbeat throughput vs bare endpoint', hb.rps / bare.rps, '×', 0.8, '>=', `${fmt(hb.rps)} vs ${fmt(bare.rps)} req/s; ${hb.non2xx} non-2xx, ${hb.errors} errors, p99 ${hb.latencyP99} ms; ${cores(hb)}`);
-    figure('heartbeat_cpu_us', 'server CPU per heartbeat', hb.cpuPerRequestUs, 'µs', 150, '<=', `user ${fmt(hb.userUs)} µs, system ${fmt(hb.systemUs)} µs; ${fmt(hb.perGroup)} heartbeats per transaction`);
-    figure('peak_rss_mb', 'peak RSS of the server during the heartbeat run', peak / 2 ** 20, 'MB', 250, '<=', reset ? 'VmHWM after clear_refs' : 'sampled every 100 ms');
+    const nodb = ratios('nodb');
+    figure('heartbeat_nodb_ratio', 'heartbeat route without the database vs bare (reference)', median(nodb), '×', null, null, `rounds ${list(nodb)}; server CPU ${list(rounds.map((r) => r.nodb!.cpuPerRequestUs), 1)} µs/request; ${cores(last.nodb!)} (last round)`);
+    const hb = ratios('hb');
+    const hbs = rounds.map((r) => r.hb!);
+    figure('heartbeat_ratio', 'heartbeat throughput vs bare endpoint', median(hb), '×', 0.8, '>=', `rounds ${list(hb)}; ${list(hbs.map((m) => m.rps), 0)} req/s; ${hbs.reduce((n, m) => n + m.non2xx, 0)} non-2xx, ${hbs.reduce((n, m) => n + m.errors, 0)} errors, p99 ${list(hbs.map((m) => m.latencyP99), 0)} ms; ${cores(last.hb!)} (last round)`);
+    const cpu = hbs.map((m) => m.cpuPerRequestUs);
+    figure('heartbeat_cpu_us', 'server CPU per heartbeat', median(cpu), 'µs', 150, '<=', `rounds ${list(cpu, 1)} µs (bare: ${list(bareCpu, 1)}); ${fmt(median(hbs.map((m) => m.perGroup)))} heartbeats per transaction`);
+    figure('peak_rss_mb', 'peak RSS of the server during the heartbeat run', peak / 2 ** 20, 'MB', 250, '<=', peakFromHwm ? 'VmHWM after clear_refs, highest round' : 'sampled every 100 ms');
     // Under writes that never pause the checkpoint worker cannot catch up completely; the server's backstop checkpoint bounds the WAL.
     figure('heartbeat_wal_max_mb', 'WAL file during the heartbeat run (max)', walMax / 2 ** 20, 'MB', 64, '<=', 'sampled every 100 ms');
-    extra.heartbeatStatuses = hb.statuses;
+    extra.heartbeatStatuses = hbs.map((m) => m.statuses);
   }
 
   if (want('capture')) {
-    log('captures: new sessions on existing bindings');
-    let next = 0;
-    const requests = () => [
-      {
-        method: 'POST',
-        path: '/api/v1/sessions',
-        setupRequest(req: CannonRequest) {
-          const i = next++;
-          const h = seeded.hosts[i % seeded.hosts.length];
-          return {
-            ...req,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              licenseKey: h.licenseKey,
-              clientSessionId: `cap-${i}-${started}`,
-              fingerprint: h.fingerprint,
-              machine: h.machine,
-              user: `${LATIN[i % LATIN.length]}${i % 97}`,
-              roles: ['viewer'],
-              infobase: h.infobase,
-              connectionType: 'client',
-              app: { name: 'Payroll', version: '3.2.1' },
-            }),
-          };
-        },
-      },
-    ];
-    const cap = await measured(server, requests);
-    figure('capture_ratio', 'capture throughput vs bare endpoint', cap.rps / bare.rps, '×', 0.4, '>=', `${fmt(cap.rps)} vs ${fmt(bare.rps)} req/s; server CPU ${fmt(cap.cpuPerRequestUs)} µs/capture, ${fmt(cap.perGroup)} per transaction; ${cap.non2xx} non-2xx, ${cap.errors} errors; ${cores(cap)}`);
-    extra.captureStatuses = cap.statuses;
+    const cap = ratios('cap');
+    const caps = rounds.map((r) => r.cap!);
+    figure('capture_ratio', 'capture throughput vs bare endpoint', median(cap), '×', 0.4, '>=', `rounds ${list(cap)}; ${list(caps.map((m) => m.rps), 0)} req/s; server CPU ${list(caps.map((m) => m.cpuPerRequestUs), 0)} µs/capture, ${fmt(median(caps.map((m) => m.perGroup)))} per transaction; ${caps.reduce((n, m) => n + m.non2xx, 0)} non-2xx, ${caps.reduce((n, m) => n + m.errors, 0)} errors; ${cores(last.cap!)} (last round)`);
+    extra.captureStatuses = caps.map((m) => m.statuses);
   }
+}
+
+/** Captures of new sessions (each with a new clientSessionId) on the seeded bindings, with an infobase and roles. */
+function captureRequests(seeded: Awaited<ReturnType<typeof seedDatabase>>): () => CannonRequest[] {
+  let next = 0;
+  return () => [
+    {
+      method: 'POST',
+      path: '/api/v1/sessions',
+      setupRequest(req: CannonRequest) {
+        const i = next++;
+        const h = seeded.hosts[i % seeded.hosts.length];
+        return {
+          ...req,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            licenseKey: h.licenseKey,
+            clientSessionId: `cap-${i}-${started}`,
+            fingerprint: h.fingerprint,
+            machine: h.machine,
+            user: `${LATIN[i % LATIN.length]}${i % 97}`,
+            roles: ['viewer'],
+            infobase: h.infobase,
+            connectionType: 'client',
+            app: { name: 'Payroll', version: '3.2.1' },
+          }),
+        };
+      },
+    },
+  ];
 }
 
 main().then(
