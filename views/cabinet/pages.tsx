@@ -7,7 +7,7 @@ import { ListTable } from '../components/table.js';
 import { LockBadge } from '../infobases/parts.js';
 import { Page } from '../layouts/page.js';
 import { HistoryPanel, type HistoryData } from '../licenses/history.js';
-import { ClientHostsTable, HostsUsage, LicenseFacts, LicenseState, LicenseTabs, SessionsCompact, when } from '../licenses/parts.js';
+import { ClientHostsTable, LicenseFacts, LicenseState, LicenseStatusCells, LicenseTabs, SessionsCompact, when } from '../licenses/parts.js';
 import type { PageContext } from '../page-context.js';
 
 export interface Quota {
@@ -59,14 +59,7 @@ export function CabinetHome(props: {
                 </a>
               </td>
               <td>{l.product}</td>
-              <td>
-                <LicenseState ctx={ctx} license={l} now={now} />
-              </td>
-              <td>
-                <HostsUsage ctx={ctx} license={l} />
-              </td>
-              <td class="num">{l.liveSessions}</td>
-              <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+              <LicenseStatusCells ctx={ctx} license={l} now={now} />
               <td>{l.quota.quota === 0 ? <span class="muted">{t('cabinet.no_self_reset')}</span> : t('cabinet.left_of', { left: l.quota.remaining, quota: l.quota.quota })}</td>
             </tr>
           )}

@@ -6,7 +6,7 @@ import { Notice, PostForm } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { LockBadge } from '../infobases/parts.js';
 import { Page } from '../layouts/page.js';
-import { HostsUsage, LicenseState, when } from '../licenses/parts.js';
+import { LicenseStatusCells, when } from '../licenses/parts.js';
 import type { PageContext } from '../page-context.js';
 
 /** Clients by name with a search box, paged. */
@@ -186,14 +186,7 @@ export function ClientCardPage(props: {
                 </a>
               </td>
               <td>{l.product}</td>
-              <td>
-                <LicenseState ctx={ctx} license={l} now={now} />
-              </td>
-              <td>
-                <HostsUsage ctx={ctx} license={l} />
-              </td>
-              <td class="num">{l.liveSessions}</td>
-              <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+              <LicenseStatusCells ctx={ctx} license={l} now={now} />
             </tr>
           )}
         />

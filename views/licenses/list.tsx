@@ -3,7 +3,7 @@ import { Notice } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
-import { HostsUsage, LicenseState, when } from './parts.js';
+import { LicenseStatusCells } from './parts.js';
 
 export interface LicenseListQuery {
   q: string;
@@ -121,14 +121,7 @@ export function LicensesPage(props: {
                 {l.product}
               </a>
             </td>
-            <td>
-              <LicenseState ctx={ctx} license={l} now={now} />
-            </td>
-            <td>
-              <HostsUsage ctx={ctx} license={l} />
-            </td>
-            <td class="num">{l.liveSessions}</td>
-            <td class="nowrap">{l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+            <LicenseStatusCells ctx={ctx} license={l} now={now} />
           </tr>
         )}
       />

@@ -52,6 +52,23 @@ export function HostsUsage(props: { ctx: PageContext; license: Pick<License, 'bo
   );
 }
 
+/** A license row's state, hosts, live sessions and expiry cells, as every list of licenses shows them. */
+export function LicenseStatusCells(props: { ctx: PageContext; license: Pick<License, 'suspendedAt' | 'expiresAt' | 'boundHosts' | 'maxHosts' | 'liveSessions'>; now: number }) {
+  const { ctx, license: l, now } = props;
+  return (
+    <>
+      <td>
+        <LicenseState ctx={ctx} license={l} now={now} />
+      </td>
+      <td>
+        <HostsUsage ctx={ctx} license={l} />
+      </td>
+      <td class="num">{l.liveSessions}</td>
+      <td class="nowrap">{l.expiresAt === null ? <span class="muted">{ctx.t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+    </>
+  );
+}
+
 /** Tabs of a license page: the card and its history. */
 export function LicenseTabs(props: { ctx: PageContext; base: string; active: 'card' | 'history' }) {
   const { ctx, base, active } = props;
