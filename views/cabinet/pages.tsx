@@ -7,7 +7,7 @@ import { ListTable } from '../components/table.js';
 import { LockBadge } from '../infobases/parts.js';
 import { Page } from '../layouts/page.js';
 import { HistoryPanel, type HistoryData } from '../licenses/history.js';
-import { ClientHostsTable, LicenseFacts, LicenseState, LicenseStatusCells, LicenseTabs, SessionsCompact, when } from '../licenses/parts.js';
+import { ClientHostsTable, LicenseFacts, LicenseState, LicenseStatusCells, LicenseTabs, licenseStatusColumns, SessionsCompact, when } from '../licenses/parts.js';
 import type { PageContext } from '../page-context.js';
 
 export interface Quota {
@@ -43,10 +43,7 @@ export function CabinetHome(props: {
           columns={[
             t('licenses.field.key'),
             t('licenses.field.product'),
-            t('licenses.field.state'),
-            t('licenses.field.hosts'),
-            { num: t('licenses.field.live') },
-            t('licenses.field.expires'),
+            ...licenseStatusColumns(t),
             t('cabinet.resets_left'),
           ]}
           items={licenses}

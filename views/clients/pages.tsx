@@ -6,7 +6,7 @@ import { Notice, PostForm } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { LockBadge } from '../infobases/parts.js';
 import { Page } from '../layouts/page.js';
-import { LicenseStatusCells, when } from '../licenses/parts.js';
+import { LicenseStatusCells, licenseStatusColumns, when } from '../licenses/parts.js';
 import type { PageContext } from '../page-context.js';
 
 /** Clients by name with a search box, paged. */
@@ -171,10 +171,7 @@ export function ClientCardPage(props: {
           columns={[
             t('licenses.field.key'),
             t('licenses.field.product'),
-            t('licenses.field.state'),
-            t('licenses.field.hosts'),
-            { num: t('licenses.field.live') },
-            t('licenses.field.expires'),
+            ...licenseStatusColumns(t),
           ]}
           items={props.licenses}
           empty={t('clients.no_licenses')}

@@ -3,7 +3,7 @@ import { Notice } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
-import { LicenseStatusCells } from './parts.js';
+import { LicenseStatusCells, licenseStatusColumns } from './parts.js';
 
 export interface LicenseListQuery {
   q: string;
@@ -99,10 +99,7 @@ export function LicensesPage(props: {
           t('licenses.field.key'),
           t('licenses.field.client'),
           t('licenses.field.product'),
-          t('licenses.field.state'),
-          t('licenses.field.hosts'),
-          { num: t('licenses.field.live') },
-          t('licenses.field.expires'),
+          ...licenseStatusColumns(t),
         ]}
         items={licenses}
         empty={t('licenses.empty')}

@@ -3,7 +3,7 @@ import type { ClientHost } from '../../src/models/cabinet.js';
 import type { BoundHost, License } from '../../src/models/licenses.js';
 import type { SessionBrief } from '../../src/models/session-briefs.js';
 import { PostForm } from '../components/form.js';
-import { ListTable } from '../components/table.js';
+import { ListTable, type Column } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
 
 // Pieces shared by the license card, the client card, the infobase page and the cabinet.
@@ -51,6 +51,14 @@ export function HostsUsage(props: { ctx: PageContext; license: Pick<License, 'bo
     <span class={full ? 'badge warn' : undefined}>{props.ctx.t('licenses.hosts_of', { bound: boundHosts, max: maxHosts })}</span>
   );
 }
+
+/** The heads over LicenseStatusCells. */
+export const licenseStatusColumns = (t: PageContext['t']): Column[] => [
+  t('licenses.field.state'),
+  t('licenses.field.hosts'),
+  { num: t('licenses.field.live') },
+  t('licenses.field.expires'),
+];
 
 /** A license row's state, hosts, live sessions and expiry cells, as every list of licenses shows them. */
 export function LicenseStatusCells(props: { ctx: PageContext; license: Pick<License, 'suspendedAt' | 'expiresAt' | 'boundHosts' | 'maxHosts' | 'liveSessions'>; now: number }) {
