@@ -11,8 +11,10 @@ import { Worker } from 'node:worker_threads';
  * heartbeat's share of COMMIT was ~40 µs with automatic checkpoints and ~15 µs
  * without). Here a worker thread with its own connection runs a PASSIVE
  * checkpoint every `intervalMs`: it never blocks the server's readers or
- * writers, and nothing about durability changes (a commit is in the WAL before
- * it is answered, as before; a checkpoint only moves pages into the main file).
+ * writers. Nothing answered is any less durable (a commit is in the WAL before
+ * it is answered, as before), and the WAL is synced, which each checkpoint
+ * does first, every `intervalMs` while anything is written instead of once per
+ * 1,000 pages (see README "Durability").
  * The server's connection keeps an automatic checkpoint as a backstop, at
  * BACKSTOP_PAGES, for when writes never pause long enough for the worker to
  * catch up completely (the WAL restarts from its start only then) or the
@@ -74,13 +76,20 @@ export async function startCheckpointer(
   const stats = { checkpoints: 0, frames: 0, errors: 0 };
   const none: Checkpointer = { stats, stop: async () => {} };
   if (sqlite.memory || String(sqlite.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return none;
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { file: sqlite.name, driver: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: opts.intervalMs ?? 200 },
-  });
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file: sqlite.name, driver: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: opts.intervalMs ?? 200 },
+    });
+  } catch (e) {
+    opts.onError?.(`WAL checkpoint worker: ${e instanceof Error ? e.message : String(e)}`);
+    return none;
+  }
   const backToDefault = () => {
     if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_PAGES}`);
   };
+  let exited = false;
   let onStopped: (() => void) | null = null;
   const started = await new Promise<boolean>((resolve) => {
     worker.on('message', (m: { ready?: true; stats?: typeof stats; error?: string; stopped?: true }) => {
@@ -89,9 +98,12 @@ export async function startCheckpointer(
       if (m.error) opts.onError?.(`WAL checkpoint: ${m.error}`);
       if (m.stopped) onStopped?.();
     });
-    worker.on('error', (e) => {
+    worker.on('error', (e) => opts.onError?.(`WAL checkpoint worker: ${e.message}`));
+    // Whenever it ends (stopped, failed to open the file, crashed), SQLite's own checkpoints take over again.
+    worker.on('exit', () => {
+      exited = true;
       backToDefault();
-      opts.onError?.(`WAL checkpoint worker: ${e.message}`);
+      onStopped?.();
       resolve(false);
     });
   });
@@ -103,11 +115,11 @@ export async function startCheckpointer(
     stats,
     async stop() {
       backToDefault();
+      if (exited) return;
       // Held until it has finished, or a process with nothing else to do would exit while waiting.
       worker.ref();
       await new Promise<void>((resolve) => {
         onStopped = resolve;
-        worker.once('exit', () => resolve());
         worker.postMessage('stop');
       });
       await worker.terminate();

@@ -104,6 +104,19 @@ describe('WAL checkpoint worker', () => {
     expect(r.status).toBe(0);
   });
 
+  it('a worker that cannot open the file leaves SQLite’s own checkpoints on and says why', async () => {
+    const { sqlite, file } = openTemp();
+    // The server's connection keeps its open file; the worker, opening by name, finds none.
+    fs.renameSync(file, `${file}.moved`);
+    const errors: string[] = [];
+    checkpointer = await startCheckpointer(sqlite, { intervalMs: 20, onError: (m) => errors.push(m) });
+    fs.renameSync(`${file}.moved`, file);
+    expect(errors.join('\n')).toMatch(/WAL checkpoint worker: .+/);
+    expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    expect(checkpointer.stats).toEqual({ checkpoints: 0, frames: 0, errors: 0 });
+    await checkpointer.stop();
+  });
+
   it('does nothing for an in-memory database', async () => {
     opened = openDatabase(':memory:');
     checkpointer = await startCheckpointer(opened.sqlite, { intervalMs: 20 });
