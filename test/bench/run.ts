@@ -87,7 +87,7 @@ async function cannon(base: string, seconds: number, requests: CannonRequest[]):
 }
 
 /** A warm-up run, then the measured run with the server's CPU time around it. */
-async function measured(server: ServerProcess, requests: () => CannonRequest[], seconds = P.seconds, warm = P.warm) {
+async function measured(server: ServerProcess, requests: () => CannonRequest[], seconds: number, warm: number) {
   await cannon(server.base, warm, requests());
   const cpu0 = await server.cpuSplit();
   const client0 = process.cpuUsage();
