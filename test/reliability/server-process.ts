@@ -29,7 +29,7 @@ export function serverEnv(databasePath: string, extra: Record<string, string> = 
   };
 }
 
-/** Spawns `node --import tsx src/server.ts`; the port comes from its "listening" log line. */
+/** Spawns `node --import tsx src/server.ts`; ready once it listens and all it printed before is read (the port comes from its "listening" log line). */
 export function spawnServer(databasePath: string, extra: Record<string, string> = {}): ServerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/server.ts')], {
     cwd: projectRoot,
@@ -43,8 +43,10 @@ export function spawnServer(databasePath: string, extra: Record<string, string> 
   const ready = new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d.toString();
+      // The port is in the log (stderr); stdout's own "listening" line comes after everything the server
+      // printed there before (the setup link): two pipes, read in no fixed order, so wait for both.
       const m = /"msg":"listening"[^\n]*"port":(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
+      if (m && out.includes('Session Monitor is listening on ')) resolve(Number(m[1]));
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
