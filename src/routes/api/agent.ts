@@ -29,21 +29,23 @@ function sessionIdParam(c: AppContext): string {
   return id;
 }
 
+// Variables are read with c.get here: hono's c.var copies all of them into a new object on every access (the agent routes are the hot ones).
+
 /** Counts a capture against the per-IP and per-key limits; 429 when either is exhausted. */
 function limitCapture(c: AppContext, licenseKey: string): void {
-  const { capturePerIp, capturePerKey } = c.var.deps.limits;
-  const now = c.var.deps.clock.now();
-  const a = capturePerIp.check(c.var.ip ?? 'unknown', now);
-  const b = capturePerKey.check(licenseKey, now);
+  const { limits, clock } = c.get('deps');
+  const now = clock.now();
+  const a = limits.capturePerIp.check(c.get('ip') ?? 'unknown', now);
+  const b = limits.capturePerKey.check(licenseKey, now);
   if (!a.ok || !b.ok) throw new RateLimited(Math.max(a.ok ? 0 : a.retryAfterSec, b.ok ? 0 : b.retryAfterSec));
   countCapture(c, licenseKey, 1);
 }
 
 function countCapture(c: AppContext, licenseKey: string, weight: number): void {
-  const { capturePerIp, capturePerKey } = c.var.deps.limits;
-  const now = c.var.deps.clock.now();
-  capturePerIp.add(c.var.ip ?? 'unknown', now, weight);
-  capturePerKey.add(licenseKey, now, weight);
+  const { limits, clock } = c.get('deps');
+  const now = clock.now();
+  limits.capturePerIp.add(c.get('ip') ?? 'unknown', now, weight);
+  limits.capturePerKey.add(licenseKey, now, weight);
 }
 
 agentRoutes.post('/sessions', async (c) => {
@@ -51,8 +53,10 @@ agentRoutes.post('/sessions', async (c) => {
   limitCapture(c, body.licenseKey);
   try {
     // Committed with the captures and heartbeats arriving at the same time, before the answer (models/group-commit.ts).
-    const now = c.var.deps.clock.now();
-    const outcome = await c.var.deps.groupCommit.run((_trx, raw) => captureInTransaction(raw, body, body.client?.ip ?? c.var.ip, now), {
+    const { clock, groupCommit } = c.get('deps');
+    const now = clock.now();
+    const ip = body.client?.ip ?? c.get('ip');
+    const outcome = await groupCommit.run((_trx, raw) => captureInTransaction(raw, body, ip, now), {
       markChange: (outcome) => 'ok' in outcome, // a refusal shows nowhere in the monitor
     });
     if ('refused' in outcome) throw outcome.refused;
@@ -82,7 +86,7 @@ export interface HeartbeatCall {
 export function heartbeatHandler(record: (c: AppContext, call: HeartbeatCall) => Promise<HeartbeatAnswer>) {
   return async (c: AppContext) => {
     const body = await jsonBody(c, { safeParse: parseHeartbeat });
-    const answer = await record(c, { id: sessionIdParam(c), tokenHash: bearerHash(c), body, now: c.var.deps.clock.now() });
+    const answer = await record(c, { id: sessionIdParam(c), tokenHash: bearerHash(c), body, now: c.get('deps').clock.now() });
     return c.json(answer);
   };
 }
@@ -91,24 +95,24 @@ agentRoutes.post(
   '/sessions/:id/heartbeat',
   // Grouped with the writes arriving at the same time: one transaction per group (models/group-commit.ts).
   heartbeatHandler((c, { id, tokenHash, body, now }) =>
-    c.var.deps.groupCommit.run((trx, raw) => heartbeatInTransaction(trx, raw, id, tokenHash, body, now), { markChange: true }),
+    c.get('deps').groupCommit.run((trx, raw) => heartbeatInTransaction(trx, raw, id, tokenHash, body, now), { markChange: true }),
   ),
 );
 
 agentRoutes.post('/sessions/:id/features', async (c) => {
   const body = await jsonBody(c, featureSchema);
-  const features = await addSessionFeature(c.var.deps.db, sessionIdParam(c), bearerHash(c), body.feature, c.var.deps.clock.now());
+  const features = await addSessionFeature(c.get('deps').db, sessionIdParam(c), bearerHash(c), body.feature, c.get('deps').clock.now());
   return c.json({ features });
 });
 
 agentRoutes.delete('/sessions/:id/features/:feature', async (c) => {
   const feature = featureParam.safeParse(c.req.param('feature'));
   if (!feature.success) throw invalid({ feature: feature.error.issues[0]?.message ?? 'invalid' });
-  await removeSessionFeature(c.var.deps.db, sessionIdParam(c), bearerHash(c), feature.data, c.var.deps.clock.now());
+  await removeSessionFeature(c.get('deps').db, sessionIdParam(c), bearerHash(c), feature.data, c.get('deps').clock.now());
   return c.body(null, 204);
 });
 
 agentRoutes.delete('/sessions/:id', async (c) => {
-  await releaseSession(c.var.deps.db, sessionIdParam(c), bearerHash(c), c.var.deps.clock.now());
+  await releaseSession(c.get('deps').db, sessionIdParam(c), bearerHash(c), c.get('deps').clock.now());
   return c.body(null, 204);
 });

@@ -175,7 +175,7 @@ export const answerUnchangedPoll: MiddlewareHandler<AppEnv> = async (c, next) =>
   if (!inm || !isPoll(c) || !wantsFragment(c) || !parseTag(inm)) return next();
   const token = sessionTokenOf(c);
   if (!token) return next();
-  const { db, config, clock } = c.var.deps;
+  const { db, config, clock } = c.get('deps'); // c.get: c.var copies every variable on each access
   const now = clock.now();
   // One statement for the login and the marker (the route reads the marker after the login too).
   const found = await webSessionAndChangeMarker(db, hashToken(token));
