@@ -1,6 +1,6 @@
 import { DEFAULT_PAGE_SIZE, monitorHref, monitorSearch, type MonitorQuery } from '../../src/lib/monitor-query.js';
 import type { MonitorPage } from '../../src/models/monitor.js';
-import { SessionsTable } from './sessions-table.js';
+import { SessionsTable, type SettledHtml } from './sessions-table.js';
 import { Pool, SharedPackages } from './shared.js';
 import type { MonitorView } from './view.js';
 
@@ -10,9 +10,9 @@ import type { MonitorView } from './view.js';
  * polls its own URL, so a new query brings its own poller along. A poll's
  * answer leaves the table header to the page (hx-preserve).
  */
-export function MonitorLive(props: MonitorView & { data: MonitorPage; digest: string; keep?: boolean; notice?: string | null; poll?: boolean }) {
+export function MonitorLive(props: MonitorView & { data: MonitorPage; digest: string; settled?: SettledHtml; keep?: boolean; notice?: string | null; poll?: boolean }) {
   const { base, query, data } = props;
-  // data-rows: the digest of the rows' settled cells (rowsDigest); data-keep: this answer leaves them to the page.
+  // data-rows: the digest of the rows' settled cells (settledCells); data-keep: this answer leaves them to the page.
   return (
     <div
       id="monitor-live"

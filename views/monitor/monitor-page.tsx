@@ -1,6 +1,7 @@
 import { Page } from '../layouts/page.js';
 import type { MonitorPage as MonitorData } from '../../src/models/monitor.js';
 import { MonitorLive } from './live.js';
+import type { SettledHtml } from './sessions-table.js';
 import { Toolbar } from './toolbar.js';
 import type { MonitorView } from './view.js';
 
@@ -31,7 +32,7 @@ function RowMenu(props: MonitorView) {
 }
 
 /** The session monitor: toolbar, the refreshing sessions/shared/pool part, the confirm dialog and the row menu. */
-export function MonitorPage(props: MonitorView & { data: MonitorData; digest: string; notice?: string | null; title: string; etag: string }) {
+export function MonitorPage(props: MonitorView & { data: MonitorData; digest: string; settled?: SettledHtml; notice?: string | null; title: string; etag: string }) {
   const { ctx } = props;
   return (
     <Page ctx={ctx} title={props.title} wide>

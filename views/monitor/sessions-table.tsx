@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { raw } from 'hono/html';
 import type { PackageRow as PackageRowData } from '../../src/db/schema.js';
 import { isFilterKey, isMetric, METRICS, monitorHref, nextDir, type ColumnId, type MetricColumn } from '../../src/lib/monitor-query.js';
 import type { MonitorSession, SessionInfo } from '../../src/models/monitor.js';
@@ -55,7 +56,7 @@ function Header(props: MonitorView & { poll?: boolean }) {
 }
 
 /** The sessions table: header, then each session with its expanded packages and open info panel. */
-export function SessionsTable(props: MonitorView & { rows: MonitorSession[]; info: SessionInfo | null; poll?: boolean; keep?: boolean }) {
+export function SessionsTable(props: MonitorView & { rows: MonitorSession[]; info: SessionInfo | null; poll?: boolean; keep?: boolean; settled?: SettledHtml }) {
   const { rows, ctx } = props;
   // Wide column sets scroll inside their box instead of widening the page.
   return (
@@ -200,25 +201,31 @@ function sessionCell(v: MonitorView, col: ColumnId, s: MonitorSession, expanded:
 const LIVE_COLUMNS: ReadonlySet<ColumnId> = new Set<ColumnId>(['state', 'activity', 'sleeping', 'features']);
 const isLive = (col: ColumnId) => LIVE_COLUMNS.has(col) || isMetric(col);
 
-/** A digest of the settled part of the rows, as rendered for this view (the table's "data-rows"). */
-export function rowsDigest(v: MonitorView, rows: readonly MonitorSession[], info: SessionInfo | null): string {
-  const h = createHash('sha1');
+/** Per row, per column: the row's settled cells as rendered for this view (live columns null). */
+export type SettledHtml = ReadonlyMap<MonitorSession, readonly (string | null)[]>;
+
+/**
+ * The settled part of the rows, rendered once: its digest (the table's "data-rows") and the cells
+ * themselves, which the rows then show as they are instead of rendering them a second time.
+ */
+export function settledCells(v: MonitorView, rows: readonly MonitorSession[], info: SessionInfo | null): { digest: string; html: SettledHtml } {
+  const html = new Map<MonitorSession, (string | null)[]>();
+  const parts: string[] = [];
   for (const s of rows) {
-    h.update(s.id);
-    for (const col of v.columns) {
-      if (!isLive(col)) h.update(String(sessionCell(v, col, s, s.packages !== null, info?.session.id === s.id)));
-    }
-    h.update('\n');
+    const cells = v.columns.map((col) => (isLive(col) ? null : String(sessionCell(v, col, s, s.packages !== null, info?.session.id === s.id))));
+    html.set(s, cells);
+    parts.push(s.id, ...cells.filter((cell) => cell !== null), '\n');
   }
-  return h.digest('base64url').slice(0, 10);
+  return { digest: createHash('sha1').update(parts.join('')).digest('base64url').slice(0, 10), html };
 }
 
 /** One session, followed by its packages and features when expanded and its info panel when open. */
-export function SessionRow(props: MonitorView & { session: MonitorSession; info: SessionInfo | null; keep?: boolean }) {
+export function SessionRow(props: MonitorView & { session: MonitorSession; info: SessionInfo | null; keep?: boolean; settled?: SettledHtml }) {
   const { session: s, columns, ctx } = props;
   const expanded = s.packages !== null;
   const cls = [s.running ? 'run' : '', s.state === 'late' ? 'late' : ''].filter(Boolean).join(' ') || undefined;
   const width = rowWidth(columns);
+  const settled = props.settled?.get(s);
   return (
     <>
       {props.keep ? (
@@ -227,7 +234,10 @@ export function SessionRow(props: MonitorView & { session: MonitorSession; info:
         </tr>
       ) : (
         <tr data-session-id={s.id} class={cls} tabindex={-1}>
-          {columns.map((col) => sessionCell(props, col, s, expanded, props.info !== null))}
+          {columns.map((col, i) => {
+            const done = settled?.[i];
+            return done == null ? sessionCell(props, col, s, expanded, props.info !== null) : raw(done);
+          })}
         </tr>
       )}
       {expanded && s.packages!.map((p) => <PackageRow {...props} session={s} pkg={p} />)}

@@ -3,7 +3,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { ConfirmForm, ConfirmPage, type ConfirmSpec } from '../../../views/monitor/confirm.js';
 import { MonitorLive } from '../../../views/monitor/live.js';
 import { MonitorPage } from '../../../views/monitor/monitor-page.js';
-import { rowsDigest } from '../../../views/monitor/sessions-table.js';
+import { settledCells } from '../../../views/monitor/sessions-table.js';
 import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
 import type { UserRow } from '../../db/schema.js';
 import { AppError, forbidden, notFound } from '../../lib/errors.js';
@@ -83,7 +83,7 @@ function viewKeyOf(u: UserRow, locale: string, timeZone: string, query: MonitorQ
 
 const viewKey = (c: AppContext, query: MonitorQuery) => viewKeyOf(viewerOf(c).user, c.var.locale, c.var.timeZone, query);
 
-// The fourth part names the rows' settled cells (rowsDigest): not part of "unchanged", but a changed
+// The fourth part names the rows' settled cells (settledCells): not part of "unchanged", but a changed
 // refresh whose page already shows those cells gets the rows without them.
 const etag = (marker: number, key: string, staleAt: number | null, digest: string) =>
   `W/"${marker.toString(36)}.${key}.${staleAt === null ? '' : staleAt.toString(36)}.${digest}"`;
@@ -123,8 +123,8 @@ async function load(c: AppContext, query: MonitorQuery, marker?: number) {
   const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
   c.header('Vary', 'HX-Request');
   const props = view(c, query, prefs, names);
-  const digest = rowsDigest(props, data.rows, data.info);
-  return { props, data, key, digest, tag: etag(marker, key, data.staleAt, digest) };
+  const { digest, html: settled } = settledCells(props, data.rows, data.info);
+  return { props, data, key, digest, settled, tag: etag(marker, key, data.staleAt, digest) };
 }
 
 /**
@@ -133,11 +133,11 @@ async function load(c: AppContext, query: MonitorQuery, marker?: number) {
  * settled rows) leaves the rows' settled cells to it too.
  */
 async function renderLive(c: AppContext, query: MonitorQuery, notice: string | null = null, marker?: number, ifNoneMatch?: string) {
-  const { props, data, key, digest, tag } = await load(c, query, marker);
+  const { props, data, key, digest, settled, tag } = await load(c, query, marker);
   const shown = parseTag(ifNoneMatch);
   const keep = !!shown && shown[2] === key && shown[4] === digest;
   c.header('ETag', tag);
-  return c.html(<MonitorLive {...props} data={data} digest={digest} keep={keep} notice={notice} poll={c.req.header('x-auto-refresh') === '1'} />);
+  return c.html(<MonitorLive {...props} data={data} digest={digest} settled={settled} keep={keep} notice={notice} poll={c.req.header('x-auto-refresh') === '1'} />);
 }
 
 /** "Unchanged": no body, and no header but the validator and Vary (every byte counts on a metered link). */
@@ -157,8 +157,8 @@ monitorRoutes.get(BASE, requireLogin, async (c) => {
     if (inm && unchanged(inm, marker, viewKey(c, query), clock.now())) return notModified(inm);
     return renderLive(c, query, null, marker, inm);
   }
-  const { props, data, digest, tag } = await load(c, query);
-  return c.html(<MonitorPage {...props} data={data} digest={digest} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
+  const { props, data, digest, settled, tag } = await load(c, query);
+  return c.html(<MonitorPage {...props} data={data} digest={digest} settled={settled} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
 });
 
 /**
