@@ -5,11 +5,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon, { type Request as CannonRequest, type Result } from 'autocannon';
 import { databaseGrowth, leaseSweep } from './offline.js';
+import { walPages, type WalPagesResult } from './wal-pages.js';
+import { captureBody, heartbeatBody } from './bodies.js';
 import { LATIN, seedDatabase, touchOpenSessions, type SeededSession } from './seed.js';
 import { repoRoot, startServer, type ServerProcess } from './server.js';
 import { BROWSER_HEADERS, percentile, timedRequest, wireRequest } from './wire.js';
 
-// `npm run bench [-- --quick] [-- --only=monitor,heartbeat] [-- --profile]`
+// `npm run bench [-- --quick] [-- --only=monitor,heartbeat] [-- --profile]` (groups: GROUPS below)
 //
 // Starts the server as its own process on a fresh temporary database, fills
 // it, drives it over loopback and prints one table (and test/bench/results.json)
@@ -33,7 +35,14 @@ const { values: args } = parseArgs({
   },
 });
 const quick = !!args.quick;
-const only = args.only ? new Set(args.only.split(',')) : null;
+/** The figure groups --only may name. */
+const GROUPS = ['monitor', 'refresh', 'heartbeat', 'capture', 'sweep', 'growth', 'pages'];
+const only = args.only ? new Set(args.only.split(',').map((g) => g.trim())) : null;
+const unknownGroup = only && [...only].find((g) => !GROUPS.includes(g));
+if (unknownGroup !== undefined && unknownGroup !== null) {
+  process.stderr.write(`--only names figure groups (${GROUPS.join(', ')}), not "${unknownGroup}"\n`);
+  process.exit(2);
+}
 const want = (group: string) => !only || only.has(group);
 
 const P = quick
@@ -105,36 +114,6 @@ async function measured(server: ServerProcess, requests: () => CannonRequest[], 
 
 /** Where the two cores went: the load generator (this process) and the server. */
 const cores = (m: { clientCores: number; serverCores: number }) => `CPU: load generator ${m.clientCores.toFixed(2)} cores, server ${m.serverCores.toFixed(2)}`;
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A heartbeat of a seeded session: metrics always, the package snapshot with the running one's progress moving. */
-function heartbeatBody(s: SeededSession, k: number, now: number): string {
-  const running = k % 4 !== 0;
-  return JSON.stringify({
-    sleeping: false,
-    lastInputAt: iso(now - 1500),
-    metrics: {
-      cpuMs: { current: k % 100, total: 1000 * k },
-      memoryBytes: { current: 1_048_576, total: 734_003_200 + k },
-      dataBytes: { total: 5_242_880 + k * 1000 },
-      calls: { total: 311 + k },
-      dbmsBytes: { total: 2_097_152 + k * 100 },
-    },
-    packages: s.packages.map((p, j) => ({
-      id: p.id,
-      path: p.path,
-      name: p.name,
-      version: p.version,
-      createdAt: iso(p.createdAt),
-      savedAt: iso(p.savedAt),
-      state: j === 0 && running ? 'running' : 'idle',
-      ...(j === 0 && running ? { progress: (k * 7) % 100, node: 'Join', nodeStartedAt: iso(now - 3000) } : {}),
-      refs: p.refs,
-      origin: p.origin,
-    })),
-  });
-}
 
 /** Heartbeats of the seeded sessions round robin; `prefix` before /sessions/… (the real route's or the benchmark's copy without the database). */
 function heartbeatRequests(sessions: SeededSession[], prefix = '/api/v1'): () => CannonRequest[] {
@@ -266,6 +245,15 @@ async function main() {
       null,
       `${fmt(r.eventsPerClosedSession)} events of ${fmt(r.bytesPerEvent)} B; e.g. 10,000 seats reopened 4×/day, 30 days: ${fmt((perDay * 30 * r.bytesPerClosedSession) / 2 ** 20)} MB`,
     );
+  }
+
+  if (want('pages')) {
+    log('WAL pages per heartbeat and per capture: 2,700 of each in groups of 27 (in-process, automatic checkpoints off)');
+    const r = await walPages(tmp, 2_700, 27);
+    extra.walPages = r;
+    const top = (w: WalPagesResult) => w.byBtree.slice(0, 5).map(([name, n]) => `${name} ${fmt(n)}`).join(', ');
+    figure('wal_pages_per_heartbeat', 'WAL pages written per heartbeat (groups of 27)', r.heartbeat.perWrite, 'pages', null, null, top(r.heartbeat));
+    figure('wal_pages_per_capture', 'WAL pages written per capture (groups of 27)', r.capture.perWrite, 'pages', null, null, top(r.capture));
   }
 
   const results = { when: new Date().toISOString(), mode: quick ? 'quick' : 'full', commit, machine, server: 'separate process: node --import tsx src/server.ts', connections: CONNECTIONS, seconds: P.seconds, figures, extra };
@@ -460,22 +448,7 @@ function captureRequests(seeded: Awaited<ReturnType<typeof seedDatabase>>): () =
       path: '/api/v1/sessions',
       setupRequest(req: CannonRequest) {
         const i = next++;
-        const h = seeded.hosts[i % seeded.hosts.length];
-        return {
-          ...req,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            licenseKey: h.licenseKey,
-            clientSessionId: `cap-${i}-${started}`,
-            fingerprint: h.fingerprint,
-            machine: h.machine,
-            user: `${LATIN[i % LATIN.length]}${i % 97}`,
-            roles: ['viewer'],
-            infobase: h.infobase,
-            connectionType: 'client',
-            app: { name: 'Payroll', version: '3.2.1' },
-          }),
-        };
+        return { ...req, headers: { 'content-type': 'application/json' }, body: captureBody(seeded.hosts, i, started) };
       },
     },
   ];
