@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { raw } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
 import type { PackageRow as PackageRowData } from '../../src/db/schema.js';
 import { isFilterKey, isMetric, METRICS, monitorHref, nextDir, type ColumnId, type MetricColumn } from '../../src/lib/monitor-query.js';
 import type { MonitorSession, SessionInfo } from '../../src/models/monitor.js';
@@ -202,19 +203,26 @@ const LIVE_COLUMNS: ReadonlySet<ColumnId> = new Set<ColumnId>(['state', 'activit
 const isLive = (col: ColumnId) => LIVE_COLUMNS.has(col) || isMetric(col);
 
 /** Per row, per column: the row's settled cells as rendered for this view (live columns null). */
-export type SettledHtml = ReadonlyMap<MonitorSession, readonly (string | null)[]>;
+export type SettledHtml = ReadonlyMap<MonitorSession, readonly (HtmlEscapedString | null)[]>;
 
 /**
  * The settled part of the rows, rendered once: its digest (the table's "data-rows") and the cells
  * themselves, which the rows then show as they are instead of rendering them a second time.
  */
 export function settledCells(v: MonitorView, rows: readonly MonitorSession[], info: SessionInfo | null): { digest: string; html: SettledHtml } {
-  const html = new Map<MonitorSession, (string | null)[]>();
+  const html = new Map<MonitorSession, (HtmlEscapedString | null)[]>();
   const parts: string[] = [];
   for (const s of rows) {
-    const cells = v.columns.map((col) => (isLive(col) ? null : String(sessionCell(v, col, s, s.packages !== null, info?.session.id === s.id))));
+    parts.push(s.id);
+    const cells = v.columns.map((col) => {
+      if (isLive(col)) return null;
+      const cell = String(sessionCell(v, col, s, s.packages !== null, info?.session.id === s.id));
+      parts.push(cell);
+      // The JSX renderer's own output, every value in it already escaped: marked so, it is shown as it is.
+      return raw(cell);
+    });
     html.set(s, cells);
-    parts.push(s.id, ...cells.filter((cell) => cell !== null), '\n');
+    parts.push('\n');
   }
   return { digest: createHash('sha1').update(parts.join('')).digest('base64url').slice(0, 10), html };
 }
@@ -236,7 +244,7 @@ export function SessionRow(props: MonitorView & { session: MonitorSession; info:
         <tr data-session-id={s.id} class={cls} tabindex={-1}>
           {columns.map((col, i) => {
             const done = settled?.[i];
-            return done == null ? sessionCell(props, col, s, expanded, props.info !== null) : raw(done);
+            return done ?? sessionCell(props, col, s, expanded, props.info !== null);
           })}
         </tr>
       )}

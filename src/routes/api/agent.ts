@@ -101,18 +101,21 @@ agentRoutes.post(
 
 agentRoutes.post('/sessions/:id/features', async (c) => {
   const body = await jsonBody(c, featureSchema);
-  const features = await addSessionFeature(c.get('deps').db, sessionIdParam(c), bearerHash(c), body.feature, c.get('deps').clock.now());
+  const { db, clock } = c.get('deps');
+  const features = await addSessionFeature(db, sessionIdParam(c), bearerHash(c), body.feature, clock.now());
   return c.json({ features });
 });
 
 agentRoutes.delete('/sessions/:id/features/:feature', async (c) => {
   const feature = featureParam.safeParse(c.req.param('feature'));
   if (!feature.success) throw invalid({ feature: feature.error.issues[0]?.message ?? 'invalid' });
-  await removeSessionFeature(c.get('deps').db, sessionIdParam(c), bearerHash(c), feature.data, c.get('deps').clock.now());
+  const { db, clock } = c.get('deps');
+  await removeSessionFeature(db, sessionIdParam(c), bearerHash(c), feature.data, clock.now());
   return c.body(null, 204);
 });
 
 agentRoutes.delete('/sessions/:id', async (c) => {
-  await releaseSession(c.get('deps').db, sessionIdParam(c), bearerHash(c), c.get('deps').clock.now());
+  const { db, clock } = c.get('deps');
+  await releaseSession(db, sessionIdParam(c), bearerHash(c), clock.now());
   return c.body(null, 204);
 });
