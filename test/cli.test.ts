@@ -121,7 +121,7 @@ describe('command line', () => {
   });
 
   it('token create prints the token alone on the last line and stores only its SHA-256', async () => {
-    const res = await cli(['token', 'create', '--name', 'nightly export']);
+    const res = await cli(['token', 'create', '--name', 'nightly export', '--role', 'admin']);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const lines = res.stdout.trimEnd().split('\n');
@@ -139,6 +139,11 @@ describe('command line', () => {
     const support = await cli(['token', 'create', '--name', 'dashboards', '--role', 'support']);
     expect(support.code).toBe(0);
     expect(query("select role from api_tokens where name = 'dashboards'")).toEqual([{ role: 'support' }]);
+    // Without --role, the least privilege (PROTOCOL §5: default support).
+    const plain = await cli(['token', 'create', '--name', 'reports']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain('role support');
+    expect(query("select role from api_tokens where name = 'reports'")).toEqual([{ role: 'support' }]);
   });
 
   it('backup writes a consistent copy, refuses to overwrite without --force, and prints the size', async () => {

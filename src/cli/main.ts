@@ -14,8 +14,8 @@ Commands:
       Create a user. The password is read from standard input (its first line
       when piped; typed twice when on a terminal). Client users need --client.
   token create --name N [--role admin|support]
-      Create an API token (default role: admin). It is printed once, alone on
-      the last line of output; only its SHA-256 is stored.
+      Create an API token (default role: support). It is printed once, alone
+      on the last line of output; only its SHA-256 is stored.
   backup FILE [--force]
       Copy the live database to FILE with SQLite's online backup (safe while
       the server runs). Refuses to overwrite FILE unless --force.

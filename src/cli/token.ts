@@ -12,8 +12,8 @@ export async function tokenCreate(config: Readonly<Config>, args: string[], out:
   const { values } = parseCommand(CMD, args, { name: { type: 'string' }, role: { type: 'string' } });
   const name = required(CMD, 'name', values.name);
   if ([...name].length > 100) throw new UsageError(`${CMD}: --name must be at most 100 characters`);
-  // The CLI is how the first automation gets in, so its default is an admin token.
-  const role = values.role?.trim() || 'admin';
+  // The least privilege unless asked (PROTOCOL §5: default support), as in the web UI.
+  const role = values.role?.trim() || 'support';
   if (role !== 'admin' && role !== 'support') throw new UsageError(`${CMD}: --role must be admin or support, got "${role}"`);
 
   const { db } = await openMigrated(config);
