@@ -19,11 +19,30 @@ export const notFound = () => new AppError('not_found', 404);
 export const forbidden = () => new AppError('forbidden', 403);
 export const unauthorized = () => new AppError('unauthorized', 401);
 
-/** Bad input: names the offending field(s) in details.fields. */
+/**
+ * Bad input: names the offending field(s) in details.fields. A field's message
+ * is a catalogue key (`api.v.…`, worded in the reader's language where the error
+ * is shown: invalidDetail) or text already worded.
+ */
 export function invalid(fields: Record<string, string>): AppError {
-  return new AppError('invalid_request', 400, { fields }, {
-    detail: Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; '),
-  });
+  return new AppError('invalid_request', 400, { fields });
+}
+
+/** A field message of `invalid` in the reader's language. */
+export const fieldMessage = (message: string, t: (key: string) => string) => (message.startsWith('api.v.') ? t(message) : message);
+
+/** An invalid_request's fields, worded in the reader's language ("field: message; …"); other errors' detail parameter. */
+export function invalidFields(err: AppError, t: (key: string) => string): Record<string, string> | null {
+  const fields = err.code === 'invalid_request' ? (err.details.fields as Record<string, string> | undefined) : undefined;
+  if (!fields) return null;
+  return Object.fromEntries(Object.entries(fields).map(([f, m]) => [f, fieldMessage(m, t)]));
+}
+
+/** The detail to show for an error: its fields worded in the reader's language, else its detail parameter. */
+export function errorDetail(err: AppError, t: (key: string) => string): string {
+  const fields = invalidFields(err, t);
+  if (fields) return Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
+  return String(err.params.detail ?? '');
 }
 
 export class RateLimited extends AppError {

@@ -1,7 +1,10 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { AppError, invalid } from '../lib/errors.js';
+import { ru as zodRu } from 'zod/locales';
+import { localeFromAcceptLanguage, translator, type Locale, type T } from '../i18n/index.js';
+import { AppError, invalid, invalidFields } from '../lib/errors.js';
 import type { AppContext, AppEnv } from './context.js';
+
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -19,11 +22,11 @@ export async function readJsonBody(c: AppContext): Promise<unknown> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (raw.length === 0 && !type) return {};
   if (!/^application\/(?:[\w.+-]+\+)?json\b/.test(type)) throw new AppError('unsupported_media_type', 415);
-  if (raw.length === 0) throw new AppError('invalid_json', 400, {}, {});
+  if (raw.length === 0) throw invalid({ body: 'api.v.empty_body' });
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
   } catch {
-    throw new AppError('invalid_request', 400, { fields: { body: 'not valid JSON' } }, { detail: 'body is not valid JSON' });
+    throw invalid({ body: 'api.v.not_json' });
   }
 }
 
@@ -51,34 +54,63 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   return out;
 }
 
-/** Turns zod issues into invalid_request naming each offending field by its JSON path. */
-export function zodToInvalid(error: z.ZodError): AppError {
+/**
+ * Turns zod issues into invalid_request naming each offending field by its JSON
+ * path. Our own messages are catalogue keys (`api.v.…`, with the issue's params)
+ * and are worded here by `t`; zod's own come worded by its locale (parseOptions).
+ */
+export function zodToInvalid(error: z.ZodError, t: T = translator('en')): AppError {
   const fields: Record<string, string> = {};
   for (const issue of error.issues) {
     const path = issue.path.length ? issue.path.map(String).join('.') : 'body';
-    fields[path] ??= issue.message;
+    const params = (issue as { params?: Record<string, string | number> }).params;
+    fields[path] ??= issue.message.startsWith('api.v.') ? t(issue.message, params) : issue.message;
   }
   return invalid(fields);
 }
 
+/** The language of an API answer: Accept-Language (ru or en), else the server's default. */
+export const apiLocale = (c: Context<AppEnv>): Locale =>
+  localeFromAcceptLanguage(c.req.header('accept-language')) ?? c.var.deps?.config.defaultLocale ?? 'en';
+
+/** zod's own messages in the answer's language (PROTOCOL: `message` follows Accept-Language). */
+const ZOD_LOCALES: Record<Locale, z.core.ParseContext<z.core.$ZodIssue> | undefined> = { en: undefined, ru: { error: zodRu().localeError } };
+
 /** What validates a body: a zod schema, or a function with the same answer (agent-schemas.ts parseHeartbeat). */
 export interface BodyParser<T> {
-  safeParse(data: unknown): { success: true; data: T } | { success: false; error: z.ZodError };
+  safeParse(data: unknown, options?: z.core.ParseContext<z.core.$ZodIssue>): { success: true; data: T } | { success: false; error: z.ZodError };
+}
+
+/** The 400 for data the parser refused, worded in the caller's language (parsed again with zod's locale: errors only). */
+function refusal(c: AppContext, parser: BodyParser<unknown>, data: unknown, error: z.ZodError): AppError {
+  const locale = apiLocale(c);
+  const options = ZOD_LOCALES[locale];
+  const again = options ? parser.safeParse(data, options) : null;
+  return zodToInvalid(again && !again.success ? again.error : error, translator(locale));
 }
 
 /** Reads and validates a JSON body against a schema; throws the protocol's 413/415/400. */
 export async function jsonBody<T>(c: AppContext, schema: BodyParser<T>): Promise<T> {
   const data = await readJsonBody(c);
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw zodToInvalid(parsed.error);
+  if (!parsed.success) throw refusal(c, schema, data, parsed.error);
   return parsed.data;
 }
 
 /** Validates a query string against a schema (unknown parameters ignored). */
 export function queryParams<S extends z.ZodType>(c: AppContext, schema: S): z.infer<S> {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) throw zodToInvalid(parsed.error);
+  const data = c.req.query();
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw refusal(c, schema, data, parsed.error);
   return parsed.data;
+}
+
+/** Validates one value (a path parameter) as `field`; 400 naming it, worded in the caller's language. */
+export function paramValue<S extends z.ZodType>(c: AppContext, schema: S, field: string, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const fields = invalidFields(refusal(c, schema, value, parsed.error), (k) => k) ?? {};
+  throw invalid({ [field]: Object.values(fields)[0] });
 }
 
 /** API answers are never cached by shared caches and never sniffed. */
@@ -87,12 +119,44 @@ export const apiHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
 };
 
+/** String.prototype.isWellFormed (Node 20 has it; TypeScript's ES2023 library does not name it). */
+export const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 // Shared field shapes: PROTOCOL.md limits strings to 512 code points and integers to 0…2^53−1.
+/** Text: well-formed Unicode (a lone surrogate from a "\\ud800" escape is not text: stored, it would come back as something else). */
 export const str = (max = 512) =>
-  // A string has at least as many UTF-16 units as code points: count code points (an array per string) only when it might be over.
-  z.string().refine((s) => s.length <= max || [...s].length <= max, { message: `at most ${max} characters` });
+  z
+    .string()
+    .refine(wellFormed, { message: 'api.v.ill_formed' })
+    // A string has at least as many UTF-16 units as code points: count code points (an array per string) only when it might be over.
+    .refine((s) => s.length <= max || [...s].length <= max, { message: 'api.v.max_chars', params: { max } });
+/**
+ * A JSON object of `value`s by `key`s, as an object whose entries are exactly the
+ * JSON's: z.record assigns keys onto a plain object, where "__proto__" sets the
+ * prototype instead of adding an entry (the key would silently vanish).
+ */
+export function ownRecord<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V, message: string) {
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  return z
+    .preprocess((v) => (isObject(v) ? new Map(Object.entries(v as object)) : v), z.map(key, value, { message }))
+    .transform((m) => Object.fromEntries(m) as Record<z.output<K>, z.output<V>>);
+}
 export const uint = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-export const isoTime = () =>
-  str(64).refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
-    message: 'must be an ISO-8601 time such as 2026-11-21T10:00:00.000Z',
-  });
+export const isoTime = () => str(64).refine((s) => !Number.isNaN(parseIsoTime(s)), { message: 'api.v.iso_time' });
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * An ISO-8601 UTC or offset time as epoch ms; NaN for anything else, and for a
+ * date that does not exist (Date.parse would roll 2026-02-31 over to 3 March).
+ */
+export function parseIsoTime(s: string): number {
+  const m = ISO_TIME.exec(s);
+  if (!m) return NaN;
+  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m.slice(1).map((x) => (x === undefined ? undefined : Number(x))) as number[];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  if (year < 1 || !days || day < 1 || day > days || hour > 23 || minute > 59 || second > 59 || offH > 23 || offM > 59) return NaN;
+  return Date.parse(s);
+}

@@ -1,8 +1,9 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ErrorPage } from '../../views/errors/error-page.js';
-import { localeFromAcceptLanguage, translator } from '../i18n/index.js';
-import { AppError, RateLimited } from '../lib/errors.js';
+import { translator } from '../i18n/index.js';
+import { apiLocale } from './api.js';
+import { AppError, errorDetail, invalidFields, RateLimited } from '../lib/errors.js';
 import type { AppEnv } from './context.js';
 import { pageCtx } from './render.js';
 
@@ -10,15 +11,16 @@ const isApi = (c: Context) => new URL(c.req.url).pathname.startsWith('/api/');
 
 /** Maps a domain error to the API's JSON error shape, message in the caller's language. */
 export function apiError(c: Context<AppEnv>, err: AppError): Response {
-  const locale = localeFromAcceptLanguage(c.req.header('accept-language')) ?? c.var.deps?.config.defaultLocale ?? 'en';
-  const t = translator(locale);
-  const key = `api.${err.code}`;
-  const params: Record<string, string | number> = { detail: '', ...err.params };
+  const t = translator(apiLocale(c));
+  // An unknown route and a missing object are both not_found; the message tells them apart.
+  const key = err.code === 'not_found' && err.params.route ? 'api.not_found_route' : `api.${err.code}`;
+  const params: Record<string, string | number> = { detail: errorDetail(err, t), ...err.params };
   for (const [k, v] of Object.entries(err.details)) if (typeof v === 'string' || typeof v === 'number') params[k] = v;
   if (err.code === 'session_closed' && typeof err.details.reason === 'string') params.reason = t(`api.reason.${err.details.reason}`);
   const message = err.code === 'infobase_locked' && typeof err.details.message === 'string' ? err.details.message : t(key, params);
   const body: { error: { code: string; message: string; details?: Record<string, unknown> } } = { error: { code: err.code, message } };
-  const details = err.code === 'infobase_locked' ? {} : err.details;
+  const fields = invalidFields(err, t);
+  const details = err.code === 'infobase_locked' ? {} : fields ? { ...err.details, fields } : err.details;
   if (Object.keys(details).length) body.error.details = details;
   if (err instanceof RateLimited) c.header('Retry-After', String(err.retryAfterSec));
   return c.json(body, err.status);
@@ -47,7 +49,7 @@ export function onError(err: Error, c: Context<AppEnv>): Response | Promise<Resp
   if (!c.var.t) c.set('t', translator('en'));
   const t = c.var.t;
   const key = WEB_MESSAGES[appErr.code] ?? (appErr.status === 500 ? 'error.internal' : `error.bad_request`);
-  const message = key === 'error.bad_request' ? t(key, { detail: String(appErr.params.detail ?? appErr.code) }) : t(key);
+  const message = key === 'error.bad_request' ? t(key, { detail: errorDetail(appErr, t) || appErr.code }) : t(key);
   if (appErr instanceof RateLimited) c.header('Retry-After', String(appErr.retryAfterSec));
   if (c.req.header('hx-request')) {
     return c.html(`<p class="msg error" role="alert">${escapeHtml(message)}</p>`, appErr.status);
@@ -56,7 +58,7 @@ export function onError(err: Error, c: Context<AppEnv>): Response | Promise<Resp
 }
 
 export function onNotFound(c: Context<AppEnv>): Response | Promise<Response> {
-  return onError(new AppError('not_found', 404), c);
+  return onError(new AppError('not_found', 404, {}, { route: 1 }), c);
 }
 
 function escapeHtml(s: string): string {

@@ -19,15 +19,15 @@ export function fingerprintOf(components: Record<string, string>): Fingerprint {
   const pairs = new Map<string, string>();
   for (const [k, v] of Object.entries(components)) {
     const key = k.normalize('NFC');
-    if (pairs.has(key)) throw invalid({ [`fingerprint.${k}`]: 'duplicate key after Unicode normalisation' });
+    if (pairs.has(key)) throw invalid({ [`fingerprint.${k}`]: 'api.v.fingerprint_nfc' });
     pairs.set(key, v.normalize('NFC'));
   }
   // Sorted by UTF-16 code units: stable and the same in every JavaScript runtime.
   const keys = [...pairs.keys()].sort();
   // An array, not an object: JavaScript enumerates integer-like keys first, which would unsort them.
   const canonical = JSON.stringify(keys.map((k) => [k, pairs.get(k)!]));
-  const obj: Record<string, string> = {};
-  for (const k of keys) obj[k] = pairs.get(k)!;
+  // fromEntries defines every key, "__proto__" too (an assignment would set the prototype instead).
+  const obj = Object.fromEntries(keys.map((k) => [k, pairs.get(k)!]));
   return { hash: sha256Hex(canonical), canonical, components: JSON.stringify(obj) };
 }
 

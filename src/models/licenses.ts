@@ -257,7 +257,7 @@ export async function createLicense(db: Db, actor: Actor, input: LicenseInput, n
   throwIf(problems);
   return db.transaction().execute(async (trx) => {
     const client = await trx.selectFrom('clients').select(['id', 'name']).where('id', '=', input.clientId).executeTakeFirst();
-    if (!client) throw invalid({ clientId: 'no such client' });
+    if (!client) throw invalid({ clientId: 'api.v.no_such_client' });
     // Inside BEGIN IMMEDIATE the check and the insert cannot race; a clash of ~98-bit keys is only theoretical.
     let key = newLicenseKey();
     for (let tries = 0; await trx.selectFrom('licenses').select('id').where('key', '=', key).executeTakeFirst(); tries++) {

@@ -34,7 +34,7 @@ export function decodeCursor<const S extends readonly ('string' | 'number')[]>(
     parsed = null;
   }
   if (!Array.isArray(parsed) || parsed.length !== shape.length || parsed.some((v, i) => typeof v !== shape[i])) {
-    throw invalid({ cursor: 'not a cursor of this list' });
+    throw invalid({ cursor: 'api.v.cursor' });
   }
   return parsed as never;
 }

@@ -108,7 +108,7 @@ export async function resetBinding(
   opts: ResetOptions = {},
 ): Promise<{ closedSessions: number }> {
   const why = reason.trim();
-  if (!why) throw invalid({ reason: 'a reason is required' });
+  if (!why) throw invalid({ reason: 'api.v.reason_required' });
   return inTransaction(db, async (trx) => {
     const h = await scopedHost(trx, actor, hostId);
     await opts.check?.(trx, { id: h.id, licenseId: h.license_id, clientId: h.client_id });
@@ -177,14 +177,16 @@ export async function enqueueCommand(db: Db, actor: Actor, sessionId: string, cm
       } else running = s.running === 1;
       if (!running) throw new AppError('not_running', 409);
     } else if (cmd.type === 'closePackage') {
+      // The agent's command always carries the path (PROTOCOL §2): a package id names one the session has open, with a path.
+      if (cmd.packageId && !pkg) throw invalid({ packageId: 'api.v.no_such_package' });
       path ??= pkg?.path ?? null;
-      if (path === null && !cmd.packageId) throw invalid({ path: 'a path or a packageId is required' });
+      if (path === null) throw invalid(cmd.packageId ? { packageId: 'api.v.package_without_path' } : { path: 'api.v.path_or_package' });
     } else if (cmd.type === 'message') {
       text = cmd.text?.trim() ?? '';
-      if (!text) throw invalid({ text: 'a message text is required' });
+      if (!text) throw invalid({ text: 'api.v.text_required' });
       path = null;
     } else {
-      throw invalid({ type: 'must be stop, closePackage or message' });
+      throw invalid({ type: 'api.v.command_type' });
     }
     const [id] = await insertCommands(
       trx,

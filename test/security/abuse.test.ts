@@ -134,4 +134,15 @@ describe('license keys cannot be enumerated', () => {
     t.clock.advance(60_000);
     expect((await t.request.post('/api/v1/sessions').send(captureBody(lic.key))).status).toBe(201);
   });
+
+  it('invalid captures are not counted: 400 comes before 429, also for fingerprint keys equal after NFC', async () => {
+    t = await makeApp({ captureRatePerIp: 3, captureRatePerKey: 1000, captureRateWindowSeconds: 60 });
+    const lic = await makeLicense(t);
+    const twins = captureBody(lic.key, { fingerprint: { '\u00e9': '1', 'e\u0301': '2' } });
+    for (let i = 0; i < 5; i++) expect((await t.request.post('/api/v1/sessions').send(twins)).status).toBe(400);
+    for (let i = 0; i < 3; i++) expect((await t.request.post('/api/v1/sessions').send(captureBody(lic.key))).status).toBe(201);
+    // Limit spent: a valid capture waits, a bad one is still told what is wrong.
+    expect((await t.request.post('/api/v1/sessions').send(captureBody(lic.key))).status).toBe(429);
+    expect((await t.request.post('/api/v1/sessions').send(twins)).status).toBe(400);
+  });
 });

@@ -76,8 +76,9 @@ export async function seedXss(t: TestApp, round: number): Promise<XssWorld> {
     licenseKey: license.key,
     clientSessionId: P('agent.clientSessionId', 64),
     fingerprint: { [P('agent.fingerprint.key', 64)]: P('agent.fingerprint.value'), board: fp },
-    machine: { hostname: P('agent.machine.hostname'), os: P('agent.machine.os'), ip: P('agent.machine.ip') },
-    client: { ip: P('agent.client.ip'), hostname: P('agent.client.hostname') },
+    // Addresses are validated as IP addresses (a payload is a 400), so they carry none.
+    machine: { hostname: P('agent.machine.hostname'), os: P('agent.machine.os'), ip: '10.0.0.5' },
+    client: { ip: '10.0.0.77', hostname: P('agent.client.hostname') },
     user: P('agent.user'),
     roles: ['design'],
     infobase: { id: P('agent.infobase.id'), name: P('agent.infobase.name') },

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { notFound } from '../../lib/errors.js';
 import { isoUtc } from '../../lib/format.js';
 import { requireApiRole, requireApiToken } from '../../middleware/api-auth.js';
-import { isoTime, jsonBody, queryParams, str, uint } from '../../middleware/api.js';
+import { isoTime, jsonBody, ownRecord, queryParams, str, uint } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import type { Actor } from '../../models/actor.js';
 import { clientById, createClient, listClients, updateClient, type Client } from '../../models/clients.js';
@@ -38,16 +38,16 @@ const adminOnly = requireApiRole('admin');
 // ---- input shapes ----
 
 const page = {
-  limit: z.coerce.number().int('must be a whole number').min(1).max(MAX_PAGE_SIZE).optional(),
+  limit: z.coerce.number().int({ message: 'api.v.whole_number' }).min(1).max(MAX_PAGE_SIZE).optional(),
   cursor: str(1000).optional(),
 };
 /** An optional numeric id in the query string; an empty value counts as absent. */
 const queryId = () =>
-  z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[1-9]\d{0,14}$/, 'must be a positive whole number').transform(Number).optional());
+  z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[1-9]\d{0,14}$/, { message: 'api.v.positive_whole_number' }).transform(Number).optional());
 const optText = () => z.preprocess((v) => (v === '' ? undefined : v), str().optional());
 const id = () => z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const time = () => isoTime().transform((s) => Date.parse(s));
-const featureLimits = () => z.record(z.string(), uint());
+const featureLimits = () => ownRecord(z.string(), uint(), 'api.v.feature_limits');
 
 /** A numeric path id; anything else is simply not found. */
 function pathId(c: AppContext, name: string): number {
@@ -283,7 +283,7 @@ adminRoutes.patch('/licenses/:id', adminOnly, async (c) => {
 
 adminRoutes.get('/licenses/:id/history', async (c) => {
   const licenseId = pathId(c, 'id');
-  const q = queryParams(c, z.object({ hours: z.coerce.number().int('must be a whole number').min(1).max(24 * 366).optional() }));
+  const q = queryParams(c, z.object({ hours: z.coerce.number().int({ message: 'api.v.whole_number' }).min(1).max(24 * 366).optional() }));
   const { db } = c.var.deps;
   if (!(await licenseById(db, licenseId))) throw notFound();
   const to = now(c);

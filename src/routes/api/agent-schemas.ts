@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isoTime, str, uint } from '../../middleware/api.js';
+import { isIP } from 'node:net';
+import { isoTime, ownRecord, parseIsoTime, str, uint, wellFormed } from '../../middleware/api.js';
 
 // Request bodies of the agent protocol (PROTOCOL §1–3). Unknown fields are
 // stripped (z.object), types are strict: null is not "absent".
@@ -7,23 +8,34 @@ import { isoTime, str, uint } from '../../middleware/api.js';
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 /** Net memory may be negative (PROTOCOL §2 "Metrics"). */
 const int = () => z.number().int().min(-MAX_INT).max(MAX_INT);
-const nonEmpty = (max = 512) => str(max).refine((s) => s.length > 0, { message: 'must not be empty' });
-const time = () => isoTime().transform((s) => Date.parse(s));
+const nonEmpty = (max = 512) => str(max).refine((s) => s.length > 0, { message: 'api.v.not_empty' });
+/** An address as the agent reports it (the monitor shows it and may resolve a name for it). */
+const ip = () => str(64).refine((s) => isIP(s) !== 0, { message: 'api.v.ip' });
+const time = () => isoTime().transform((s) => parseIsoTime(s));
 const codePoints = (s: string) => [...s].length;
 
-export const fingerprintSchema = z
-  .record(
-    z.string().refine((k) => codePoints(k) >= 1 && codePoints(k) <= 64, { message: 'keys must be 1–64 characters' }),
-    str(),
-  )
-  .refine((o) => Object.keys(o).length >= 1 && Object.keys(o).length <= 32, { message: 'must have 1–32 components' });
+export const fingerprintSchema = ownRecord(
+  str(64).refine((k) => codePoints(k) >= 1, { message: 'api.v.fingerprint_key' }),
+  str(),
+  'api.v.fingerprint_object',
+).superRefine((o, ctx) => {
+  const keys = Object.keys(o);
+  if (keys.length < 1 || keys.length > 32) ctx.addIssue({ code: 'custom', message: 'api.v.fingerprint_size' });
+  // Keys equal after NFC are one component named twice (PROTOCOL §1): refused here, before the rate limits count the capture.
+  const seen = new Set<string>();
+  for (const k of keys) {
+    const nfc = k.normalize('NFC');
+    if (seen.has(nfc)) ctx.addIssue({ code: 'custom', path: [k], message: 'api.v.fingerprint_nfc' });
+    seen.add(nfc);
+  }
+});
 
 export const captureSchema = z.object({
   licenseKey: nonEmpty(),
   clientSessionId: nonEmpty(64).optional(),
   fingerprint: fingerprintSchema,
-  machine: z.object({ hostname: str().optional(), os: str().optional(), ip: str().optional() }).optional(),
-  client: z.object({ ip: str().optional(), hostname: str().optional() }).optional(),
+  machine: z.object({ hostname: str().optional(), os: str().optional(), ip: ip().optional() }).optional(),
+  client: z.object({ ip: ip().optional(), hostname: str().optional() }).optional(),
   user: nonEmpty(),
   roles: z.array(z.enum(['admin', 'design', 'viewer', 'execute'])).max(16).optional(),
   infobase: z.object({ id: nonEmpty(), name: str().optional() }).optional(),
@@ -35,7 +47,7 @@ export const captureSchema = z.object({
 
 const packageSchema = z.object({
   id: nonEmpty(64),
-  path: str().optional(),
+  path: nonEmpty().optional(), // absent for a draft; "" would be a pool entry nobody can name
   name: str().optional(),
   version: str().optional(),
   createdAt: time().optional(),
@@ -66,7 +78,7 @@ export const heartbeatSchema = z.object({
     .superRefine((list, ctx) => {
       const seen = new Set<string>();
       list.forEach((p, i) => {
-        if (seen.has(p.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: 'duplicate package id' });
+        if (seen.has(p.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: 'api.v.duplicate_package' });
         seen.add(p.id);
       });
     })
@@ -105,13 +117,15 @@ export type HeartbeatBody = z.infer<typeof heartbeatSchema>;
  * goes to the schema, which also words every error. test/routes/api/heartbeat-parse.test.ts
  * checks the two agree on generated bodies.
  */
-export function parseHeartbeat(data: unknown): { success: true; data: HeartbeatBody } | { success: false; error: z.ZodError } {
+export function parseHeartbeat(
+  data: unknown,
+  options?: z.core.ParseContext<z.core.$ZodIssue>,
+): { success: true; data: HeartbeatBody } | { success: false; error: z.ZodError } {
   const fast = fastHeartbeat(data);
-  return fast ? { success: true, data: fast } : heartbeatSchema.safeParse(data);
+  return fast ? { success: true, data: fast } : heartbeatSchema.safeParse(data, options);
 }
 
 const HEARTBEAT_KEYS = new Set(['sleeping', 'lastInputAt', 'metrics', 'packages', 'acks']);
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const PACKAGE_KEYS = new Set(['id', 'path', 'name', 'version', 'createdAt', 'savedAt', 'state', 'progress', 'node', 'nodeStartedAt', 'refs', 'origin']);
 const METRIC_FIELDS: Record<string, Record<string, 'uint' | 'int'>> = {
   cpuMs: { current: 'uint', total: 'uint' },
@@ -127,12 +141,11 @@ const UNSURE = Symbol('unsure');
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A string the schema's str(max) accepts without counting code points (UTF-16 units bound them). */
 function fastStr(v: unknown, max: number, nonEmpty = false): string {
-  if (typeof v !== 'string' || v.length > max || (nonEmpty && v.length === 0)) throw UNSURE;
+  if (typeof v !== 'string' || v.length > max || (nonEmpty && v.length === 0) || !wellFormed(v)) throw UNSURE;
   return v;
 }
 function fastTime(v: unknown): number {
-  const s = fastStr(v, 64);
-  const t = ISO_TIME.test(s) ? Date.parse(s) : NaN;
+  const t = parseIsoTime(fastStr(v, 64));
   if (Number.isNaN(t)) throw UNSURE;
   return t;
 }
@@ -194,6 +207,7 @@ function fastPackages(v: unknown): NonNullable<HeartbeatBody['packages']> {
     if (seen.has(id)) throw UNSURE;
     seen.add(id);
     const opt = (x: unknown) => (x === undefined ? null : fastStr(x, 512));
+    if (p.path === '') throw UNSURE;
     const optTime = (x: unknown) => (x === undefined ? null : fastTime(x));
     const state = p.state ?? 'idle';
     const origin = p.origin ?? 'interactive';

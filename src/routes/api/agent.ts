@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { AppError, invalid, RateLimited, unauthorized } from '../../lib/errors.js';
+import { AppError, RateLimited, unauthorized } from '../../lib/errors.js';
 import { hashToken } from '../../lib/tokens.js';
-import { jsonBody } from '../../middleware/api.js';
+import { jsonBody, paramValue } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { captureInTransaction } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
@@ -107,10 +107,9 @@ agentRoutes.post('/sessions/:id/features', async (c) => {
 });
 
 agentRoutes.delete('/sessions/:id/features/:feature', async (c) => {
-  const feature = featureParam.safeParse(c.req.param('feature'));
-  if (!feature.success) throw invalid({ feature: feature.error.issues[0]?.message ?? 'invalid' });
+  const feature = paramValue(c, featureParam, 'feature', c.req.param('feature'));
   const { db, clock } = c.get('deps');
-  await removeSessionFeature(db, sessionIdParam(c), bearerHash(c), feature.data, clock.now());
+  await removeSessionFeature(db, sessionIdParam(c), bearerHash(c), feature, clock.now());
   return c.body(null, 204);
 });
 

@@ -5,7 +5,7 @@ import { HISTORY_PERIODS, type HistoryData, type HistoryPeriod } from '../../../
 import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/list.js';
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
-import { AppError, notFound } from '../../lib/errors.js';
+import { AppError, errorDetail, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
 import { parseLocalDateTime, toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
@@ -180,7 +180,7 @@ function modelErrors(c: AppContext, e: unknown): LicenseFormState['errors'] {
     else if (head === 'features') errors.features = t('licenses.form.error.features');
     else if ((LICENSE_FORM_FIELDS as readonly string[]).includes(head)) errors[head as LicenseFormField] = t(`licenses.form.error.${head}`);
   }
-  if (!Object.keys(errors).length) errors.product = t('error.bad_request', { detail: String(e.params.detail ?? '') });
+  if (!Object.keys(errors).length) errors.product = t('error.bad_request', { detail: errorDetail(e, t) });
   return errors;
 }
 

@@ -6,7 +6,7 @@ import { MonitorPage } from '../../../views/monitor/monitor-page.js';
 import { settledCells } from '../../../views/monitor/sessions-table.js';
 import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
 import type { UserRow } from '../../db/schema.js';
-import { AppError, forbidden, notFound } from '../../lib/errors.js';
+import { AppError, errorDetail, forbidden, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
 import { isFiltered, monitorHref, monitorSearch, parseMonitorQuery, type MonitorQuery } from '../../lib/monitor-query.js';
 import { hashToken } from '../../lib/tokens.js';
@@ -393,7 +393,7 @@ function errorText(c: AppContext, e: AppError): string {
   const t = c.var.t;
   const key = `monitor.error.${e.code}`;
   const text = t(key);
-  return text === key ? t('error.bad_request', { detail: String(e.params.detail ?? e.code) }) : text;
+  return text === key ? t('error.bad_request', { detail: errorDetail(e, t) || e.code }) : text;
 }
 
 const text = (s: string) => s.trim() || null;

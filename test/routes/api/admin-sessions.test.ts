@@ -123,7 +123,11 @@ describe('admin API: sessions, bindings and pools', () => {
   it('queues commands (202 {id}); a stop with nothing running is 409 not_running', async () => {
     const w = await world();
     const running = await insertSession(t, { licenseId: w.licA.id, hostId: w.hostA.id, packages: [{ id: 'p-1', path: '/a.lgp', state: 'running' }] });
-    const idle = await insertSession(t, { licenseId: w.licA.id, hostId: w.hostA.id, packages: [{ id: 'p-2', path: '/b.lgp' }] });
+    const idle = await insertSession(t, {
+      licenseId: w.licA.id,
+      hostId: w.hostA.id,
+      packages: [{ id: 'p-2', path: '/b.lgp' }, { id: 'draft' }],
+    });
     const stop = await t.request.post(`/api/v1/admin/sessions/${running.id}/commands`).set(support).send({ type: 'stop' });
     expect(stop.status).toBe(202);
     expect(typeof stop.body.id).toBe('string');
@@ -146,7 +150,21 @@ describe('admin API: sessions, bindings and pools', () => {
       const res = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
-    expect((await t.request.post('/api/v1/admin/sessions/nope/commands').set(support).send({ type: 'message', text: 'x' })).status).toBe(404);
+    // closePackage reaches the agent with a path (PROTOCOL §2): not for a package the session lacks, nor a draft without one.
+    for (const [body, field, message] of [
+      [{ type: 'closePackage' }, 'path', 'a path or a packageId is required'],
+      [{ type: 'closePackage', packageId: 'ghost' }, 'packageId', 'the session has no package with this id'],
+      [{ type: 'closePackage', packageId: 'draft' }, 'packageId', 'this package has no path (a draft); closePackage needs one'],
+    ] as const) {
+      const res = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error.details.fields).toEqual({ [field]: message });
+    }
+    const ru = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).set('Accept-Language', 'ru').send({ type: 'closePackage', packageId: 'ghost' });
+    expect(ru.body.error.message).toBe('Некорректный запрос: packageId: в сеансе нет пакета с таким id');
+    const missing = await t.request.post('/api/v1/admin/sessions/nope/commands').set(support).send({ type: 'message', text: 'x' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ code: 'not_found', message: 'There is no such object: its id is wrong, or it was deleted.' });
     expect(await t.db.selectFrom('commands').selectAll().execute()).toHaveLength(3);
   });
 

@@ -54,6 +54,14 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     ['features not an array', cap({ features: 'reports' }), 400, 'invalid_request', 'features'],
     ['infobase without id', cap({ infobase: { name: 'Acc' } }), 400, 'invalid_request', 'infobase.id'],
     ['machine.hostname a number', cap({ machine: { hostname: 7 } }), 400, 'invalid_request', 'machine.hostname'],
+    ['machine.ip not an address', cap({ machine: { ip: 'not an ip <b>' } }), 400, 'invalid_request', 'machine.ip'],
+    ['client.ip not an address', cap({ client: { ip: '10.0.0.256' } }), 400, 'invalid_request', 'client.ip'],
+    // JSON.stringify writes a lone surrogate as the escape "\ud800": valid JSON, but not text.
+    ['user with a lone surrogate', cap({ user: 'Ivan\ud800' }), 400, 'invalid_request', 'user'],
+    ['fingerprint key with a lone surrogate', cap({ fingerprint: { '\udc00': 'v' } }), 400, 'invalid_request', 'fingerprint.\udc00'],
+    ['fingerprint value with a lone surrogate', cap({ fingerprint: { cpu: '\ud83d' } }), 400, 'invalid_request', 'fingerprint.cpu'],
+    ['fingerprint keys equal after NFC', cap({ fingerprint: { '\u00e9': '1', 'e\u0301': '2' } }), 400, 'invalid_request', 'fingerprint.e\u0301'],
+    ['an empty body', '', 400, 'invalid_request', 'body'],
   ];
 
   for (const [name, body, status, code, field] of captureCases) {
@@ -119,6 +127,54 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     expect(res.body.error.message).toMatch(/^Некорректный запрос: user/);
   });
 
+  it('field messages follow Accept-Language too: our own and the validator\'s, in the message and in details', async () => {
+    const body = JSON.stringify({ sleeping: 1, metrics: { calls: { total: 1.5 } }, packages: [{ id: 'a', name: 'x'.repeat(513) }, { id: 'a' }] });
+    const send = (lang: string) =>
+      t.request.post(`/api/v1/sessions/${s.sessionId}/heartbeat`).set('Authorization', `Bearer ${s.token}`).set('Content-Type', 'application/json').set('Accept-Language', lang).send(body);
+    const ru = (await send('ru')).body.error;
+    const en = (await send('en')).body.error;
+    expect(Object.keys(ru.details.fields)).toEqual(Object.keys(en.details.fields));
+    expect(ru.details.fields['packages.0.name']).toBe('не более 512 символов');
+    expect(en.details.fields['packages.0.name']).toBe('at most 512 characters');
+    expect(ru.details.fields['packages.1.id']).toBe('повторяющийся id пакета');
+    // Not one English word in the Russian message; every field named in it.
+    expect(ru.message).not.toMatch(/expected|invalid|received|characters|duplicate/i);
+    for (const f of Object.keys(en.details.fields)) expect(ru.message).toContain(f);
+    expect(ru.details.fields.sleeping).toMatch(/ожидалось/);
+  });
+
+  it('a 29 February of a leap year and an offset time are fine', async () => {
+    expect((await heartbeat(t, s, { lastInputAt: '2024-02-29T23:59:59.999+03:00', packages: [{ id: 'a', createdAt: '2024-02-29T00:00:00Z' }] })).status).toBe(200);
+    expect((await sessionRow(t, s.sessionId)).last_input_at).toBe(Date.UTC(2024, 1, 29, 20, 59, 59, 999));
+  });
+
+  it('a fingerprint key "__proto__" is a component like any other, not dropped', async () => {
+    const withProto = JSON.stringify(cap({ fingerprint: { cpu: 'A3' } })).replace('"fingerprint":{', '"fingerprint":{"__proto__":"zz",');
+    const res = await t.request.post('/api/v1/sessions').set('Content-Type', 'application/json').send(withProto);
+    expect(res.status).toBe(201);
+    const plain = await t.request.post('/api/v1/sessions').send(cap({ fingerprint: { cpu: 'A3' } }));
+    expect(plain.status).toBe(201);
+    const hosts = await t.db.selectFrom('hosts').select(['id', 'components']).orderBy('id').execute();
+    const [a, b] = [await sessionRow(t, res.body.sessionId), await sessionRow(t, plain.body.sessionId)];
+    expect(a.host_id).not.toBe(b.host_id);
+    expect(JSON.parse(hosts.find((h) => h.id === a.host_id)!.components)).toEqual(JSON.parse('{"__proto__":"zz","cpu":"A3"}'));
+    // Alone it is one component, not none.
+    const alone = await t.request.post('/api/v1/sessions').set('Content-Type', 'application/json').send(JSON.stringify(cap({ fingerprint: { x: 'y' } })).replace('{"x":"y"}', '{"__proto__":"x"}'));
+    expect(alone.status).toBe(201);
+  });
+
+  it('a body over 64 KiB is 413 where the endpoint reads no body, too', async () => {
+    const before = await agentTableCounts(t.db);
+    const big = 'x'.repeat(70_000);
+    const release = await t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', `Bearer ${s.token}`).set('Content-Type', 'application/json').send(big);
+    expect(release.status).toBe(413);
+    expect(release.body.error.code).toBe('payload_too_large');
+    const feature = await t.request.delete(`/api/v1/sessions/${s.sessionId}/features/reports`).set('Authorization', `Bearer ${s.token}`).set('Content-Type', 'application/json').send(big);
+    expect(feature.status).toBe(413);
+    expect(await agentTableCounts(t.db)).toEqual(before);
+    expect((await sessionRow(t, s.sessionId)).closed_at).toBeNull();
+  });
+
   const hbCases: Case[] = [
     ['malformed JSON', '{', 400, 'invalid_request', 'body'],
     ['sleeping not a boolean', { sleeping: 'yes' }, 400, 'invalid_request', 'sleeping'],
@@ -138,6 +194,15 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     ['refs not strings', { packages: [{ id: 'a', refs: [1] }] }, 400, 'invalid_request', 'packages.0.refs.0'],
     ['path over 512', { packages: [{ id: 'a', path: 'p'.repeat(513) }] }, 400, 'invalid_request', 'packages.0.path'],
     ['acks not an array', { acks: 'x' }, 400, 'invalid_request', 'acks'],
+    ['a date that does not exist', { lastInputAt: '2026-02-31T10:00:00Z' }, 400, 'invalid_request', 'lastInputAt'],
+    ['hour 24', { lastInputAt: '2026-11-30T24:00:00Z' }, 400, 'invalid_request', 'lastInputAt'],
+    ['an offset of 24 hours', { lastInputAt: '2026-11-30T10:00:00+24:00' }, 400, 'invalid_request', 'lastInputAt'],
+    ['year 0000', { lastInputAt: '0000-01-01T00:00:00Z' }, 400, 'invalid_request', 'lastInputAt'],
+    ['29 February of a common year', { packages: [{ id: 'a', createdAt: '2025-02-29T00:00:00Z' }] }, 400, 'invalid_request', 'packages.0.createdAt'],
+    ['package id with a lone surrogate', { packages: [{ id: '\ud800' }] }, 400, 'invalid_request', 'packages.0.id'],
+    ['an empty package path', { packages: [{ id: 'a', path: '' }] }, 400, 'invalid_request', 'packages.0.path'],
+    ['an ack with a lone surrogate', { acks: ['\udfff'] }, 400, 'invalid_request', 'acks.0'],
+    ['an empty body', '', 400, 'invalid_request', 'body'],
   ];
 
   for (const [name, body, status, code, field] of hbCases) {
@@ -170,10 +235,10 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     expect((await heartbeat(t, s, { metrics: { memoryBytes: { current: -10, total: -2048 } } })).status).toBe(200);
   });
 
-  it('an unknown route is a JSON 404 not_found', async () => {
+  it('an unknown route is a JSON 404 not_found that says so', async () => {
     const res = await t.request.post('/api/v1/sessions/x/nope').send({});
     expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe('not_found');
+    expect(res.body.error).toEqual({ code: 'not_found', message: 'There is no such API endpoint.' });
   });
 });
 

@@ -96,7 +96,7 @@ describe('parseHeartbeat', () => {
   it('leaves the schema to word the errors: a duplicate package id, a long name in emoji', () => {
     const dup = parseHeartbeat({ packages: [{ id: 'a' }, { id: 'a' }] });
     expect(dup.success).toBe(false);
-    if (!dup.success) expect(dup.error.issues[0]).toMatchObject({ path: ['packages', 1, 'id'], message: 'duplicate package id' });
+    if (!dup.success) expect(dup.error.issues[0]).toMatchObject({ path: ['packages', 1, 'id'], message: 'api.v.duplicate_package' });
     // 300 emoji are 600 UTF-16 units but 300 characters: valid, decided by the schema.
     const emoji = parseHeartbeat({ packages: [{ id: 'a', name: '😀'.repeat(300) }] });
     expect(emoji.success).toBe(true);
