@@ -14,8 +14,10 @@ COPY src ./src
 COPY views ./views
 COPY migrations ./migrations
 COPY test ./test
+COPY .ci/prune-native.sh ./
 RUN npm run build \
  && npm prune --omit=dev \
+ && sh prune-native.sh \
  && rm -rf dist/test
 
 # ---- runtime: production dependencies and compiled code only, as a non-root user ----
