@@ -30,6 +30,7 @@ export function MonitorLive(props: MonitorView & { data: MonitorPage; digest: st
           {props.notice}
         </p>
       )}
+      <LicenseTabs {...props} />
       <FilterChips {...props} />
       <SessionsTable {...props} rows={data.rows} info={data.info} keep={props.keep} />
       <Pager {...props} />
@@ -53,6 +54,25 @@ function QueryState(props: { query: MonitorQuery }) {
         <input type="hidden" form="monitor-search" name={name} value={value} />
       ))}
     </>
+  );
+}
+
+/**
+ * Filtered by a license key the viewer may see: the History tab beside Active
+ * sessions (PRODUCT §5), to that license's history — the cabinet's for a client user.
+ */
+function LicenseTabs(props: MonitorView & { data: MonitorPage }) {
+  const { query: q, base, data, ctx } = props;
+  const { t } = ctx;
+  if (q.license === null || data.labels.license === undefined) return null;
+  const history = ctx.user?.role === 'client' ? `/cabinet/licenses/${q.license}/history` : `/licenses/${q.license}/history`;
+  return (
+    <nav class="tabs" aria-label={t('monitor.tabs')}>
+      <a href={monitorHref(base, q)} aria-current="page">
+        {t('monitor.tab.sessions')}
+      </a>
+      <a href={history}>{t('monitor.tab.history')}</a>
+    </nav>
   );
 }
 
