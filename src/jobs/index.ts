@@ -36,7 +36,8 @@ export async function startJobs(deps: Deps, sqlite: Database.Database): Promise<
     deleteExpiredWebSessions(deps.db, deps.clock.now(), deps.config.webSessionIdleMinutes * 60_000),
   );
   // The server's own downtime evicts nobody: open leases move forward by it (at most one lease timeout).
-  const forgiven = await forgiveRestart(deps.db, deps.clock.now());
+  // A process already ticking (alive within 3 ticks, as leaseTick judges a stall) is no downtime.
+  const forgiven = await forgiveRestart(deps.db, deps.clock.now(), 3 * LEASE_TICK_MS);
   if (forgiven > 0) deps.logger.info('extended open leases by the downtime', { ms: forgiven });
   every(LEASE_TICK_MS, 'lease-reaper', async () => {
     const r = await leaseTick(deps.db, deps.clock.now(), LEASE_TICK_MS);

@@ -69,14 +69,16 @@ async function moveToEarlierTimeline(trx: Db, jumpMs: number, now: number): Prom
 /**
  * Restart forgiveness, run once at start before the first sweep: open
  * sessions' lastSeenAt move forward by the server's downtime (now − the last
- * alive_at), at most one lease timeout. Returns the shift applied.
+ * alive_at), at most one lease timeout. A sign of life within `aliveWithinMs`
+ * is no downtime: another process is running (a second one starting, a CLI
+ * job), or the restart was quicker than a few ticks. Returns the shift applied.
  */
-export async function forgiveRestart(db: Db, now: number): Promise<number> {
+export async function forgiveRestart(db: Db, now: number, aliveWithinMs = 0): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const state = await trx.selectFrom('server_state').select('alive_at').where('id', '=', 1).executeTakeFirstOrThrow();
     const st = await trx.selectFrom('settings').select('lease_timeout_sec').where('id', '=', 1).executeTakeFirstOrThrow();
     let shift = 0;
-    if (state.alive_at !== null && now > state.alive_at) {
+    if (state.alive_at !== null && now - state.alive_at > aliveWithinMs) {
       shift = Math.min(now - state.alive_at, st.lease_timeout_sec * 1000);
       await shiftLastSeen(trx, state.alive_at, shift, now);
     } else if (state.alive_at !== null && now < state.alive_at) {

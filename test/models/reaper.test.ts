@@ -77,6 +77,18 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
   });
 
+  it('a second process starting while the first ticks moves no lease (its sign of life is recent)', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    t.clock.advance(60_000);
+    await aliveAt(t.clock.now() - 4_000); // the running process ticked 4 s ago
+    expect(await forgiveRestart(t.db, t.clock.now(), 15_000)).toBe(0);
+    expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 60_000);
+    // A real downtime beyond a few ticks is still forgiven.
+    await aliveAt(t.clock.now() - 20_000);
+    expect(await forgiveRestart(t.db, t.clock.now(), 15_000)).toBe(20_000);
+  });
+
   it('restart: the extension is at most one lease timeout', async () => {
     const lic = await makeLicense(t);
     const s = await openOk(t, lic.key);
