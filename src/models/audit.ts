@@ -113,7 +113,8 @@ export function parseAuditQuery(q: Partial<Record<string, string>>, timeZone: st
   const filter: AuditFilter = {};
   if (v('actor').length > 254) return bad('actor', 'too_long');
   if (v('actor')) filter.actor = v('actor');
-  if (v('action') && !/^[a-z0-9_.-]{1,64}$/.test(v('action'))) return bad('action', 'format');
+  // Actions are our own codes; one has capitals (session.command.closePackage, after the command's type).
+  if (v('action') && !/^[A-Za-z0-9_.-]{1,64}$/.test(v('action'))) return bad('action', 'format');
   if (v('action')) filter.action = v('action');
   if (v('targetType') && !/^[a-z0-9_.-]{1,64}$/.test(v('targetType'))) return bad('targetType', 'format');
   if (v('targetType')) filter.targetType = v('targetType');

@@ -16,26 +16,37 @@ export function auditHref(q: AuditQueryValues, overrides: Partial<AuditQueryValu
   return s ? `/audit?${s}` : '/audit';
 }
 
-function actionLabel(t: PageContext['t'], action: string): string {
-  const key = `admin.audit.action.${action}`;
+/** The catalogue's text for the key, or the fallback when it has none (a code written by a newer version). */
+function labelOr(t: PageContext['t'], key: string, fallback: string): string {
   const label = t(key);
-  return label === key ? action : label;
+  return label === key ? fallback : label;
 }
+
+const actionLabel = (t: PageContext['t'], action: string) => labelOr(t, `admin.audit.action.${action}`, action);
+const targetTypeLabel = (t: PageContext['t'], type: string) => labelOr(t, `admin.audit.target_type.${type}`, type);
 
 function Target(props: { ctx: PageContext; row: AuditRow; query: AuditQueryValues }) {
   const { row, ctx } = props;
-  if (!row.target_type && !row.target_label) return <span class="muted">{ctx.t('common.none')}</span>;
-  const text = row.target_label ?? `${row.target_type} #${row.target_id ?? ''}`;
-  if (!row.target_type || row.target_id === null) return <>{text}</>;
+  const { t } = ctx;
+  if (!row.target_type) return row.target_label ? <>{row.target_label}</> : <span class="muted">{t('common.none')}</span>;
+  const type = targetTypeLabel(t, row.target_type);
+  // No id: the action covered every target of the type (e.g. all clients' pools).
+  if (row.target_id === null) return <>{row.target_label ?? labelOr(t, `admin.audit.target_all.${row.target_type}`, type)}</>;
+  const ref = t('admin.audit.target_ref', { type, id: row.target_id });
+  // A singleton (the settings row) is labelled with its type code, which names nothing beyond the type.
+  const text = row.target_label === row.target_type ? type : (row.target_label ?? ref);
   const href = auditHref({ ...props.query, targetType: row.target_type, targetId: row.target_id, page: '' });
   return (
     <>
-      <a href={href} title={ctx.t('admin.audit.filter_target')}>
+      <a href={href} title={t('admin.audit.filter_target')}>
         {text}
-      </a>{' '}
-      <small class="muted">
-        {row.target_type} #{row.target_id}
-      </small>
+      </a>
+      {row.target_label && row.target_label !== row.target_type && (
+        <>
+          {' '}
+          <small class="muted">{ref}</small>
+        </>
+      )}
     </>
   );
 }
@@ -115,15 +126,7 @@ export function AuditPage(props: {
                   </>
                 )}
               </td>
-              <td>
-                {actionLabel(t, r.action)}
-                {actionLabel(t, r.action) !== r.action && (
-                  <>
-                    {' '}
-                    <small class="muted mono">{r.action}</small>
-                  </>
-                )}
-              </td>
+              <td title={r.action}>{actionLabel(t, r.action)}</td>
               <td>
                 <Target ctx={ctx} row={r} query={query} />
               </td>

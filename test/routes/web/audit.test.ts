@@ -80,6 +80,12 @@ describe('audit page', () => {
     // The action list offers the actions present.
     for (const a of ['login', 'token.revoked', 'user.disabled']) expect(byAction.text).toContain(`<option value="${a}"`);
 
+    // Every action the filter offers can be chosen, the one with capitals too.
+    await recordAudit(t.db, bob, { action: 'session.command.closePackage', targetType: 'session', targetId: 'x' }, at('2026-11-21T08:04:00Z'));
+    const camel = await get('?action=session.command.closePackage');
+    expect(camel.status).toBe(200);
+    expect(times(camel.text)).toEqual(['2026-11-21T08:04:00.000Z']);
+
     const both = await get('?actor=bob&action=user.disabled');
     expect(times(both.text)).toEqual(['2026-11-21T08:02:00.000Z']);
 
@@ -146,6 +152,34 @@ describe('audit page', () => {
       expect(res.text, query).toContain(`The filter &quot;${param}&quot; is not valid: ${problem}.`);
       expect(rowCount(res.text)).toBe(0);
     }
+  });
+
+  it('names actions and target types in Russian, with no raw codes in the visible text', async () => {
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', viewer.user.id).execute();
+    const entries: [string, Omit<Parameters<typeof recordAudit>[2], 'action'>][] = [
+      ['license.created', { targetType: 'license', targetId: 5 }],
+      ['license.suspended', { targetType: 'license', targetId: 6, targetLabel: 'AAAA-BBBB' }],
+      ['settings.updated', { targetType: 'settings', targetId: 1, targetLabel: 'settings' }],
+      ['infobase.locked', { targetType: 'infobase', targetId: 3, targetLabel: 'Бухгалтерия' }],
+      ['session.command.closePackage', { targetType: 'session', targetId: 'abc', targetLabel: 'ivanov 7' }],
+      ['host.pool_clear_all', { targetType: 'client' }],
+    ];
+    for (const [i, [action, entry]] of entries.entries()) await recordAudit(t.db, alice, { action, ...entry }, at('2026-11-21T08:00:00Z') + i * 60_000);
+    const res = await get();
+    expect(res.status).toBe(200);
+    const visible = res.text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ');
+    for (const text of [
+      'Лицензия создана', 'Лицензия №5', 'Лицензия приостановлена', 'AAAA-BBBB Лицензия №6', 'Настройки изменены',
+      'Информационная база заблокирована', 'Бухгалтерия Информационная база №3', 'Запрошено закрытие пакета', 'ivanov 7 Сеанс №abc',
+      'Все пулы пакетов очищены', 'Все клиенты',
+    ]) {
+      expect(visible).toContain(text);
+    }
+    for (const [action] of entries) expect(visible).not.toContain(action);
+    expect(visible).not.toMatch(/\b(license|settings|infobase|session|client) #/i);
+    // The filter offers the labels; the codes stay in the values (and the links) only.
+    expect(res.text).toContain('<option value="license.created">Лицензия создана</option>');
+    expect(res.text).toContain('href="/audit?targetType=license&amp;targetId=5"');
   });
 
   it('is for staff: admin and support 200, client users 404, signed-out visitors go to login', async () => {
