@@ -1,11 +1,32 @@
+import { parseLocalDateTime, toLocalInput } from './local-time.js';
+
 /** Reads a form field as a trimmed string; absent or non-string (a file) gives ''. */
 export function field(body: Record<string, unknown>, name: string): string {
   const v = body[name];
   return typeof v === 'string' ? v.trim() : '';
 }
 
-/** A relative path safe to redirect to after login; anything else becomes '/'. */
+/**
+ * A relative path safe to redirect to after login; anything else becomes '/'.
+ * Browsers drop tabs and newlines from a URL and read "\" as "/", so "/\t/evil.example"
+ * would leave the site: no control character or backslash anywhere.
+ */
 export function safeNext(next: string | undefined | null): string {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || next.length > 2000) return '/';
+  if (!next || !next.startsWith('/') || next.startsWith('//') || /[\u0000-\u001f\u007f-\u009f\\]/.test(next) || next.length > 2000) return '/';
   return next;
+}
+
+/** A count from the URL ("0", "12"); anything else (negative, fraction, absent) gives null. */
+export function countParam(value: string | undefined | null): number | null {
+  return value && /^\d{1,9}$/.test(value) ? Number(value) : null;
+}
+
+/**
+ * The instant a datetime-local field names in the zone, or null when it is not
+ * a date and time. The field shows a stored time to the minute: sent back as
+ * shown, it stands for that stored time exactly, so an untouched field is no change.
+ */
+export function dateTimeField(value: string, timeZone: string, shown?: number | null): number | null {
+  if (shown !== null && shown !== undefined && value === toLocalInput(shown, timeZone)) return shown;
+  return parseLocalDateTime(value, timeZone);
 }

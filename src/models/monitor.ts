@@ -10,7 +10,7 @@ import { shortHash } from './fingerprint.js';
 import { sharedPackagesOfHosts, type SharedPackage } from './packages.js';
 import { sessionState, type SessionState } from './session-actions.js';
 import { SEARCH_SEPARATOR } from './session-search.js';
-import { contains } from './sql-helpers.js';
+import { contains as like, likeContains } from './sql-helpers.js';
 import { setUserPreferences } from './users.js';
 
 /** Who is looking: staff see every client (null), a client user only their own client. */
@@ -103,15 +103,6 @@ export interface MonitorPage {
 const ref = (col: string) => sql.ref(col);
 const lateSql = (now: number) => sql<boolean>`(${now} - s.last_seen_at > 2000 * s.heartbeat_interval_sec)`;
 
-/**
- * SQLite's LIKE folds case for ASCII only; for other letters (Cyrillic user
- * names) also try the lower, upper and capitalised forms of the term.
- */
-function like(column: string, term: string): RawBuilder<boolean> {
-  if (!/[^\x00-\x7f]/.test(term)) return contains(column, term);
-  const forms = new Set([term, term.toLowerCase(), term.toUpperCase(), term.charAt(0).toUpperCase() + term.slice(1).toLowerCase()]);
-  return sql<boolean>`(${sql.join([...forms].map((f) => contains(column, f)), sql` or `)})`;
-}
 const anyLike = (columns: string[], term: string) => sql<boolean>`(${sql.join(columns.map((c) => like(c, term)), sql` or `)})`;
 /**
  * The global search on the session's own columns: one LIKE of the lowercased
@@ -125,7 +116,7 @@ function ownColumnsMatch(term: string, ascii: boolean): RawBuilder<boolean> {
   const columns = ['s.user_name', 's.client_session_id', 's.machine_hostname', 's.client_hostname', ...(ascii ? ['s.machine_ip', 's.client_ip'] : [])];
   const byColumn = anyLike(columns, term);
   if (term.includes(SEARCH_SEPARATOR)) return byColumn;
-  return sql<boolean>`(case when s.search_text is null then ${byColumn} else ${contains('s.search_text', term.toLowerCase())} end)`;
+  return sql<boolean>`(case when s.search_text is null then ${byColumn} else ${likeContains('s.search_text', term.toLowerCase())} end)`;
 }
 const asNumber = (term: string) => (/^\d{1,12}$/.test(term) ? Number(term) : null);
 

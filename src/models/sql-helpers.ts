@@ -1,9 +1,20 @@
 import { sql, type RawBuilder } from 'kysely';
 
-/** `column LIKE '%text%'` with the user's % and _ taken literally (case-insensitive for ASCII in SQLite). */
-export function contains(column: string, text: string): RawBuilder<boolean> {
+/** `column LIKE '%text%'` with the user's % and _ taken literally; SQLite folds the case of ASCII letters only. */
+export function likeContains(column: string, text: string): RawBuilder<boolean> {
   const pattern = '%' + text.replace(/[\\%_]/g, (m) => '\\' + m) + '%';
   return sql<boolean>`${sql.ref(column)} like ${pattern} escape '\\'`;
+}
+
+/**
+ * The column contains the text, ignoring case. SQLite's LIKE folds case for
+ * ASCII only; for other letters (Cyrillic names) also try the lower, upper
+ * and capitalised forms of the term. A scan either way (a leading % uses no index).
+ */
+export function contains(column: string, text: string): RawBuilder<boolean> {
+  if (!/[^\x00-\x7f]/.test(text)) return likeContains(column, text);
+  const forms = new Set([text, text.toLowerCase(), text.toUpperCase(), text.charAt(0).toUpperCase() + text.slice(1).toLowerCase()]);
+  return sql<boolean>`(${sql.join([...forms].map((f) => likeContains(column, f)), sql` or `)})`;
 }
 
 /** True for a UNIQUE or PRIMARY KEY violation (SQLite's code; PostgreSQL's 23505 later). */

@@ -52,7 +52,7 @@ export function Page(props: { ctx: PageContext; title: string; children?: Child;
         <a class="skip" href="#main">{t('nav.skip')}</a>
         <header class="top">
           <a class="brand" href="/">{t('app.name')}</a>
-          <nav aria-label="main">
+          <nav aria-label={t('nav.main')}>
             {nav.map((i) => (
               <a href={i.href} aria-current={ctx.path === i.href || ctx.path.startsWith(i.href + '/') ? 'page' : undefined}>
                 {i.label}

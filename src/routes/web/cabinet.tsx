@@ -150,7 +150,7 @@ cabinetRoutes.get(`/cabinet/infobases/:id${ID}`, async (c) => {
 
 cabinetRoutes.post(`/cabinet/infobases/:id${ID}/lock`, async (c) => {
   const ib = await infobaseOr404(c);
-  const { input, form } = parseLockForm(c, await c.req.parseBody());
+  const { input, form } = parseLockForm(c, await c.req.parseBody(), ib);
   if (!input) return renderInfobasePage(c, ib, { ...cabinetPage(ib), lockForm: form, status: 400 });
   try {
     await setLock(c.var.deps.db, actor(c), ib.id, input, now(c));

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { InfobasePage, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { field } from '../../lib/forms.js';
-import { parseLocalDateTime, toLocalInput, zoneLabel } from '../../lib/local-time.js';
+import { dateTimeField, field } from '../../lib/forms.js';
+import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -25,9 +25,12 @@ const PAGE_SESSIONS = 100;
 
 // ---- the lock form and the infobase page (shared with the cabinet) ----
 
+/** The lock the form starts from: the current one while it is set and not over. */
+const shownLock = (ib: Infobase) => (ib.lock && ib.lock.state !== 'expired' ? ib.lock : null);
+
 /** The form for a new lock: the current one's values while it is set and not over, else the defaults. */
 export function lockFormOf(ib: Infobase, timeZone: string): LockFormState {
-  const lock = ib.lock && ib.lock.state !== 'expired' ? ib.lock : null;
+  const lock = shownLock(ib);
   return {
     values: {
       from: toLocalInput(lock?.from, timeZone),
@@ -43,10 +46,11 @@ export function lockFormOf(ib: Infobase, timeZone: string): LockFormState {
 
 /**
  * Reads the lock form. The datetime-local inputs are wall times in the
- * viewer's zone. Returns the model's input, or the form with its problems
+ * viewer's zone; one sent back as the infobase's lock showed it keeps that
+ * lock's time. Returns the model's input, or the form with its problems
  * (to before from, to in the past, no message…), translated.
  */
-export function parseLockForm(c: AppContext, body: Record<string, unknown>): { input: LockInput | null; form: LockFormState } {
+export function parseLockForm(c: AppContext, body: Record<string, unknown>, ib: Infobase): { input: LockInput | null; form: LockFormState } {
   const t = c.var.t;
   const tz = c.var.timeZone;
   const form: LockFormState = {
@@ -62,8 +66,9 @@ export function parseLockForm(c: AppContext, body: Record<string, unknown>): { i
   };
   const v = form.values;
   const e = form.errors;
-  const from = v.from ? parseLocalDateTime(v.from, tz) : null;
-  const to = v.to ? parseLocalDateTime(v.to, tz) : null;
+  const shown = shownLock(ib);
+  const from = v.from ? dateTimeField(v.from, tz, shown?.from) : null;
+  const to = v.to ? dateTimeField(v.to, tz, shown?.to) : null;
   if (v.from && from === null) e.from = t('infobases.lock.error.date');
   if (v.to && to === null) e.to = t('infobases.lock.error.date');
   else if (to !== null && from !== null && to <= from) e.to = t('infobases.lock.error.to_before_from');
@@ -161,7 +166,7 @@ infobasesRoutes.get(`/infobases/:id${ID}`, async (c) => {
 
 infobasesRoutes.post(`/infobases/:id${ID}/lock`, async (c) => {
   const ib = await infobaseOr404(c);
-  const { input, form } = parseLockForm(c, await c.req.parseBody());
+  const { input, form } = parseLockForm(c, await c.req.parseBody(), ib);
   if (!input) return renderInfobasePage(c, ib, { ...staffPage(ib), lockForm: form, status: 400 });
   try {
     await setLock(c.var.deps.db, c.var.viewer!.actor, ib.id, input, now(c));

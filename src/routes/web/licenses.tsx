@@ -6,8 +6,8 @@ import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/lis
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
 import { AppError, errorDetail, notFound } from '../../lib/errors.js';
-import { field } from '../../lib/forms.js';
-import { parseLocalDateTime, toLocalInput, zoneLabel } from '../../lib/local-time.js';
+import { countParam, dateTimeField, field } from '../../lib/forms.js';
+import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -125,11 +125,15 @@ interface ParsedLicenseForm {
 /** Digits → number; empty → null; anything else → NaN, which the model refuses with the field named. */
 const wholeNumber = (s: string): number | null => (s === '' ? null : /^\d{1,9}$/.test(s) ? Number(s) : Number.NaN);
 
+/** A browser sends a textarea's line breaks as CRLF, whatever they were when shown. */
+const sameLines = (sent: string, shown: string | null) => sent.replace(/\r\n?/g, '\n') === (shown ?? '').replace(/\r\n?/g, '\n');
+
 /**
  * Reads the form into the model's input. Features are one per line, "name" or
  * "name = limit". Problems the model cannot see (syntax, dates) are returned.
+ * When editing, a field sent back as it was shown keeps the stored value.
  */
-function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>): { input: ParsedLicenseForm; errors: LicenseFormState['errors'] } {
+function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, shown?: License): { input: ParsedLicenseForm; errors: LicenseFormState['errors'] } {
   const t = c.var.t;
   const errors: LicenseFormState['errors'] = {};
   const features: string[] = [];
@@ -149,7 +153,7 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>): {
   }
   let expiresAt: number | null = null;
   if (v.expiresAt) {
-    expiresAt = parseLocalDateTime(v.expiresAt, c.var.timeZone);
+    expiresAt = dateTimeField(v.expiresAt, c.var.timeZone, shown?.expiresAt);
     if (expiresAt === null) errors.expiresAt = t('licenses.form.error.date');
   }
   const maxHosts = wholeNumber(v.maxHosts);
@@ -164,7 +168,7 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>): {
       maxSessions: wholeNumber(v.maxSessions),
       expiresAt,
       selfResetQuota: wholeNumber(v.selfResetQuota),
-      notes: v.notes || null,
+      notes: shown && sameLines(v.notes, shown.notes) ? shown.notes : v.notes || null,
     },
   };
 }
@@ -247,7 +251,7 @@ licensesRoutes.get(`/licenses/:id${ID}/edit`, adminOnly, async (c) => {
 licensesRoutes.post(`/licenses/:id${ID}`, adminOnly, async (c) => {
   const l = await licenseOr404(c);
   const values = formValues(await c.req.parseBody());
-  const { input, errors } = parseLicenseForm(c, values);
+  const { input, errors } = parseLicenseForm(c, values, l);
   if (Object.keys(errors).length) return formPage(c, 400, 'edit', { values, errors }, l);
   const changes: LicenseChanges = {
     product: input.product,
@@ -287,7 +291,10 @@ export function doneNotice(c: AppContext, area: string, done: Set<string>): stri
   if (!d || !done.has(d)) return null;
   const key = `${area}.done.${d}`;
   // Notices with a count (sessions closed) have plural forms; the others are one sentence.
-  return hasMessage(`${key}.other`) ? c.var.t.n(key, Number(c.req.query('n')) || 0) : c.var.t(key);
+  if (!hasMessage(`${key}.other`)) return c.var.t(key);
+  // The URL is anyone's to write: a count that no action could have given says nothing.
+  const n = countParam(c.req.query('n'));
+  return n === null ? null : c.var.t.n(key, n);
 }
 
 async function cardPage(c: AppContext, license: License, status: 200 | 400 | 409 = 200, error: string | null = null) {

@@ -7,7 +7,7 @@ import { settledCells } from '../../../views/monitor/sessions-table.js';
 import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
 import type { UserRow } from '../../db/schema.js';
 import { AppError, errorDetail, forbidden, notFound } from '../../lib/errors.js';
-import { field } from '../../lib/forms.js';
+import { countParam, field } from '../../lib/forms.js';
 import { isFiltered, monitorHref, monitorSearch, parseMonitorQuery, type MonitorQuery } from '../../lib/monitor-query.js';
 import { hashToken } from '../../lib/tokens.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
@@ -47,6 +47,8 @@ export const monitorRoutes = new Hono<AppEnv>();
 const BASE = '/monitor';
 /** How long a "Terminate all" count stays valid for its confirmation. */
 const BULK_CONFIRM_MS = 3600_000;
+/** The longest message, reason or text an action takes (the confirm dialog's maxlength). */
+const TYPED_MAX = 500;
 
 const viewerOf = (c: AppContext) => c.var.viewer!;
 const scopeOf = (c: AppContext): MonitorScope => ({ clientId: scopeClientId(viewerOf(c).actor) });
@@ -358,8 +360,9 @@ const DONE = new Set(['stop', 'terminated', 'message', 'reset', 'pool_cleared', 
 /** The notice of a finished action after a plain form's redirect (`done`, `n` in the URL). */
 function doneNotice(c: AppContext): string | null {
   const done = c.req.query('done');
-  if (!done || !DONE.has(done)) return null;
-  return c.var.t.n(`monitor.done.${done}`, Number(c.req.query('n')) || 0);
+  const n = countParam(c.req.query('n'));
+  if (!done || !DONE.has(done) || n === null) return null;
+  return c.var.t.n(`monitor.done.${done}`, n);
 }
 
 /**
@@ -370,7 +373,9 @@ function doneNotice(c: AppContext): string | null {
 async function perform(c: AppContext, act: string, p: Params, run: (body: Params) => Promise<{ done: string; n?: number }>) {
   const form = (await c.req.parseBody()) as Record<string, unknown>;
   const body: Params = {};
-  for (const k of ['back', 'message', 'reason', 'text', 'path', 'asOf', 'digest', 'count']) body[k] = field(form, k);
+  for (const k of ['back', 'path', 'asOf', 'digest', 'count']) body[k] = field(form, k);
+  // What people type is cut to the dialog's maxlength, as the license card and the cabinet cut a reason.
+  for (const k of ['message', 'reason', 'text']) body[k] = field(form, k).slice(0, TYPED_MAX);
   const back = backOf(body.back);
   let result: { done: string; n?: number };
   try {
@@ -378,7 +383,8 @@ async function perform(c: AppContext, act: string, p: Params, run: (body: Params
   } catch (e) {
     if (!(e instanceof AppError) || e.status >= 500 || e.status === 404 || e.status === 403) throw e;
     const spec = await confirmSpec(c, act, { ...p, ...body }, back);
-    spec.error = e.code === 'bulk_changed' ? c.var.t.n('monitor.confirm.changed', Number(e.params.count)) : errorText(c, e);
+    // When the confirm step itself now refuses (nothing running any more), its reason says it: not twice.
+    if (!spec.refusal) spec.error = e.code === 'bulk_changed' ? c.var.t.n('monitor.confirm.changed', Number(e.params.count)) : errorText(c, e);
     const props = { ctx: pageCtx(c), base: BASE, spec };
     if (c.req.header('hx-request')) return c.html(<ConfirmForm {...props} />, e.status);
     return c.html(<ConfirmPage {...props} />, e.status);

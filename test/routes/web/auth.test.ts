@@ -62,6 +62,28 @@ describe('login', () => {
     expect(audit[0]).toMatchObject({ actor_type: 'user', actor_id: user.id, target_id: String(user.id), ip: '127.0.0.1' });
   });
 
+  it('goes back only to a path of this site: a control character or backslash anywhere sends to the start page', async () => {
+    const user = await makeUser(t, 'admin');
+    const signIn = (next: string) => t.request.post('/login').type('form').send({ email: user.email, password: TEST_PASSWORD, next });
+    expect((await signIn('/licenses?q=acme')).headers.location).toBe('/licenses?q=acme');
+    // Browsers drop tabs and newlines and read "\" as "/": each of these would open //evil.example.
+    for (const next of ['/\t/evil.example', '/\n/evil.example', '/\r/evil.example', '/\\evil.example', '/x/../\\/evil.example', '/\u0000/evil.example', '//evil.example']) {
+      const res = await signIn(next);
+      expect(res.status, JSON.stringify(next)).toBe(303);
+      expect(res.headers.location, JSON.stringify(next)).toBe('/');
+    }
+    // The login page does not carry such a next into its form either.
+    const page = await t.request.get('/login?next=/%09/evil.example');
+    expect(page.text).toMatch(/name="next" value="\/"/);
+    expect(page.text).not.toContain('evil.example');
+  });
+
+  it('the language switch goes back only to a path of this site', async () => {
+    const back = (value: string) => t.request.post('/locale').type('form').send({ locale: 'ru', back: value });
+    expect((await back('/licenses')).headers.location).toBe('/licenses');
+    for (const value of ['/\t/evil.example', '/\\evil.example', '//evil.example']) expect((await back(value)).headers.location, JSON.stringify(value)).toBe('/');
+  });
+
   it('answers a wrong password and an unknown account with the same status and message', async () => {
     const user = await makeUser(t, 'support');
     const wrong = await postLogin(t, user.email, 'not the password');

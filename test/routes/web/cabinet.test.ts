@@ -101,6 +101,7 @@ describe('client cabinet', () => {
 
     const page = await get(c, `/cabinet/licenses/${lic.id}?done=reset&n=1`);
     expect(page.text).toContain('The binding was reset; 1 session was closed.');
+    expect((await get(c, `/cabinet/licenses/${lic.id}?done=reset&n=-1`)).text).not.toContain('The binding was reset');
     expect(page.text).toContain('You can reset 1 more binding yourself in the rolling 30 days (1 of 2 used).');
     expect(page.text).not.toContain(`data-session-id="${opened.sessionId}"`);
   });

@@ -30,6 +30,18 @@ describe('client pages', () => {
     expect(found.text).not.toContain('Acme Ltd');
   });
 
+  it('searches Cyrillic names in any case', async () => {
+    const romashka = await adminClient(t, 'ООО Ромашка');
+    await adminClient(t, 'Globex');
+    const s = await loginAs(t, 'support');
+    for (const q of ['ромашка', 'РОМАШКА', 'Ромашка', 'ооо']) {
+      const found = await get(s, `/clients?q=${encodeURIComponent(q)}`);
+      expect(found.text, q).toContain(`href="/clients/${romashka.id}">ООО Ромашка</a>`);
+      expect(found.text, q).not.toContain('Globex');
+    }
+    expect((await get(s, `/clients?q=${encodeURIComponent('лютик')}`)).text).not.toContain('Ромашка');
+  });
+
   it('shows a card: contacts, notes, licenses, infobases, users, the monitor icon and the audit link', async () => {
     const admin = await loginAs(t, 'admin');
     await post(admin, '/clients', { name: 'Acme Ltd', contactPerson: 'Anna Petrova', email: 'ops@acme.example', phone: '+7 495 000-00-00', notes: 'VIP\nCalls before 10' });

@@ -46,6 +46,18 @@ describe('infobase pages', () => {
     expect(filtered.text).not.toContain('Accounting');
   });
 
+  it('searches Cyrillic names and ids in any case', async () => {
+    const acme = await adminClient(t, 'Acme');
+    const stock = await makeInfobase(t, acme.id, 'ИБ-Склад', 'Склад');
+    const payroll = await makeInfobase(t, acme.id, 'ib-2', 'Зарплата');
+    const s = await loginAs(t, 'support');
+    for (const q of ['склад', 'СКЛАД', 'Склад', 'иб-']) {
+      const found = await get(s, `/infobases?q=${encodeURIComponent(q)}`);
+      expect(found.text, q).toContain(`href="/infobases/${stock}"`);
+      expect(found.text, q).not.toContain(`href="/infobases/${payroll}"`);
+    }
+  });
+
   it('shows an infobase with its sessions; Terminate all closes exactly the counted ones (audited)', async () => {
     const lic = await adminLicense(t);
     const host = await insertHost(t, lic.id);
@@ -78,6 +90,11 @@ describe('infobase pages', () => {
     expect(closed.map((r) => r.id).sort()).toEqual([a.id, b.id, late.id].sort());
     expect(closed.every((r) => r.close_reason === 'terminated')).toBe(true);
     expect(await auditRows(t, 'session.terminate')).toHaveLength(3);
+    expect((await get(s, res.headers.location)).text).toContain('3 sessions were terminated.');
+    // The count in the URL is anyone's to write: one no action could give says nothing.
+    const forged = await get(s, `/infobases/${ib.id}?done=terminated_all&n=-5`);
+    expect(forged.text).not.toContain('sessions were terminated');
+    expect(forged.text).not.toContain('class="msg ok"');
     expect((await get(s, res.headers.location.replace('#sessions', ''))).text).toContain('3 sessions were terminated.');
   });
 
@@ -193,6 +210,27 @@ describe('infobase pages', () => {
         lock_deny_background: 0,
         lock_set_at: now,
       });
+    });
+
+    it('saving the lock form with the window untouched keeps the stored instants exactly', async () => {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      // Seconds the datetime-local fields do not show.
+      const from = now - HOUR - 17_250;
+      const to = now + HOUR + 42_500;
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { from, to, message: 'Month end' });
+      const s = await loginAs(t, 'admin');
+      for (const tz of ['UTC', 'Europe/Moscow']) {
+        const page = await get(s, `/infobases/${ib}`, tz);
+        const shown = (name: string) => new RegExp(`name="${name}"[^>]*value="([^"]*)"`).exec(page.text)?.[1] ?? '';
+        expect(shown('from')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+        const res = await post(s, `/infobases/${ib}/lock`, { from: shown('from'), to: shown('to'), message: 'Month end', denySessions: '1' }, tz);
+        expect(res.status).toBe(303);
+        expect(await ibRow(ib)).toMatchObject({ lock_from: from, lock_to: to });
+      }
+      // A minute typed in is that minute.
+      await post(s, `/infobases/${ib}/lock`, { from: '', to: '2026-11-21T12:00', message: 'Month end', denySessions: '1' });
+      expect(await ibRow(ib)).toMatchObject({ lock_from: null, lock_to: Date.parse('2026-11-21T12:00:00Z') });
     });
 
     it('an expired lock does not pre-fill the form', async () => {

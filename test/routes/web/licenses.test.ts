@@ -5,6 +5,19 @@ import { heartbeat, openOk } from '../../helpers/licensing.js';
 
 const HOUR = 3600_000;
 
+/** The values a browser would send from a page's form: its inputs and textareas as rendered. */
+function formFields(html: string): Record<string, string> {
+  const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const values: Record<string, string> = {};
+  for (const m of html.matchAll(/<input\b[^>]*>/g)) {
+    const name = /\sname="([^"]*)"/.exec(m[0])?.[1];
+    if (name && name !== '_csrf') values[name] = unescape(/\svalue="([^"]*)"/.exec(m[0])?.[1] ?? '');
+  }
+  // The HTML parser drops one line break right after <textarea>.
+  for (const m of html.matchAll(/<textarea\b[^>]*\sname="([^"]*)"[^>]*>([\s\S]*?)<\/textarea>/g)) values[m[1]] = unescape(m[2].replace(/^\r?\n/, ''));
+  return values;
+}
+
 describe('license pages', () => {
   let t: TestApp;
   beforeEach(async () => {
@@ -48,6 +61,19 @@ describe('license pages', () => {
       expect(byExactProduct.text).not.toContain(b.key);
       // Support sees no "New license".
       expect(all.text).not.toContain('href="/licenses/new"');
+    });
+
+    it('searches Cyrillic clients and products in any case', async () => {
+      const a = await adminLicense(t, { clientId: (await adminClient(t, 'ООО Ромашка')).id, product: 'Зарплата' });
+      const b = await adminLicense(t, { clientId: (await adminClient(t, 'Globex')).id, product: 'Склад' });
+      const s = await loginAs(t, 'support');
+      const search = async (q: string) => (await get(s, `/licenses?q=${encodeURIComponent(q)}`)).text;
+      for (const q of ['ромашка', 'РОМАШКА', 'зарплата', 'ЗАРПЛАТА']) {
+        const text = await search(q);
+        expect(text, q).toContain(a.key);
+        expect(text, q).not.toContain(b.key);
+      }
+      expect(await search('склад')).toContain(b.key);
     });
 
     it('filters expired, suspended and near the host limit', async () => {
@@ -239,6 +265,32 @@ describe('license pages', () => {
       expect(JSON.parse(audit.details!)).toMatchObject({ product: { from: 'Payroll', to: 'Payroll Pro' }, maxSessions: { from: 4, to: null }, featureLimits: { to: { export: 3 } } });
     });
 
+    it('saving the edit form untouched keeps every stored value exactly and audits nothing', async () => {
+      // Seconds and milliseconds the datetime-local field does not show; notes from the API with bare LF.
+      const expiresAt = Date.parse('2027-01-01T10:30:45.678Z');
+      const lic = await adminLicense(t, { features: ['reports', 'export'], featureLimits: { reports: 2, export: 1 }, maxSessions: 4, expiresAt, notes: 'Line one\nline two' });
+      const before = await licenseRow(lic.id);
+      const s = await loginAs(t, 'admin');
+      for (const tz of ['UTC', 'Europe/Moscow']) {
+        const form = await t.request.get(`/licenses/${lic.id}/edit`).set('Cookie', `${s.cookie}; sm_tz=${tz}`);
+        const values = formFields(form.text);
+        expect(values.expiresAt).toBe(tz === 'UTC' ? '2027-01-01T10:30' : '2027-01-01T13:30');
+        // As a browser sends a textarea: line breaks as CRLF.
+        values.notes = values.notes.replace(/\n/g, '\r\n');
+        const res = await t.request.post(`/licenses/${lic.id}`).set('Cookie', `${s.cookie}; sm_tz=${tz}`).type('form').send({ _csrf: s.csrf, ...values });
+        expect(res.status).toBe(303);
+        expect(await licenseRow(lic.id)).toEqual(before);
+      }
+      expect(await auditRows(t, 'license.updated')).toHaveLength(0);
+
+      // A minute typed in is a change, to that minute.
+      const values = formFields((await get(s, `/licenses/${lic.id}/edit`)).text);
+      expect((await post(s, `/licenses/${lic.id}`, { ...values, expiresAt: '2027-01-01T10:31' })).status).toBe(303);
+      expect((await licenseRow(lic.id)).expires_at).toBe(Date.parse('2027-01-01T10:31:00Z'));
+      const [audit] = await auditRows(t, 'license.updated');
+      expect(JSON.parse(audit.details!)).toEqual({ expiresAt: { from: expiresAt, to: Date.parse('2027-01-01T10:31:00Z') } });
+    });
+
     it('support may look but not create, edit or suspend (403, nothing changes)', async () => {
       const lic = await adminLicense(t);
       const s = await loginAs(t, 'support');
@@ -278,6 +330,18 @@ describe('license pages', () => {
       expect(lift.status).toBe(303);
       expect((await licenseRow(lic.id)).suspended_at).toBeNull();
       expect(await auditRows(t, 'license.unsuspended')).toHaveLength(1);
+    });
+
+    it('says a count from the URL only as an action could have given it', async () => {
+      const lic = await adminLicense(t);
+      const s = await loginAs(t, 'admin');
+      const notice = async (query: string) => /<p class="msg ok" role="status">([^<]*)</.exec((await get(s, `/licenses/${lic.id}?${query}`)).text)?.[1] ?? null;
+      expect(await notice('done=suspended&n=0')).toBe('The license is suspended; 0 sessions were closed.');
+      for (const n of ['-3', '1.5', 'x', '']) expect(await notice(`done=suspended&n=${n}`), n).toBeNull();
+      expect(await notice('done=suspended')).toBeNull();
+      expect(await notice('done=reset&n=-1')).toBeNull();
+      // Notices without a count do not need one.
+      expect(await notice('done=unsuspended&n=-3')).toBe('The suspension was lifted.');
     });
   });
 

@@ -107,8 +107,32 @@ describe('monitor actions', () => {
       const refused = await hxPost(s, `/monitor/sessions/${w.idle}/stop`);
       expect(refused.status).toBe(409);
       expect(refused.text).toContain('id="monitor-confirm"');
-      expect(refused.text).toContain('Nothing is running there any more.');
       expect(await commands(w.idle)).toHaveLength(0);
+    });
+
+    it('a refused stop says why once, in either language', async () => {
+      const w = await world();
+      const s = await loginAs(t, 'support');
+      const alerts = (html: string) => [...html.matchAll(/role="alert">\s*([^<]*)</g)].map((m) => m[1].trim());
+      expect(alerts((await hxPost(s, `/monitor/sessions/${w.idle}/stop`)).text)).toEqual(['Nothing is running there now.']);
+      expect(alerts((await hxPost(s, `/monitor/sessions/${w.runner}/packages/p-idle/stop`)).text)).toEqual(['Nothing is running there now.']);
+      const ru = await t.request.post(`/monitor/sessions/${w.idle}/stop`).set('Cookie', `${s.cookie}; sm_lang=ru`).type('form').send({ _csrf: s.csrf });
+      expect(ru.status).toBe(409);
+      expect(alerts(ru.text)).toEqual(['Сейчас там ничего не выполняется.']);
+    });
+
+    it('cuts a message, a termination message and a reset reason to the dialog’s 500 characters', async () => {
+      const w = await world();
+      const s = await loginAs(t, 'support');
+      const long = 'x'.repeat(100_000);
+      expect((await post(s, `/monitor/sessions/${w.idle}/message`, { text: long })).status).toBe(303);
+      expect((await commands(w.idle))[0].text).toBe('x'.repeat(500));
+      expect((await post(s, `/monitor/sessions/${w.idle}/terminate`, { message: long })).status).toBe(303);
+      expect((await session(w.idle)).close_message).toBe('x'.repeat(500));
+      expect((await post(s, `/monitor/hosts/${w.hostA}/reset`, { reason: long })).status).toBe(303);
+      const host = await t.db.selectFrom('hosts').selectAll().where('id', '=', w.hostA).executeTakeFirstOrThrow();
+      expect(host.reset_reason).toBe('x'.repeat(500));
+      expect((await audit('host.reset'))[0].reason).toBe('x'.repeat(500));
     });
 
     it('the row shows the requested stop until the agent acknowledges it', async () => {
@@ -295,6 +319,15 @@ describe('monitor actions', () => {
       t.clock.advance(1000);
       const res = await post(s, '/monitor/terminate-all', { back: 'q=ivanov', asOf: c.asOf, digest: c.digest, count: c.count });
       expect(res.headers.location).toBe('/monitor?q=ivanov&done=terminated_all&n=2');
+    });
+
+    it('says a count only as an action could have given it: not from a negative, fractional or missing n', async () => {
+      const s = await loginAs(t, 'admin');
+      const notice = async (query: string) => /<p class="msg ok" role="status">\s*([^<]*)</.exec((await t.request.get(`/monitor?${query}`).set('Cookie', s.cookie)).text)?.[1].trim() ?? null;
+      expect(await notice('done=terminated_all&n=3')).toBe('3 sessions terminated.');
+      expect(await notice('done=terminated_all&n=0')).toBe('0 sessions terminated.');
+      for (const n of ['-5', '2.5', '1e3', 'x', '', ' 3']) expect(await notice(`done=terminated_all&n=${encodeURIComponent(n)}`), n).toBeNull();
+      expect(await notice('done=terminated_all')).toBeNull();
     });
 
     it('refuses a stale or forged count and asks to confirm the new one', async () => {

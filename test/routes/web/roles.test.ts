@@ -116,7 +116,7 @@ describe('role matrix', () => {
   it('shows each role only the menu sections it may open', async () => {
     const menu = async (who: Role) => {
       const html = (await get(who, '/account')).text;
-      const nav = /<nav aria-label="main">([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '';
+      const nav = /<nav aria-label="Main menu">([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '';
       return [...nav.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
     };
     expect(await menu('admin')).toEqual(expect.arrayContaining(['/audit', '/users', '/tokens']));
@@ -126,6 +126,12 @@ describe('role matrix', () => {
     expect(support).not.toContain('/tokens');
     const client = await menu('client');
     for (const p of ['/audit', '/users', '/tokens']) expect(client).not.toContain(p);
+  });
+
+  it('names the menu for screen readers in the viewer’s language', async () => {
+    expect((await get('support', '/account')).text).toContain('<nav aria-label="Main menu">');
+    const ru = await t.request.get('/account').set('Cookie', `${sessions.support.cookie}; sm_lang=ru`);
+    expect(ru.text).toContain('<nav aria-label="Главное меню">');
   });
 });
 
