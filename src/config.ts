@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Everything the server reads from its environment, validated once at boot. */
@@ -83,6 +84,17 @@ function trustProxy(env: Env): string[] {
   return items;
 }
 
+// Letters, digits and inner hyphens per label (RFC 1123), with a last label that is not all digits
+// (RFC 3696), so a mistyped IPv4 address such as 10.0.0.300 is not taken for a name.
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+function host(env: Env): string {
+  const raw = env.HOST;
+  if (raw === undefined || raw === '') return '0.0.0.0';
+  if (isIP(raw) || HOST_NAME.test(raw)) return raw;
+  throw new ConfigError('HOST', `must be an IP address of this machine (0.0.0.0 for all, 127.0.0.1, ::) or a host name such as localhost, got "${raw}"`);
+}
+
 function timeZone(env: Env): string {
   const raw = env.TZ_DEFAULT;
   if (raw === undefined || raw === '') return 'UTC';
@@ -99,7 +111,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const url = publicUrl(env);
   const config: Config = {
     port: int(env, 'PORT', 3000, 0, 65535),
-    host: env.HOST || '0.0.0.0',
+    host: host(env),
     databasePath: path.resolve(env.DATABASE_PATH || './data/monitor.db'),
     publicUrl: url,
     secureCookies: url !== null && url.startsWith('https://'),

@@ -1,7 +1,8 @@
-import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/connection.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { DatabaseOpenError, openDatabase } from './db/connection.js';
 import { migrateToLatest } from './db/migrate.js';
 import { systemClock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
@@ -10,49 +11,84 @@ import { createSetupToken } from './models/setup.js';
 import { hasActiveAdmin } from './models/users.js';
 import { startJobs } from './jobs/index.js';
 
+/** Ends a start that cannot go on: one line on stderr saying what to fix, no stack trace. */
+function refuseToStart(message: string, exitCode = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(exitCode);
+}
+
+/** Resolves with the address once the server listens; rejects with the listen error. */
+function listening(server: ServerType): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** A listen error as the line to print and the exit code (2 when a variable must change), or null for an unexpected one. */
+function listenRefusal(e: NodeJS.ErrnoException, config: Readonly<Config>): [string, number] | null {
+  const host = `HOST ${config.host}`;
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return [`Session Monitor cannot start: port ${config.port} is already in use on ${host} (is another server running? set PORT)`, 1];
+    case 'EACCES':
+      return [`Session Monitor cannot start: port ${config.port} needs privileges this process does not have (set PORT above 1023)`, 1];
+    case 'EADDRNOTAVAIL':
+      return [`Configuration error: HOST: "${config.host}" is not an address of this machine`, 2];
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return [`Configuration error: HOST: the host name "${config.host}" does not resolve to an address`, 2];
+  }
+  return null;
+}
+
 /** Entry point: config → database → migrations → serve → graceful shutdown. */
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${e.message}\n`);
-      process.exit(2);
-    }
+    if (e instanceof ConfigError) refuseToStart(`Configuration error: ${e.message}`, 2);
     throw e;
   }
   const logger = createLogger(config.logLevel);
-  const { db, sqlite } = openDatabase(config.databasePath);
+  let opened;
+  try {
+    opened = openDatabase(config.databasePath);
+  } catch (e) {
+    if (e instanceof DatabaseOpenError) refuseToStart(`Session Monitor cannot start: ${e.message} (DATABASE_PATH)`);
+    throw e;
+  }
+  const { db, sqlite } = opened;
   try {
     await migrateToLatest(db);
   } catch (e) {
-    logger.error('database migration failed; not starting', { error: e instanceof Error ? e.message : String(e) });
     await db.destroy();
-    process.exit(1);
+    // A read-only file or folder shows up here, as SQLite's "attempt to write a readonly database".
+    refuseToStart(`Session Monitor cannot start: cannot update the database ${config.databasePath}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const clock = systemClock;
   const { app, deps } = createApp({ db, config, clock, logger });
   const jobs = await startJobs(deps, sqlite);
 
-  const base = config.publicUrl ?? `http://localhost:${config.port}`;
   if (!config.publicUrl || !config.publicUrl.startsWith('https://')) {
     logger.warn('PUBLIC_URL is not https: cookies are sent without the Secure flag. Put an HTTPS proxy in front and set PUBLIC_URL=https://…');
   }
-  if (!(await hasActiveAdmin(db))) {
-    const token = newToken();
-    await createSetupToken(db, hashToken(token), clock.now(), config.setupLinkMinutes * 60_000);
-    // The one place a secret is printed: the operator needs this link to create the first admin.
-    process.stdout.write(
-      `\nNo administrator exists yet. Open this one-time link within ${config.setupLinkMinutes} minutes to create one:\n\n  ${base}/setup/${token}\n\n`,
-    );
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  let address: AddressInfo;
+  try {
+    address = await listening(server);
+  } catch (e) {
+    const refusal = listenRefusal(e as NodeJS.ErrnoException, config);
+    if (!refusal) throw e;
+    await jobs.stop();
+    await db.destroy();
+    refuseToStart(...refusal);
   }
-
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    logger.info('listening', { address: info.address, port: info.port, database: config.databasePath });
-    process.stdout.write(`Session Monitor is listening on ${base}\n`);
-  });
-
+  // Signals are ours before anything is printed: whoever reads the output may stop the server at once.
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -79,6 +115,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // With PORT=0 the system picks the port: the links name the one it picked.
+  const base = config.publicUrl ?? `http://localhost:${address.port}`;
+  // Only once listening: a start that fails to listen (say, its port held by a server on this
+  // same database) would otherwise have replaced that server's setup link with a dead one.
+  if (!(await hasActiveAdmin(db))) {
+    const token = newToken();
+    await createSetupToken(db, hashToken(token), clock.now(), config.setupLinkMinutes * 60_000);
+    // The one place a secret is printed: the operator needs this link to create the first admin.
+    process.stdout.write(
+      `\nNo administrator exists yet. Open this one-time link within ${config.setupLinkMinutes} minutes to create one:\n\n  ${base}/setup/${token}\n\n`,
+    );
+  }
+  logger.info('listening', { address: address.address, port: address.port, database: config.databasePath });
+  process.stdout.write(`Session Monitor is listening on ${base}\n`);
 }
 
 main().catch((e) => {

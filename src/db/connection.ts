@@ -79,6 +79,41 @@ export function rawHandleOf(db: Db): Database.Database {
   return sqlite;
 }
 
+/** The database file could not be opened or created; the message names the file and why. */
+export class DatabaseOpenError extends Error {
+  constructor(
+    public readonly file: string,
+    reason: string,
+  ) {
+    super(`cannot open the database ${file}: ${reason}`);
+  }
+}
+
+const FOLDER_PROBLEMS: Record<string, string> = {
+  EEXIST: 'a file is in the way',
+  ENOTDIR: 'a file is in the way',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+};
+
+/** Opens the file, creating its folder; what goes wrong is a DatabaseOpenError naming the file, not a bare "unable to open database file". */
+function openFile(file: string): Database.Database {
+  if (file === ':memory:') return new Database(file);
+  const folder = path.dirname(file);
+  try {
+    fs.mkdirSync(folder, { recursive: true });
+  } catch (e) {
+    throw new DatabaseOpenError(file, `cannot create its folder ${folder}: ${FOLDER_PROBLEMS[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message}`);
+  }
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new DatabaseOpenError(file, 'it is a folder, not a file');
+  try {
+    return new Database(file);
+  } catch (e) {
+    throw new DatabaseOpenError(file, e instanceof Error ? e.message : String(e));
+  }
+}
+
 const STAT4_EXISTS = "select 1 from sqlite_schema where name = 'sqlite_stat4'";
 // After gathering statistics, keep the per-key counts (sqlite_stat1) and drop the value samples
 // (sqlite_stat4, compiled into better-sqlite3): with samples, every statement with a range on an
@@ -88,25 +123,30 @@ const STAT4_EXISTS = "select 1 from sqlite_schema where name = 'sqlite_stat4'";
 
 /** Opens (creating its folder) the SQLite file with the pragmas a web server needs. */
 export function openDatabase(file: string): OpenDatabase {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new Database(file);
-  // WAL lets the monitor read while agents write. synchronous=NORMAL in WAL mode
-  // never corrupts the file and loses nothing when the process is killed (the
-  // WAL is in the OS page cache); only a power loss or OS crash can drop the
-  // last transactions since the previous checkpoint sync. FULL would fsync on
-  // every commit and cap captures at the disk's flush rate. See README "Durability".
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  // Other processes (CLI backup, a second server in tests) hold the lock briefly.
-  sqlite.pragma('busy_timeout = 5000');
-  // Keep the WAL from growing without bound between checkpoints.
-  sqlite.pragma('journal_size_limit = 67108864');
-  // Table statistics for the query planner (SQLite's advice for long-lived connections; bounded
-  // work on a large file, nothing on an empty one). Without them it guessed, e.g., that the few
-  // commands rows were best found by probing 100,000 session ids. The jobs refresh them hourly.
-  sqlite.pragma('optimize=0x10002');
-  if (sqlite.prepare(STAT4_EXISTS).get()) sqlite.exec('delete from sqlite_stat4; analyze sqlite_schema');
+  const sqlite = openFile(file);
+  try {
+    // WAL lets the monitor read while agents write. synchronous=NORMAL in WAL mode
+    // never corrupts the file and loses nothing when the process is killed (the
+    // WAL is in the OS page cache); only a power loss or OS crash can drop the
+    // last transactions since the previous checkpoint sync. FULL would fsync on
+    // every commit and cap captures at the disk's flush rate. See README "Durability".
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    // Other processes (CLI backup, a second server in tests) hold the lock briefly.
+    sqlite.pragma('busy_timeout = 5000');
+    // Keep the WAL from growing without bound between checkpoints.
+    sqlite.pragma('journal_size_limit = 67108864');
+    // Table statistics for the query planner (SQLite's advice for long-lived connections; bounded
+    // work on a large file, nothing on an empty one). Without them it guessed, e.g., that the few
+    // commands rows were best found by probing 100,000 session ids. The jobs refresh them hourly.
+    sqlite.pragma('optimize=0x10002');
+    if (sqlite.prepare(STAT4_EXISTS).get()) sqlite.exec('delete from sqlite_stat4; analyze sqlite_schema');
+  } catch (e) {
+    // The first statements to read and write the file: "file is not a database", a read-only file.
+    sqlite.close();
+    throw new DatabaseOpenError(file, e instanceof Error ? e.message : String(e));
+  }
   const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   rawHandles.set(db, sqlite);
   return { db, sqlite };
