@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliInvocation } from '../src/cli/invocation.js';
 import { projectRoot } from '../src/lib/paths.js';
 import { hashToken } from '../src/lib/tokens.js';
+import { makeReadOnly } from './cli/read-only.js';
 import { hasher, login, makeApp } from './helpers/app.js';
 
 interface Run {
@@ -17,8 +19,8 @@ interface Run {
 let dir: string;
 let dbFile: string;
 
-/** Runs the real CLI in a child process against the test's database file. */
-function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+/** Runs the real CLI in a child process against the test's database file; closeStdout: as a reader that has already gone (`| head -0`). */
+function cli(args: string[], opts: { input?: string; env?: Record<string, string>; closeStdout?: boolean } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: projectRoot,
@@ -27,6 +29,7 @@ function cli(args: string[], opts: { input?: string; env?: Record<string, string
     });
     let stdout = '';
     let stderr = '';
+    if (opts.closeStdout) child.stdout.destroy();
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
@@ -191,6 +194,9 @@ describe('command line', () => {
       [['token', 'create'], '--name is required'],
       [['token', 'create', '--name', 'x', '--role', 'client'], '--role must be admin or support, got "client"'],
       [['token', 'create', '--name'], 'option --name needs a value'],
+      [['token', 'create', '--name', 'ci', '--role', ''], '--role must be admin or support, got ""'],
+      [['token', 'create', '--name', 'ci', '--role', ' '], '--role must be admin or support, got ""'],
+      [['backup', path.join(dir, 'f.db'), '--force=yes'], 'option --force takes no value'],
       [['backup'], 'FILE is required'],
       [['backup', path.join(dir, 'no-such-folder', 'b.db')], 'does not exist'],
       [['migrate', 'now'], 'unexpected argument "now"'],
@@ -200,12 +206,84 @@ describe('command line', () => {
       expect(res.code, args.join(' ')).toBe(2);
       expect(res.stderr, args.join(' ')).toContain(message);
       expect(res.stderr).not.toMatch(NO_STACK);
+      if (args.length) expect(res.stderr).toContain('Run "npm run cli -- help" for the commands');
     }
+    expect(query("select count(*) as n from api_tokens where name = 'ci'")).toEqual([{ n: 0 }]);
     const config = await cli(['migrate'], { env: { LOG_LEVEL: 'loud' } });
     expect(config.code).toBe(2);
     expect(config.stderr).toContain('LOG_LEVEL');
     expect(query("select count(*) as n from users where email = 'x@y.test'")).toEqual([{ n: 0 }]);
   }, 120_000);
+
+  it('backup refuses the live database and the files SQLite keeps beside it, by any path to them', async () => {
+    const link = path.join(dir, 'data-link');
+    fs.symlinkSync(path.dirname(dbFile), link);
+    const cases: [string, string][] = [
+      [dbFile, 'is the live database itself'],
+      [path.relative(projectRoot, dbFile), 'is the live database itself'],
+      [`${dbFile}-wal`, "is the live database's write-ahead log (-wal)"],
+      [`${dbFile}-shm`, "is the live database's shared-memory index (-shm)"],
+      [`${dbFile}-journal`, "is the live database's rollback journal (-journal)"],
+      [path.join(link, 'monitor.db-wal'), "is the live database's write-ahead log (-wal)"],
+    ];
+    const folder = path.dirname(dbFile);
+    const snapshot = () => fs.readdirSync(folder).map((f) => [f, fs.readFileSync(path.join(folder, f)).toString('base64')]);
+    const before = snapshot();
+    for (const [target, message] of cases) {
+      const res = await cli(['backup', target, '--force']);
+      expect(res.code, target).toBe(2);
+      expect(res.stderr, target).toContain(`backup: FILE ${path.resolve(projectRoot, target)} ${message}`);
+    }
+    expect(snapshot()).toEqual(before);
+  }, 60_000);
+
+  it('user create refuses before creating a database: no password, a bad one, a client of a database not there yet', async () => {
+    const fresh = path.join(dir, 'fresh', 'monitor.db');
+    const env = { DATABASE_PATH: fresh };
+    const noPassword = await cli(['user', 'create', '--email', 'first@vendor.test', '--role', 'admin'], { env });
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.stderr).toContain('password: nothing on standard input');
+    const short = await cli(['user', 'create', '--email', 'first@vendor.test', '--role', 'admin'], { env, input: 'short\n' });
+    expect(short.code).toBe(2);
+    const noClient = await cli(['user', 'create', '--email', 'c@vendor.test', '--role', 'client', '--client', '5'], { env, input: PASSWORD });
+    expect(noClient.code).toBe(2);
+    expect(noClient.stderr).toContain(`--client: there is no client with id 5: the database ${fresh} does not exist yet (DATABASE_PATH)`);
+    expect(fs.existsSync(path.dirname(fresh))).toBe(false);
+    // The first admin of a new installation still creates (and migrates) the database.
+    const first = await cli(['user', 'create', '--email', 'first@vendor.test', '--role', 'admin'], { env, input: PASSWORD });
+    expect(first.code, first.stderr).toBe(0);
+    expect(fs.existsSync(fresh)).toBe(true);
+  }, 60_000);
+
+  it('names the database file when it cannot be opened or written', async (ctx) => {
+    const folder = await cli(['migrate'], { env: { DATABASE_PATH: dir } });
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toBe(`error: cannot open the database ${dir}: it is a folder, not a file (DATABASE_PATH)\n`);
+    const readOnly = path.join(dir, 'read-only.db');
+    fs.copyFileSync(dbFile, readOnly);
+    const undo = makeReadOnly(readOnly);
+    if (!undo) return ctx.skip();
+    try {
+      const res = await cli(['token', 'create', '--name', 'never'], { env: { DATABASE_PATH: readOnly } });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(new RegExp(`^error: cannot (open|update) the database ${readOnly}: .*readonly`));
+      expect(res.stderr).not.toMatch(NO_STACK);
+    } finally {
+      undo();
+    }
+  });
+
+  it('token create into a closed pipe stores the token and says the output was cut, without a stack trace', async () => {
+    const res = await cli(['token', 'create', '--name', 'piped'], { closeStdout: true });
+    expect(res.stderr).toBe('warning: standard output was closed early (broken pipe): the command completed, but not all of its output was shown.\n');
+    expect(res.code).toBe(0);
+    expect(query("select role from api_tokens where name = 'piped'")).toEqual([{ role: 'support' }]);
+  });
+
+  it('hints at the way to run it that works where it runs: npm from the sources, node in the Docker image', () => {
+    expect(cliInvocation('file:///work/src/cli/invocation.ts')).toBe('npm run cli --');
+    expect(cliInvocation('file:///app/dist/src/cli/invocation.js')).toBe('node dist/src/cli/main.js');
+  });
 
   it('help lists the commands', async () => {
     const res = await cli(['help']);

@@ -15,7 +15,11 @@ export function parseCommand<O extends Options>(command: string, args: string[],
     const err = e as { code?: string; message?: string };
     const name = /'(-{1,2}[^' ]+)/.exec(err.message ?? '')?.[1] ?? /'([^']+)'/.exec(err.message ?? '')?.[1] ?? '';
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`${command}: unknown option ${name}`);
-    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${command}: option ${name} needs a value`);
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      // The same code for `--flag=value` on a boolean and a string option given no value.
+      const takesNoValue = options[name.replace(/^-+/, '')]?.type === 'boolean';
+      throw new UsageError(`${command}: option ${name} ${takesNoValue ? 'takes no value' : 'needs a value'}`);
+    }
     if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`${command}: unexpected argument "${name}"`);
     throw new UsageError(`${command}: ${err.message ?? String(e)}`);
   }

@@ -11,6 +11,35 @@ import { CliError, UsageError } from './errors.js';
 
 const CMD = 'backup';
 
+// What SQLite keeps beside the live database: a backup written over any of them loses committed data.
+const LIVE_FILES: Record<string, string> = {
+  '': 'the live database itself',
+  '-wal': "the live database's write-ahead log (-wal)",
+  '-shm': "the live database's shared-memory index (-shm)",
+  '-journal': "the live database's rollback journal (-journal)",
+};
+
+/** The real path of a file that may not exist yet: its folder's, with symbolic links resolved, plus its name. */
+function realPath(file: string): string {
+  try {
+    return path.join(fs.realpathSync(path.dirname(file)), path.basename(file));
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+/** What `file` is to the live database (see LIVE_FILES), or null when it is another file. */
+function liveFileRole(file: string, databasePath: string): string | null {
+  // SQLite puts the -wal beside the file a symbolic link DATABASE_PATH points to, so both count.
+  const bases = new Set([realPath(databasePath)]);
+  if (fs.existsSync(databasePath)) bases.add(fs.realpathSync(databasePath));
+  const target = realPath(file);
+  for (const base of bases) {
+    for (const [suffix, role] of Object.entries(LIVE_FILES)) if (target === base + suffix) return role;
+  }
+  return null;
+}
+
 /**
  * `backup FILE [--force]`: a consistent copy of the live database through
  * SQLite's online backup API (safe while the server runs), written beside the
@@ -20,7 +49,8 @@ export async function backup(config: Readonly<Config>, args: string[], out: (lin
   const { values, positionals } = parseCommand(CMD, args, { force: { type: 'boolean' } }, 1);
   if (!positionals[0]?.trim()) throw new UsageError(`${CMD}: FILE is required, e.g. backup ./backups/monitor-$(date +%F).db`);
   const file = path.resolve(positionals[0]);
-  if (file === config.databasePath) throw new UsageError(`${CMD}: FILE ${file} is the live database itself`);
+  const role = liveFileRole(file, config.databasePath);
+  if (role) throw new UsageError(`${CMD}: FILE ${file} is ${role}: a backup written there would destroy the data it should save`);
   if (!fs.existsSync(path.dirname(file))) throw new UsageError(`${CMD}: FILE: the folder ${path.dirname(file)} does not exist`);
   if (fs.existsSync(file)) {
     if (!values.force) throw new UsageError(`${CMD}: FILE ${file} already exists; add --force to overwrite it`);
@@ -34,7 +64,9 @@ export async function backup(config: Readonly<Config>, args: string[], out: (lin
     // All pages in one step, under one read transaction: a write by the server between
     // small steps would restart the copy, and under steady load it might never finish.
     // In WAL mode the server's writers are not blocked by this reader.
-    await sqlite.backup(partial, { progress: () => 0x7fffffff });
+    await sqlite.backup(partial, { progress: () => 0x7fffffff }).catch((e: unknown) => {
+      throw new CliError(`${CMD}: cannot write ${partial}: ${e instanceof Error ? e.message : String(e)}`);
+    });
     // A self-contained file: no -wal beside it is needed to read the copy.
     const copy = new Database(partial);
     try {

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { openDatabase, type OpenDatabase } from '../db/connection.js';
+import { DatabaseOpenError, openDatabase, type OpenDatabase } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { recordAudit, type AuditActor } from '../models/audit.js';
 import { systemClock } from '../lib/clock.js';
@@ -15,13 +15,20 @@ export interface CliDatabase extends OpenDatabase {
 
 /** Opens DATABASE_PATH and brings it up to date before any command touches it. */
 export async function openMigrated(config: Readonly<Config>): Promise<CliDatabase> {
-  const opened = openDatabase(config.databasePath);
+  let opened: OpenDatabase;
+  try {
+    opened = openDatabase(config.databasePath);
+  } catch (e) {
+    if (e instanceof DatabaseOpenError) throw new CliError(`${e.message} (DATABASE_PATH)`);
+    throw e;
+  }
   let applied: string[];
   try {
     applied = (await migrateToLatest(opened.db)).map((r) => r.migrationName);
   } catch (e) {
     await opened.db.destroy();
-    throw new CliError(e instanceof Error ? e.message : String(e));
+    // SQLite's own messages ("attempt to write a readonly database") do not say which file.
+    throw new CliError(`cannot update the database ${config.databasePath}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (applied.length) {
     await recordAudit(opened.db, CLI_ACTOR, { action: 'database.migrated', details: { migrations: applied } }, systemClock.now());

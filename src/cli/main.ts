@@ -1,11 +1,12 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { backup } from './backup.js';
 import { CliError, UsageError } from './errors.js';
+import { CLI } from './invocation.js';
 import { migrate } from './migrate.js';
 import { tokenCreate } from './token.js';
 import { userCreate } from './user.js';
 
-const HELP = `Session Monitor command line (npm run cli -- <command>)
+const HELP = `Session Monitor command line (${CLI} <command>)
 
 Commands:
   migrate
@@ -35,9 +36,21 @@ const COMMANDS: Record<string, { sub?: string; run: Command }> = {
   backup: { run: backup },
 };
 
+let stdoutClosed = false;
+// A reader that stops early (`token create … | head -1`) closes the pipe. Node reports that
+// as an 'error' event that would crash with a stack trace after the command's work is done;
+// the command finishes instead, and what it would still print goes nowhere.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  stdoutClosed = true;
+});
+
+function out(line: string): void {
+  if (!stdoutClosed) process.stdout.write(line + '\n');
+}
+
 /** Runs one command line; answers the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
-  const out = (line: string) => process.stdout.write(line + '\n');
   try {
     const [name, ...rest] = argv;
     if (name === undefined) {
@@ -63,11 +76,14 @@ export async function runCli(argv: string[]): Promise<number> {
       throw e;
     }
     await command.run(config, args, out);
+    // A failed write reports its EPIPE on a later tick. The reader may have missed a token: say so.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stdoutClosed) process.stderr.write('warning: standard output was closed early (broken pipe): the command completed, but not all of its output was shown.\n');
     return 0;
   } catch (e) {
     if (e instanceof CliError) {
       process.stderr.write(`error: ${e.message}\n`);
-      if (e instanceof UsageError) process.stderr.write('Run "npm run cli -- help" for the commands and their options.\n');
+      if (e instanceof UsageError) process.stderr.write(`Run "${CLI} help" for the commands and their options.\n`);
       return e.exitCode;
     }
     // Unexpected: one line, no stack trace (a database or file-system error names itself).

@@ -1,4 +1,5 @@
 import { CliError, UsageError } from './errors.js';
+import { CLI } from './invocation.js';
 
 /**
  * The new user's password: from a terminal, typed twice without echo; from a
@@ -12,7 +13,7 @@ export async function readNewPassword(): Promise<{ password: string; confirm: st
   }
   const password = await readFirstLine(process.stdin);
   if (password === null) {
-    throw new UsageError("user create: password: nothing on standard input; pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | npm run cli -- user create …");
+    throw new UsageError(`user create: password: nothing on standard input; pipe it in, e.g. printf '%s\\n' "$PASSWORD" | ${CLI} user create …`);
   }
   return { password, confirm: password };
 }

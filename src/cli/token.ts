@@ -13,7 +13,8 @@ export async function tokenCreate(config: Readonly<Config>, args: string[], out:
   const name = required(CMD, 'name', values.name);
   if ([...name].length > 100) throw new UsageError(`${CMD}: --name must be at most 100 characters`);
   // The least privilege unless asked (PROTOCOL §5: default support), as in the web UI.
-  const role = values.role?.trim() || 'support';
+  // An explicit but empty --role (an unset variable in a script) is a mistake, not a request for the default.
+  const role = values.role === undefined ? 'support' : values.role.trim();
   if (role !== 'admin' && role !== 'support') throw new UsageError(`${CMD}: --role must be admin or support, got "${role}"`);
 
   const { db } = await openMigrated(config);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Config } from '../config.js';
 import type { Role } from '../db/schema.js';
 import { translator } from '../i18n/index.js';
@@ -40,12 +41,20 @@ export async function userCreate(config: Readonly<Config>, args: string[], out: 
   const name = values.name?.trim() ?? '';
   if ([...name].length > 200) throw new UsageError(`${CMD}: --name must be at most 200 characters`);
 
+  // All that needs no database is checked before opening it: a refusal must not leave behind a
+  // freshly created and migrated database. (So a taken e-mail is found after the password is typed.)
+  const { password, confirm } = await readNewPassword();
+  const problem = passwordProblem(translator('en'), password, confirm);
+  if (problem) throw new UsageError(`${CMD}: password: ${problem}`);
+  // Creating the database is right for the first admin of a new installation, but a database
+  // that does not exist yet has no clients: refuse rather than create one only to say so.
+  if (client && !fs.existsSync(config.databasePath)) {
+    throw new UsageError(`${CMD}: ${REFUSALS.client_not_found(client)}: the database ${config.databasePath} does not exist yet (DATABASE_PATH)`);
+  }
+
   const { db } = await openMigrated(config);
   try {
     if (await userByEmail(db, email)) throw new UsageError(`${CMD}: ${REFUSALS.email_taken(client)}`);
-    const { password, confirm } = await readNewPassword();
-    const problem = passwordProblem(translator('en'), password, confirm);
-    if (problem) throw new UsageError(`${CMD}: password: ${problem}`);
     const passwordHash = await new PasswordHasher(1).hash(password);
     let user;
     try {
