@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
+import Database from 'better-sqlite3';
 import { AdminClient } from '../agent/admin-client.js';
 import { MonitorAgent } from '../agent/client.js';
 import { Simulator, simulatedHostName, type SimAttempt, type SimHost, type SimProfile } from '../agent/simulator.js';
@@ -18,6 +19,7 @@ import { createLogger } from '../lib/logger.js';
 import { hashToken, newToken } from '../lib/tokens.js';
 import { createApiToken } from '../models/api-tokens.js';
 import { createUser } from '../models/users.js';
+import { UsageError } from './errors.js';
 
 // `npm run demo`: the real server on a fresh demo database, demo accounts,
 // three clients with licenses made through the admin API, and simulated agents
@@ -31,7 +33,8 @@ export const DEMO_LOGINS = [
 
 const USAGE = `npm run demo [-- options]
 
-  --db FILE       demo database (default ./data/demo.db); deleted and recreated at start
+  --db FILE       demo database (default ./data/demo.db), recreated at every start;
+                  an existing FILE is deleted only if the demo created it
   --port N        port (default PORT or 3000; 0 picks a free one)
   --host ADDR     address to listen on (default 127.0.0.1)
   --agents N      concurrent simulated sessions (default 24)
@@ -70,12 +73,41 @@ function host(hostname: string, os: string, ip: string): SimHost {
 
 const range = (prefix: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${prefix}${from + i}`);
 
-/** Deletes the demo database and its WAL companions; refuses the production file. */
-function freshDatabaseFile(dbPath: string, config: Readonly<Config>): void {
+/** The application_id ("SMdm") the demo stamps on its database: the mark that lets its next start delete the file. */
+export const DEMO_APPLICATION_ID = 0x534d646d;
+
+const DEMO_ADMIN = "select 1 from users where email = 'admin@demo.local'";
+
+function madeByDemo(file: string): boolean {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      // A demo database from before the stamp is known by its demo admin.
+      return db.pragma('application_id', { simple: true }) === DEMO_APPLICATION_ID || db.prepare(DEMO_ADMIN).get() !== undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false; // not a database, or one without users
+  }
+}
+
+/**
+ * Refuses a --db the demo must not delete: the production file, and any existing file the
+ * demo did not create (a mistyped path, a copy of real data) — only the demo's own is recreated.
+ */
+function refuseForeignDatabase(dbPath: string, config: Readonly<Config>): void {
   const protectedFiles = new Set([path.resolve('./data/monitor.db'), config.databasePath]);
   if (protectedFiles.has(dbPath)) {
-    throw new Error(`refusing to use ${dbPath} as the demo database: the demo deletes its database at every start`);
+    throw new UsageError(`refusing to use ${dbPath} as the demo database: the demo deletes its database at every start`);
   }
+  if (fs.existsSync(dbPath) && !madeByDemo(dbPath)) {
+    throw new UsageError(`--db ${dbPath} exists and was not created by the demo, which deletes its database at every start; choose another --db or delete the file yourself`);
+  }
+}
+
+/** Deletes the demo database and its WAL companions. */
+function deleteDatabaseFiles(dbPath: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(dbPath + suffix, { force: true });
 }
 
@@ -88,16 +120,23 @@ function listen(server: ServerType): Promise<AddressInfo> {
 
 /** Starts the server, creates the demo data and the simulated agents. */
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
-  freshDatabaseFile(o.dbPath, o.config);
-  const config: Readonly<Config> = Object.freeze({ ...o.config, databasePath: o.dbPath, host: o.host, port: o.port });
+  refuseForeignDatabase(o.dbPath, o.config);
+  // The port before the database: a demo already running on it keeps its database.
+  let app: ReturnType<typeof createApp>['app'] | null = null;
+  const server = serve({ fetch: (req, env) => (app ? app.fetch(req, env) : new Response('The demo is starting.', { status: 503 })), port: o.port, hostname: o.host });
+  const address = await listen(server);
+  deleteDatabaseFiles(o.dbPath);
+
+  const config: Readonly<Config> = Object.freeze({ ...o.config, databasePath: o.dbPath, host: o.host, port: address.port });
   const logger = createLogger(config.logLevel === 'debug' ? 'debug' : 'warn');
   const { db, sqlite } = openDatabase(o.dbPath);
+  sqlite.pragma(`application_id = ${DEMO_APPLICATION_ID}`);
   await migrateToLatest(db);
   // "Resolve names by IP" must not touch DNS in a demo: the simulated addresses have invented names.
-  const { app, deps } = createApp({ db, config, clock: systemClock, logger, resolveName: simulatedHostName });
+  const created = createApp({ db, config, clock: systemClock, logger, resolveName: simulatedHostName });
+  const { deps } = created;
+  app = created.app;
   const jobs = await startJobs(deps, sqlite);
-  const server = serve({ fetch: app.fetch, port: o.port, hostname: o.host });
-  const address = await listen(server);
   const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${address.port}`;
   // The agents and the admin client always talk over loopback.
   const loopback = `http://127.0.0.1:${address.port}`;
@@ -315,7 +354,7 @@ function banner(demo: RunningDemo, dbPath: string): string {
     `  Admin API token (role admin): ${demo.apiToken}`,
     `    curl -H 'Authorization: Bearer ${demo.apiToken}' ${demo.url}/api/v1/admin/sessions`,
     '',
-    `  Demo database: ${dbPath} (deleted and recreated at every start)`,
+    `  Demo database: ${dbPath} (recreated at every start)`,
     '  Heartbeat every 5 s, lease timeout 20 s. Press Ctrl+C to stop.',
     '',
   ].join('\n');
@@ -379,10 +418,8 @@ async function main(argv: string[]): Promise<void> {
   } catch (e) {
     const code = (e as { code?: string }).code;
     process.stderr.write(`The demo could not start: ${code === 'EADDRINUSE' ? 'the port is in use (try --port 0 or PORT=…)' : e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    process.exit(e instanceof UsageError ? 2 : 1);
   }
-  out(banner(demo, dbPath));
-
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;
@@ -406,6 +443,8 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // Printed once Ctrl+C is ours: whoever reads the banner may stop the demo at once (a test does).
+  out(banner(demo, dbPath));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEMO_APPLICATION_ID } from '../../src/cli/demo.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { projectRoot } from '../../src/lib/paths.js';
 
@@ -24,6 +27,33 @@ function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefin
   })();
 }
 
+/** A database as a previous demo run leaves it, with something in it: stamped as the demo's, or (legacy) from before the stamp. */
+function leftoverDemoDatabase(file: string, how: 'stamped' | 'legacy' = 'stamped'): void {
+  const db = new Database(file);
+  if (how === 'stamped') db.pragma(`application_id = ${DEMO_APPLICATION_ID}`);
+  else db.exec("create table users (email); insert into users values ('admin@demo.local')");
+  db.exec("create table leftover (x); insert into leftover values ('from the last run')");
+  db.close();
+}
+
+/** Runs the demo to its exit; with stopOn, stops it as Ctrl+C would once its output matches. */
+function demoRun(args: string[], stopOn?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts', ...args], { cwd: projectRoot, env: { ...process.env, LOG_LEVEL: 'warn' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stopOn?.test(stdout)) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // Generous: a loaded machine (the whole suite beside it) starts tsx and seeds slowly.
+    setTimeout(() => child.kill('SIGKILL'), 90_000).unref();
+  });
+}
+
 describe('npm run demo', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-demo-'));
   const dbPath = path.join(dir, 'demo.db');
@@ -35,8 +65,8 @@ describe('npm run demo', () => {
   });
 
   it('serves live simulated sessions on a fresh database and stops cleanly on Ctrl+C', { timeout: 90_000 }, async () => {
-    // A leftover file proves the demo starts from scratch.
-    fs.writeFileSync(dbPath, 'not a database');
+    // A previous run's database proves the demo starts from scratch.
+    leftoverDemoDatabase(dbPath);
     let stdout = '';
     let stderr = '';
     child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts', '--db', dbPath, '--port', '0', '--agents', '6', '--seed', '42'], {
@@ -109,5 +139,64 @@ describe('npm run demo', () => {
     } finally {
       await db.destroy();
     }
+    // Nothing of the last run is left, and the file is stamped for the next start to recreate.
+    const raw = new Database(dbPath, { readonly: true });
+    try {
+      expect(raw.prepare("select name from sqlite_schema where name = 'leftover'").all()).toEqual([]);
+      expect(raw.pragma('application_id', { simple: true })).toBe(DEMO_APPLICATION_ID);
+    } finally {
+      raw.close();
+    }
   });
+
+
+  it('on a busy port stops before touching its database', async () => {
+    const file = path.join(dir, 'running-demo.db');
+    leftoverDemoDatabase(file);
+    const before = fs.readFileSync(file);
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const res = await demoRun(['--db', file, '--port', String(port), '--quiet']);
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stderr).toBe('The demo could not start: the port is in use (try --port 0 or PORT=…)\n');
+    } finally {
+      blocker.close();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  }, 120_000);
+
+  it('deletes an existing --db only when the demo created it', async () => {
+    const notes = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notes, 'my notes');
+    const realData = path.join(dir, 'monitor-copy.db');
+    const db = new Database(realData);
+    db.exec("create table users (email); insert into users values ('ops@vendor.test')");
+    db.close();
+    for (const file of [notes, realData]) {
+      const before = fs.readFileSync(file);
+      const res = await demoRun(['--db', file, '--port', '0', '--quiet']);
+      expect(res.code, file).toBe(2);
+      expect(res.stderr).toBe(
+        `The demo could not start: --db ${file} exists and was not created by the demo, which deletes its database at every start; choose another --db or delete the file yourself\n`,
+      );
+      expect(fs.readFileSync(file).equals(before)).toBe(true);
+    }
+    // Its own database, stamped or from before the stamp, it recreates.
+    for (const how of ['stamped', 'legacy'] as const) {
+      const file = path.join(dir, `${how}.db`);
+      leftoverDemoDatabase(file, how);
+      const res = await demoRun(['--db', file, '--port', '0', '--agents', '1', '--quiet'], /Admin API token/);
+      expect(res.code, res.stderr).toBe(0);
+      const db = new Database(file, { readonly: true });
+      try {
+        expect(db.prepare("select name from sqlite_schema where name = 'leftover'").all(), how).toEqual([]);
+      } finally {
+        db.close();
+      }
+    }
+    const help = await demoRun(['--help']);
+    expect(help.stdout).toContain('an existing FILE is deleted only if the demo created it');
+  }, 240_000);
 });
