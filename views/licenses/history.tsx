@@ -52,17 +52,18 @@ const H = 180;
 const PAD = { left: 34, right: 10, top: 12, bottom: 24 };
 
 /**
- * Concurrent sessions over the period as a step line, with the session and
- * host limits as dashed lines. Drawn on the server: no script, no style
+ * Concurrent sessions over the period as a step line, with the session
+ * limit as a dashed line (not the host limit: a host may run many sessions,
+ * so sessions above it break nothing). Drawn on the server: no script, no style
  * attributes (CSP) — classes and presentation attributes only. The text
  * summary beside it carries the same facts for screen readers.
  */
-export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencySeries; maxHosts: number; maxSessions: number | null; summaryId: string }) {
-  const { ctx, series, maxHosts, maxSessions } = props;
+export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencySeries; maxSessions: number | null; summaryId: string }) {
+  const { ctx, series, maxSessions } = props;
   const { t } = ctx;
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  const yMax = Math.max(1, series.peak, maxHosts, maxSessions ?? 0);
+  const yMax = Math.max(1, series.peak, maxSessions ?? 0);
   const y = (v: number) => PAD.top + plotH - (v / yMax) * plotH;
   const n = series.points.length;
   const x = (i: number) => PAD.left + (i / n) * plotW;
@@ -105,7 +106,6 @@ export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencyS
       </g>
       <path class="chart-area" d={area} stroke="none" />
       <path class="chart-line" d={d} fill="none" stroke-width="2" />
-      {limitLine(maxHosts, 'chart-limit hosts', t('licenses.history.host_limit', { n: maxHosts }))}
       {maxSessions !== null && limitLine(maxSessions, 'chart-limit sessions', t('licenses.history.session_limit', { n: maxSessions }))}
     </svg>
   );
@@ -154,7 +154,7 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
 
       <section class="card">
         <h2>{t('licenses.history.concurrency')}</h2>
-        <ConcurrencyChart ctx={ctx} series={data.series} maxHosts={license.maxHosts} maxSessions={license.maxSessions} summaryId="history-summary" />
+        <ConcurrencyChart ctx={ctx} series={data.series} maxSessions={license.maxSessions} summaryId="history-summary" />
         <ChartSummary ctx={ctx} series={data.series} maxSessions={license.maxSessions} id="history-summary" />
       </section>
 
