@@ -47,6 +47,16 @@ function listenRefusal(e: NodeJS.ErrnoException, config: Readonly<Config>): [str
 
 /** Entry point: config → database → migrations → serve → graceful shutdown. */
 async function main(): Promise<void> {
+  // Until it serves, a stop request ends the start at once: as PID 1 in a container node has no
+  // default action for SIGTERM, so `docker stop` during migrations would wait out its timeout.
+  // An interrupted migration rolls back with its transaction. One listener for the whole life:
+  // removing the last one drops a signal that arrived and was not yet dispatched.
+  let stop: (signal: NodeJS.Signals) => void = (signal) => {
+    process.stderr.write(`Session Monitor: ${signal} during start-up; stopped before serving.\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   let config;
   try {
     config = loadConfig();
@@ -88,9 +98,9 @@ async function main(): Promise<void> {
     await db.destroy();
     refuseToStart(...refusal);
   }
-  // Signals are ours before anything is printed: whoever reads the output may stop the server at once.
+  // Stopping drains the server from here on, before anything is printed: whoever reads the output may stop it at once.
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
@@ -113,8 +123,7 @@ async function main(): Promise<void> {
     });
     closeIdle();
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stop = shutdown;
 
   // With PORT=0 the system picks the port: the links name the one it picked.
   const base = config.publicUrl ?? `http://localhost:${address.port}`;

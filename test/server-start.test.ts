@@ -64,6 +64,25 @@ describe('server start-up', () => {
     expect(s.output()).not.toContain('localhost:0');
   });
 
+  it('a stop request at any moment of the start ends it by its own hand, never by the default signal action', async () => {
+    // As PID 1 in a container there is no default action: only a handler stops it. The first
+    // thing printed (the https warning) comes before listening; stop right then, and also later.
+    for (const delay of [0, 50, 200]) {
+      const s = spawnServer(path.join(dir, `stop-${delay}.db`));
+      running.push(s);
+      await new Promise<void>((resolve) => {
+        const check = () => (s.output().includes('PUBLIC_URL is not https') ? resolve() : setTimeout(check, 2));
+        check();
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      s.child.kill('SIGTERM');
+      const { code, signal } = await s.exited;
+      expect(signal, s.output()).toBeNull();
+      expect([0, 143], s.output()).toContain(code);
+      if (code === 143) expect(s.output()).toContain('SIGTERM during start-up; stopped before serving.');
+    }
+  }, 60_000);
+
   it('refuses a bad HOST with exit code 2 and one line naming it, whether malformed or unresolvable', async () => {
     for (const host of ['not a host', 'not-a-host.invalid']) {
       const { code, line } = await failedStart(path.join(dir, 'host.db'), { HOST: host });
