@@ -57,7 +57,7 @@ describe('admin API authentication and roles', () => {
     const auth = { Authorization: `Bearer ${token}` };
     const cases: [string, string, object?][] = [
       ['post', '/api/v1/admin/clients', { name: 'Nope' }],
-      ['get', '/api/v1/admin/clients'],
+      ['patch', '/api/v1/admin/clients/1', { name: 'Nope' }],
       ['post', '/api/v1/admin/licenses', { clientId: 1, product: 'P', maxHosts: 1 }],
       ['patch', '/api/v1/admin/licenses/1', { suspended: true }],
       ['get', '/api/v1/admin/settings'],
@@ -71,6 +71,18 @@ describe('admin API authentication and roles', () => {
     }
     expect(await t.db.selectFrom('clients').selectAll().execute()).toHaveLength(0);
     expect(await t.db.selectFrom('audit_log').selectAll().execute()).toHaveLength(0);
+  });
+
+  it('lets a support token read clients, as support does in the web UI', async () => {
+    const admin = { Authorization: `Bearer ${await makeApiToken(t, 'admin')}` };
+    const support = { Authorization: `Bearer ${await makeApiToken(t, 'support')}` };
+    const created = await t.request.post('/api/v1/admin/clients').set(admin).send({ name: 'Romashka', phone: '+7 495 000-00-00' });
+    expect(created.status).toBe(201);
+    const list = await t.request.get('/api/v1/admin/clients').set(support);
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((x: { name: string }) => x.name)).toEqual(['Romashka']);
+    const one = await t.request.get(`/api/v1/admin/clients/${created.body.id}`).set(support);
+    expect(one.body).toMatchObject({ name: 'Romashka', phone: '+7 495 000-00-00' });
   });
 
   it('translates the error message but not the code', async () => {
