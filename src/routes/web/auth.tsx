@@ -11,7 +11,7 @@ import { hashToken, newToken } from '../../lib/tokens.js';
 import { recordAudit } from '../../models/audit.js';
 import { passwordProblem, setupAdmin, signIn } from '../../models/auth.js';
 import { setupTokenValid } from '../../models/setup.js';
-import { hasActiveAdmin, isEmail, setPassword, setUserPreferences, userById } from '../../models/users.js';
+import { hasActiveAdmin, isEmail, normalizeEmail, setPassword, setUserPreferences, userById } from '../../models/users.js';
 import { createWebSession, deleteWebSession } from '../../models/web-sessions.js';
 
 export const authRoutes = new Hono<AppEnv>();
@@ -114,7 +114,7 @@ authRoutes.post('/locale', async (c) => {
 authRoutes.use('/account', requireLogin);
 authRoutes.use('/account/*', requireLogin);
 
-function accountPage(c: AppContext, status: 200 | 400 = 200, msg: { error?: string; notice?: string } = {}) {
+function accountPage(c: AppContext, status: 200 | 400 | 429 = 200, msg: { error?: string; notice?: string } = {}) {
   const u = c.var.viewer!.user;
   return c.html(<AccountPage ctx={pageCtx(c)} email={u.email} locale={u.locale} timeZone={u.time_zone} {...msg} />, status);
 }
@@ -139,11 +139,23 @@ authRoutes.post('/account/password', async (c) => {
   const current = typeof body.current === 'string' ? body.current : '';
   const password = typeof body.password === 'string' ? body.password : '';
   const confirm = typeof body.confirm === 'string' ? body.confirm : '';
-  const { db, hasher, clock } = c.var.deps;
+  const { db, hasher, clock, limits } = c.var.deps;
   const t = c.var.t;
   const viewer = c.var.viewer!;
   const user = (await userById(db, viewer.user.id))!;
-  if (!(await hasher.verify(user.password_hash, current.slice(0, 256)))) return accountPage(c, 400, { error: t('auth.password.wrong_current') });
+  // A wrong current password is a guess like a failed login: it counts against the account's
+  // login limit (someone holding a borrowed session must not try passwords at hashing speed).
+  const key = normalizeEmail(user.email);
+  const gate = limits.loginPerAccount.hit(key, clock.now());
+  if (!gate.ok) {
+    c.header('Retry-After', String(gate.retryAfterSec));
+    return accountPage(c, 429, { error: t('auth.login.throttled', { seconds: gate.retryAfterSec }) });
+  }
+  if (!(await hasher.verify(user.password_hash, current.slice(0, 256)))) {
+    await recordAudit(db, viewer.actor, { action: 'user.password_change_failed', targetType: 'user', targetId: user.id, targetLabel: user.email }, clock.now());
+    return accountPage(c, 400, { error: t('auth.password.wrong_current') });
+  }
+  limits.loginPerAccount.undo(key, clock.now());
   const problem = passwordProblem(t, password, confirm);
   if (problem) return accountPage(c, 400, { error: problem });
   await setPassword(db, user.id, await hasher.hash(password), clock.now(), viewer.tokenHash);

@@ -302,6 +302,25 @@ describe('logout and password change', () => {
     expect((await t.request.get('/account').set('Cookie', b.cookie)).status).toBe(200);
     expect((await postLogin(t, user.email, TEST_PASSWORD)).status).toBe(303);
     expect(await auditRows(t, 'user.password_changed')).toHaveLength(0);
+    expect(await auditRows(t, 'user.password_change_failed')).toHaveLength(1);
+  });
+
+  it('guessing the current password is throttled like logins, and shares their count', async () => {
+    const user = await makeUser(t, 'client', { clientId: (await t.db.insertInto('clients').values({ name: 'C', created_at: 0, updated_at: 0 }).returning('id').executeTakeFirstOrThrow()).id });
+    const a = await login(t, user.email);
+    const send = (current: string) =>
+      t.request.post('/account/password').set('Cookie', a.cookie).type('form').send({ _csrf: a.csrf, current, password: 'a brand new passphrase', confirm: 'a brand new passphrase' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await send(`guess ${i}`)).status);
+    expect(statuses.slice(0, 5)).toEqual([400, 400, 400, 400, 400]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    // Even the right password waits now, and the login of that account too.
+    const right = await send(TEST_PASSWORD);
+    expect(right.status).toBe(429);
+    expect(right.headers['retry-after']).toMatch(/^\d+$/);
+    expect((await postLogin(t, user.email, TEST_PASSWORD)).status).toBe(429);
+    t.clock.advance(16 * MIN);
+    expect((await send(TEST_PASSWORD)).status).toBe(200);
   });
 });
 
