@@ -172,6 +172,11 @@ export async function disableUser(db: Db, actor: AuditActor, userId: number, now
     await trx.updateTable('users').set({ disabled_at: now }).where('id', '=', user.id).execute();
     await trx.deleteFrom('web_sessions').where('user_id', '=', user.id).execute();
     await recordAudit(trx, actor, { action: 'user.disabled', ...userLabel(user), clientId: user.client_id }, now);
+    // Access given in their name goes with them: an admin leaving must not leave an admin token behind.
+    const tokens = await trx.updateTable('api_tokens').set({ revoked_at: now }).where('created_by', '=', user.id).where('revoked_at', 'is', null).returning(['id', 'name']).execute();
+    for (const tok of tokens) {
+      await recordAudit(trx, actor, { action: 'token.revoked', targetType: 'api_token', targetId: tok.id, targetLabel: tok.name, details: { reason: 'creator disabled' } }, now);
+    }
     return { ...user, disabled_at: now };
   });
 }

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/lib/errors.js';
+import { createApiToken } from '../../../src/models/api-tokens.js';
+import { hashToken, newToken } from '../../../src/lib/tokens.js';
 import { changeUserRole, disableUser } from '../../../src/models/users.js';
 import { login, loginAs, makeApp, makeClient, makeUser, TEST_PASSWORD, type Session, type TestApp } from '../../helpers/app.js';
 
@@ -113,6 +115,23 @@ describe('users page', () => {
 
     expect((await audit('user.disabled')).map((r) => [r.actor_id, r.target_id])).toEqual([[admin.user.id, String(target.id)]]);
     expect((await audit('user.enabled')).map((r) => [r.actor_id, r.target_id])).toEqual([[admin.user.id, String(target.id)]]);
+  });
+
+  it('disabling a user revokes the API tokens they created, at once; others\' tokens keep working', async () => {
+    const leaving = await makeUser(t, 'admin');
+    const theirs = newToken('smt_');
+    const ours = newToken('smt_');
+    await createApiToken(t.db, { name: 'their export', tokenHash: hashToken(theirs), role: 'admin', createdBy: leaving.id }, t.clock.now());
+    await createApiToken(t.db, { name: 'our export', tokenHash: hashToken(ours), role: 'admin', createdBy: admin.user.id }, t.clock.now());
+    const settings = (token: string) => t.request.get('/api/v1/admin/settings').set('Authorization', `Bearer ${token}`);
+    expect((await settings(theirs)).status).toBe(200);
+    expect((await post(admin, `/users/${leaving.id}/disable`)).status).toBe(303);
+    expect((await settings(theirs)).status).toBe(401);
+    expect((await settings(ours)).status).toBe(200);
+    expect((await audit('token.revoked')).map((r) => [r.target_label, r.details])).toEqual([['their export', '{"reason":"creator disabled"}']]);
+    // Enabling the user again does not bring the token back.
+    await post(admin, `/users/${leaving.id}/enable`);
+    expect((await settings(theirs)).status).toBe(401);
   });
 
   it('resets a password: the new one works, the old one and every sign-in of the user end', async () => {
