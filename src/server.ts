@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     await createSetupToken(db, hashToken(token), clock.now(), config.setupLinkMinutes * 60_000);
     // The one place a secret is printed: the operator needs this link to create the first admin.
     process.stdout.write(
-      `\nNo administrator exists yet. Open this one-time link within ${config.setupLinkMinutes} minutes to create one:\n\n  ${base}/setup/${token}\n\n`,
+      `\nNo administrator exists yet. Open this one-time link within ${config.setupLinkMinutes} minute${config.setupLinkMinutes === 1 ? '' : 's'} to create one:\n\n  ${base}/setup/${token}\n\n`,
     );
   }
   logger.info('listening', { address: address.address, port: address.port, database: config.databasePath });
