@@ -124,8 +124,8 @@ const RULES: Record<string, Rule> = {
   'POST /cabinet/infobases/:id/unlock': CLIENT,
   // ---- admin API (API tokens: admin and support; client users never get a token) ----
   'POST /api/v1/admin/clients': ADMIN,
-  'GET /api/v1/admin/clients': ADMIN,
-  'GET /api/v1/admin/clients/:id': ADMIN,
+  'GET /api/v1/admin/clients': STAFF,
+  'GET /api/v1/admin/clients/:id': STAFF,
   'PATCH /api/v1/admin/clients/:id': ADMIN,
   'POST /api/v1/admin/licenses': ADMIN,
   'GET /api/v1/admin/licenses': STAFF,

@@ -151,10 +151,8 @@ authRoutes.post('/account/password', async (c) => {
     c.header('Retry-After', String(gate.retryAfterSec));
     return accountPage(c, 429, { error: t('auth.login.throttled', { seconds: gate.retryAfterSec }) });
   }
-  if (!(await hasher.verify(user.password_hash, current.slice(0, 256)))) {
-    await recordAudit(db, viewer.actor, { action: 'user.password_change_failed', targetType: 'user', targetId: user.id, targetLabel: user.email }, clock.now());
-    return accountPage(c, 400, { error: t('auth.password.wrong_current') });
-  }
+  // Refused, it writes nothing (the count lives in memory, as the login's).
+  if (!(await hasher.verify(user.password_hash, current.slice(0, 256)))) return accountPage(c, 400, { error: t('auth.password.wrong_current') });
   limits.loginPerAccount.undo(key, clock.now());
   const problem = passwordProblem(t, password, confirm);
   if (problem) return accountPage(c, 400, { error: problem });
