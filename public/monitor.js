@@ -42,7 +42,8 @@
     var ctx = e.detail.ctx;
     if (!ctx.response) return;
     var status = ctx.response.status;
-    if (intoLive(ctx) && ctx.target.isConnected && status === 200) etag = ctx.response.headers.get('ETag');
+    // A 304 may carry a newer validator for the same content (the marker moved, the view did not).
+    if (intoLive(ctx) && ctx.target.isConnected && (status === 200 || status === 304)) etag = ctx.response.headers.get('ETag') || etag;
     var src = ctx.sourceElement;
     if (status < 300 && src && src.closest && src.closest('#monitor-dialog') && dialog().open) dialog().close();
   });

@@ -26,6 +26,7 @@ import {
   saveMonitorColumns,
   sessionIdsOpenAt,
   setResolveNames,
+  type MonitorPage as MonitorData,
   type MonitorPrefs,
   type MonitorScope,
 } from '../../models/monitor.js';
@@ -86,11 +87,17 @@ function viewKeyOf(u: UserRow, locale: string, timeZone: string, query: MonitorQ
 const viewKey = (c: AppContext, query: MonitorQuery) => viewKeyOf(viewerOf(c).user, c.var.locale, c.var.timeZone, query);
 
 // The fourth part names the rows' settled cells (settledCells): not part of "unchanged", but a changed
-// refresh whose page already shows those cells gets the rows without them.
-const etag = (marker: number, key: string, staleAt: number | null, digest: string) =>
-  `W/"${marker.toString(36)}.${key}.${staleAt === null ? '' : staleAt.toString(36)}.${digest}"`;
+// refresh whose page already shows those cells gets the rows without them. The fifth names what the
+// view shows (contentOf): when the marker moved (any heartbeat anywhere moves it) but this view's
+// data did not, the refresh is still a 304, answered after the query and before any rendering.
+const etag = (marker: number, key: string, staleAt: number | null, digest: string, content: string) =>
+  `W/"${marker.toString(36)}.${key}.${staleAt === null ? '' : staleAt.toString(36)}.${digest}.${content}"`;
 
-const TAG = /^(?:W\/)?"([0-9a-z]+)\.([\w-]+)\.([0-9a-z]*)(?:\.([\w-]+))?"$/;
+const TAG = /^(?:W\/)?"([0-9a-z]+)\.([\w-]+)\.([0-9a-z]*)(?:\.([\w-]+))?(?:\.([\w-]+))?"$/;
+
+/** A digest of everything the refreshing part shows for a view: its data (states included) and the names resolved for it. */
+const contentOf = (data: MonitorData, names: Record<string, string>) =>
+  createHash('sha1').update(JSON.stringify([data, names])).digest('base64url').slice(0, 12);
 const parseTag = (ifNoneMatch: string | undefined) => (ifNoneMatch ? TAG.exec(ifNoneMatch.trim()) : null);
 
 function unchanged(ifNoneMatch: string | undefined, marker: number, key: string, now: number): boolean {
@@ -124,9 +131,14 @@ async function load(c: AppContext, query: MonitorQuery, marker?: number) {
   const data = await monitorPage(db, scopeOf(c), query, clock.now());
   const names = resolvedNames(c, prefs, data.rows.map((r) => r.machineIp));
   c.header('Vary', 'HX-Request');
-  const props = view(c, query, prefs, names);
-  const { digest, html: settled } = settledCells(props, data.rows, data.info);
-  return { props, data, key, digest, settled, tag: etag(marker, key, data.staleAt, digest) };
+  const content = contentOf(data, names);
+  /** The rendering, only when it is needed (a refresh of the same content answers 304 without it). */
+  const render = () => {
+    const props = view(c, query, prefs, names);
+    const { digest, html: settled } = settledCells(props, data.rows, data.info);
+    return { props, digest, settled, tag: etag(marker, key, data.staleAt, digest, content) };
+  };
+  return { data, key, marker, content, render };
 }
 
 /**
@@ -135,8 +147,14 @@ async function load(c: AppContext, query: MonitorQuery, marker?: number) {
  * settled rows) leaves the rows' settled cells to it too.
  */
 async function renderLive(c: AppContext, query: MonitorQuery, notice: string | null = null, marker?: number, ifNoneMatch?: string) {
-  const { props, data, key, digest, settled, tag } = await load(c, query, marker);
+  const loaded = await load(c, query, marker);
+  const { data, key } = loaded;
   const shown = parseTag(ifNoneMatch);
+  // The page shows this very content already: 304 with the new validator (its marker), nothing rendered.
+  if (shown && notice === null && shown[2] === key && shown[4] && shown[5] === loaded.content) {
+    return notModified(etag(loaded.marker, key, data.staleAt, shown[4], loaded.content));
+  }
+  const { props, digest, settled, tag } = loaded.render();
   const keep = !!shown && shown[2] === key && shown[4] === digest;
   c.header('ETag', tag);
   return c.html(<MonitorLive {...props} data={data} digest={digest} settled={settled} keep={keep} notice={notice} poll={c.req.header('x-auto-refresh') === '1'} />);
@@ -159,7 +177,8 @@ monitorRoutes.get(BASE, requireLogin, async (c) => {
     if (inm && unchanged(inm, marker, viewKey(c, query), clock.now())) return notModified(inm);
     return renderLive(c, query, null, marker, inm);
   }
-  const { props, data, digest, settled, tag } = await load(c, query);
+  const { data, render } = await load(c, query);
+  const { props, digest, settled, tag } = render();
   return c.html(<MonitorPage {...props} data={data} digest={digest} settled={settled} notice={doneNotice(c)} title={c.var.t('monitor.title')} etag={tag} />);
 });
 

@@ -104,6 +104,40 @@ describe('monitor refresh', () => {
     expect(changed.text).toContain('1.23');
   });
 
+  it('a change elsewhere (the marker moved, this view did not) is still a 304, with a validator the next poll matches by the marker alone', async () => {
+    const d = await someSessions(2);
+    const other = await seedLicense(t);
+    const otherHost = await seedHost(t, other.licenseId);
+    const [elsewhere] = await seedSessions(t, 1, { ...other, hostId: otherHost, user: 'zed' });
+    const s = await loginAs(t, 'support');
+    const view = `/monitor?license=${d.licenseId}`;
+    const first = await t.request.get(view).set('Cookie', s.cookie).set(HX);
+    const tag = first.headers['etag'];
+
+    // A session outside the view heartbeats: the marker moves, what this view shows does not.
+    t.clock.advance(5000);
+    await t.db.updateTable('sessions').set({ last_seen_at: t.clock.now(), cpu_total: 999 }).where('id', '=', elsewhere).execute();
+    await bumpChangeMarker(t.db);
+    const poll = await t.request.get(view).set('Cookie', s.cookie).set(HX).set('If-None-Match', tag).set('X-Auto-Refresh', '1');
+    expect(poll.status).toBe(304);
+    expect(poll.text ?? '').toBe('');
+    const renewed = poll.headers['etag'];
+    expect(renewed).not.toBe(tag);
+    // Same rows and cells named; only the marker part differs.
+    expect(renewed.split('.').slice(1)).toEqual(tag.split('.').slice(1));
+    const next = await t.request.get(view).set('Cookie', s.cookie).set(HX).set('If-None-Match', renewed).set('X-Auto-Refresh', '1');
+    expect(next.status).toBe(304);
+    expect(next.headers['etag']).toBe(renewed);
+
+    // A change in the view is a 200 again.
+    t.clock.advance(5000);
+    await t.db.updateTable('sessions').set({ last_seen_at: t.clock.now(), cpu_total: 4321 }).where('id', '=', d.ids[0]).execute();
+    await bumpChangeMarker(t.db);
+    const changed = await t.request.get(view).set('Cookie', s.cookie).set(HX).set('If-None-Match', renewed);
+    expect(changed.status).toBe(200);
+    expect(changed.text).toContain('4.32');
+  });
+
   it('the validator covers the query, the columns and the language: any of them changing is a 200', async () => {
     await someSessions();
     const s = await loginAs(t, 'admin');
