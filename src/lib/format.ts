@@ -37,18 +37,18 @@ export function isTimeZone(tz: string): boolean {
   return known;
 }
 
-const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+const BYTE_UNITS: readonly string[] = ['B', 'KB', 'MB', 'GB', 'TB'];
 
-/** 1536 → "1.5 KB"; keeps the sign (net memory may be negative). */
-export function formatBytes(n: number): string {
+/** 1536 → "1.5 KB" (units as given: the viewer's language's); keeps the sign (net memory may be negative). */
+export function formatBytes(n: number, units: readonly string[] = BYTE_UNITS): string {
   const sign = n < 0 ? '-' : '';
   let v = Math.abs(n);
   let u = 0;
-  while (v >= 1024 && u < BYTE_UNITS.length - 1) {
+  while (v >= 1024 && u < units.length - 1) {
     v /= 1024;
     u++;
   }
-  return `${sign}${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${BYTE_UNITS[u]}`;
+  return `${sign}${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
 /** CPU milliseconds → seconds with one decimal. */

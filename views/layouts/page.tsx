@@ -63,8 +63,7 @@ export function Page(props: { ctx: PageContext; title: string; children?: Child;
             <form method="post" action="/locale" class="inline">
               {ctx.csrfToken && <input type="hidden" name="_csrf" value={ctx.csrfToken} />}
               <input type="hidden" name="back" value={ctx.path} />
-              <label class="sr-only" for="locale-select">{t('locale.switch')}</label>
-              <button name="locale" value={ctx.locale === 'ru' ? 'en' : 'ru'} class="link" title={t('locale.switch')}>
+              <button name="locale" value={ctx.locale === 'ru' ? 'en' : 'ru'} class="link" title={t('locale.switch')} aria-label={`${t('locale.switch')}: ${ctx.locale === 'ru' ? 'English' : 'Русский'}`}>
                 {ctx.locale === 'ru' ? 'EN' : 'RU'}
               </button>
             </form>

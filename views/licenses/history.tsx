@@ -119,7 +119,7 @@ function ChartSummary(props: { ctx: PageContext; series: ConcurrencySeries; maxS
     <p id={props.id} class="chart-summary">
       {series.peak === 0
         ? t('licenses.history.no_sessions')
-        : t('licenses.history.peak', { n: series.peak, at: when(ctx, series.peakAt) })}{' '}
+        : t.n('licenses.history.peak', series.peak, { at: when(ctx, series.peakAt) })}{' '}
       {maxSessions === null
         ? t('licenses.history.no_session_limit')
         : t('licenses.history.at_limit', { n: maxSessions, duration: formatDuration(ctx, series.msAtLimit ?? 0) })}

@@ -27,7 +27,7 @@ export function ConfirmForm(props: { ctx: PageContext; base: string; spec: Confi
   return (
     <form method="post" action={spec.action} hx-post={spec.action} hx-target="#monitor-live" hx-swap="outerHTML" {...{ 'hx-status:4xx': 'target:#monitor-dialog swap:innerHTML' }} class="confirm" id="monitor-confirm">
       <h2 id="monitor-dialog-title">{spec.title}</h2>
-      <p>{spec.text}</p>
+      {spec.text && <p>{spec.text}</p>}
       {spec.refusal && (
         <p class="msg warn" role="alert">
           {spec.refusal}

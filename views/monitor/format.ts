@@ -1,4 +1,4 @@
-import type { Locale } from '../../src/i18n/index.js';
+import type { Locale, T } from '../../src/i18n/index.js';
 import { formatBytes, formatCpuSeconds } from '../../src/lib/format.js';
 import type { MetricColumn } from '../../src/lib/monitor-query.js';
 
@@ -19,9 +19,17 @@ export function shortTime(ms: number | null | undefined, locale: Locale, timeZon
   return f.format(ms);
 }
 
+/** The byte units in the viewer's language ("B KB MB…" / "Б КБ МБ…"), split once per language. */
+const byteUnits = new Map<string, string[]>();
+function unitsOf(t: T): string[] {
+  let units = byteUnits.get(t.locale);
+  if (!units) byteUnits.set(t.locale, (units = t('format.byte_units').split(' ')));
+  return units;
+}
+
 /** A metric figure in human units: CPU seconds, bytes, or a plain count. */
-export function formatMetric(col: MetricColumn, value: number): string {
+export function formatMetric(col: MetricColumn, value: number, t: T): string {
   if (col === 'cpu') return formatCpuSeconds(value);
   if (col === 'calls') return String(value);
-  return formatBytes(value);
+  return formatBytes(value, unitsOf(t));
 }

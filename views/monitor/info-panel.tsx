@@ -72,9 +72,9 @@ export function InfoPanel(props: MonitorView & { info: SessionInfo }) {
           {metricCols.map((m) => (
             <tr>
               <th scope="row">{t(`monitor.col.${m}`)}</th>
-              <td class="num">{s.metrics[m].cur === undefined ? '' : formatMetric(m, s.metrics[m].cur!)}</td>
-              <td class="num">{formatMetric(m, s.metrics[m]['5m'])}</td>
-              <td class="num">{formatMetric(m, s.metrics[m].total)}</td>
+              <td class="num">{s.metrics[m].cur === undefined ? '' : formatMetric(m, s.metrics[m].cur!, t)}</td>
+              <td class="num">{formatMetric(m, s.metrics[m]['5m'], t)}</td>
+              <td class="num">{formatMetric(m, s.metrics[m].total, t)}</td>
             </tr>
           ))}
         </tbody>

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { PackageRow as PackageRowData } from '../../src/db/schema.js';
+import type { T } from '../../src/i18n/index.js';
 import { isFilterKey, isMetric, METRICS, monitorHref, nextDir, type ColumnId, type MetricColumn } from '../../src/lib/monitor-query.js';
 import type { MonitorSession, SessionInfo } from '../../src/models/monitor.js';
 import { formatMetric, shortTime } from './format.js';
@@ -108,8 +109,8 @@ function hostCell(v: MonitorView, s: MonitorSession) {
   );
 }
 
-function metricCells(col: MetricColumn, s?: MonitorSession) {
-  return METRICS[col].map((f) => <td class="num">{s ? formatMetric(col, s.metrics[col][f] ?? 0) : ''}</td>);
+function metricCells(col: MetricColumn, t: T, s?: MonitorSession) {
+  return METRICS[col].map((f) => <td class="num">{s ? formatMetric(col, s.metrics[col][f] ?? 0, t) : ''}</td>);
 }
 
 // Cells are plain functions, not components: a page has thousands of them, and a component per cell
@@ -186,7 +187,7 @@ function sessionCell(v: MonitorView, col: ColumnId, s: MonitorSession, expanded:
     case 'features':
       return <td>{s.features.join(', ')}</td>;
     default:
-      return metricCells(col, s);
+      return metricCells(col, t, s);
   }
 }
 
@@ -304,7 +305,7 @@ export function PackageRow(props: MonitorView & { session: MonitorSession; pkg: 
       case 'path':
         return <td class="path">{p.path}</td>;
       default:
-        return isMetric(col) ? metricCells(col) : <td></td>;
+        return isMetric(col) ? metricCells(col, t) : <td></td>;
     }
   };
   return (

@@ -278,7 +278,7 @@ export default defineMessages(
     'admin.audit.action.infobase.unlocked': 'Информационная база разблокирована',
     'admin.audit.action.settings.updated': 'Настройки изменены',
     'admin.audit.action.settings.support_contact': 'Контакты техподдержки изменены',
-    'admin.audit.action.monitor.resolve_names': 'Переключено «Разрешать имена по IP»',
+    'admin.audit.action.monitor.resolve_names': 'Переключено «Определять имена по IP»',
     'admin.audit.action.session.terminate': 'Сеанс завершён',
     'admin.audit.action.session.command.stop': 'Запрошена остановка',
     'admin.audit.action.session.command.closePackage': 'Запрошено закрытие пакета',

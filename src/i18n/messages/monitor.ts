@@ -178,7 +178,7 @@ export default defineMessages(
     'monitor.filters': 'Фильтры колонок',
     'monitor.any': 'любой',
     'monitor.columns': 'Колонки',
-    'monitor.resolve_names': 'Разрешать имена по IP',
+    'monitor.resolve_names': 'Определять имена по IP',
     'monitor.filter_by': 'Фильтр: {column}',
     'monitor.empty': 'Подходящих сессий нет.',
     'monitor.expand': 'Пакеты и функции',

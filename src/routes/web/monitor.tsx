@@ -352,7 +352,8 @@ async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQ
         ...base,
         danger: true,
         title: t('monitor.confirm.terminate_all.title'),
-        text: t.n('monitor.confirm.terminate_all.text', ids.length),
+        // Refused for want of a filter: no count of what will not happen.
+        text: needsFilter ? '' : t.n('monitor.confirm.terminate_all.text', ids.length),
         refusal: needsFilter ? t('monitor.confirm.filter_required') : ids.length === 0 ? t('monitor.empty') : null,
         button: t('monitor.act.terminate_all'),
         action: `${BASE}/terminate-all`,

@@ -347,6 +347,8 @@ describe('monitor actions', () => {
       const support = await loginAs(t, 'support');
       const c = await confirmOf(support, '');
       expect(c.res.text).toContain('Narrow the list with a search or a filter first');
+      // The refusal alone: no count of sessions that will not be closed.
+      expect(c.res.text).not.toMatch(/sessions that the current filter shows are closed/);
       const refused = await post(support, '/monitor/terminate-all', { back: '', asOf: c.asOf, digest: c.digest, count: c.count });
       expect(refused.status).toBe(403);
       expect(await t.db.selectFrom('sessions').select('id').where('closed_at', 'is', null).execute()).toHaveLength(5);

@@ -301,6 +301,19 @@ describe('monitor page', () => {
       expect(after).toContain('name="col" value="clientIp" checked=""');
     });
 
+    it('byte figures carry units in the viewer\'s language, in the table and the info panel', async () => {
+      const l = await seedLicense(t);
+      const id = await seedSession(t, { ...l, hostId: await seedHost(t, l.licenseId), user: 'Ivanov', memTotal: 3 * 2 ** 20 });
+      const s = await loginAs(t, 'support');
+      await t.db.updateTable('users').set({ monitor_columns: JSON.stringify(['session', 'memory']) }).where('id', '=', s.user.id).execute();
+      const en = await t.request.get(`/monitor?info=${id}`).set('Cookie', s.cookie);
+      expect(rowOf(en.text, id)).toContain('>3.0 MB</td>');
+      await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', s.user.id).execute();
+      const ru = await t.request.get(`/monitor?info=${id}`).set('Cookie', s.cookie);
+      expect(rowOf(ru.text, id)).toContain('>3.0 МБ</td>');
+      expect(ru.text).not.toMatch(/\d (?:B|KB|MB)</);
+    });
+
     it('an htmx column change answers the refreshed table with the new columns', async () => {
       await world();
       const s = await loginAs(t, 'admin');
