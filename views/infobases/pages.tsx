@@ -240,7 +240,10 @@ export function InfobasePage(props: {
     <Page ctx={ctx} title={ib.name} wide>
       <div class="page-head">
         <h1>
-          {ib.name} <LockBadge ctx={ctx} infobase={ib} />
+          {ib.name}{' '}
+          <span id="ib-badge">
+            <LockBadge ctx={ctx} infobase={ib} />
+          </span>
         </h1>
         <div class="head-actions">
           {staff && (
@@ -274,6 +277,9 @@ export function InfobasePage(props: {
           <LockForm ctx={ctx} action={`${base}/lock`} form={props.lockForm} zoneLabel={props.zoneLabel} hasCode={ib.lock?.hasPermissionCode ?? false} />
         </section>
       </div>
+      {/* A lock window opens and closes by itself, sessions come and go: the state parts follow every 10 s
+          (an automatic refresh, which does not keep a login alive); the lock form is left as typed. */}
+      <div hidden hx-get={base} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#ib-badge,#lock,#sessions" hx-headers='{"X-Auto-Refresh": "1"}'></div>
       <section class="card" id="sessions">
         <div class="section-head">
           <h2>

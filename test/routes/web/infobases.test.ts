@@ -75,6 +75,12 @@ describe('infobase pages', () => {
     expect(page.text).toContain('data-confirm="Terminate all 2 sessions of Accounting?"');
     expect(page.text).toContain('name="count" value="2"');
     expect(page.text).toContain(`href="/monitor?infobase=${ib.id}"`);
+    // The lock state and the sessions follow by themselves (a lock window opens without a reload), as an
+    // automatic refresh; every part it takes is on the page.
+    const poller = /<div hidden="" hx-get="([^"]+)" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-headers="([^"]+)">/.exec(page.text);
+    expect(poller?.[1]).toBe(`/infobases/${ib.id}`);
+    for (const part of poller![2].split(',')) expect(page.text).toContain(`id="${part.slice(1)}"`);
+    expect(poller?.[3]).toContain('X-Auto-Refresh');
 
     // A session opened after the count: the confirm is stale, nothing is closed.
     const late = await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib.id, user: 'Late' });
