@@ -22,7 +22,7 @@ export const unauthorized = () => new AppError('unauthorized', 401);
 /**
  * Bad input: names the offending field(s) in details.fields. A field's message
  * is a catalogue key (`api.v.…`, worded in the reader's language where the error
- * is shown: invalidDetail) or text already worded.
+ * is shown: errorDetail, invalidFields) or text already worded.
  */
 export function invalid(fields: Record<string, string>): AppError {
   return new AppError('invalid_request', 400, { fields });

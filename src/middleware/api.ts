@@ -5,7 +5,6 @@ import { localeFromAcceptLanguage, translator, type Locale, type T } from '../i1
 import { AppError, invalid, invalidFields } from '../lib/errors.js';
 import type { AppContext, AppEnv } from './context.js';
 
-
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
