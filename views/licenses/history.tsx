@@ -1,4 +1,4 @@
-import type { ConcurrencySeries, LicenseHistory } from '../../src/models/history.js';
+import type { CaptureGroup, ConcurrencySeries, LicenseHistory } from '../../src/models/history.js';
 import type { License } from '../../src/models/licenses.js';
 import { ListTable } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
@@ -127,11 +127,17 @@ function ChartSummary(props: { ctx: PageContext; series: ConcurrencySeries; maxS
   );
 }
 
+const bindingKey = (g: CaptureGroup) => `${g.feature}\u0000${g.user}\u0000${g.hostname}`;
+
 /** The History tab: period switch, the concurrency chart with its summary, captures and refusals grouped. */
 export function HistoryPanel(props: { ctx: PageContext; license: License; data: HistoryData; base: string }) {
   const { ctx, license, data, base } = props;
   const { t } = ctx;
   const { captures, refusals } = data.history;
+  // Feature × user × computer shown on more than one binding (the computer was reset and bound again).
+  const seen = new Map<string, Set<number | null>>();
+  for (const g of captures) seen.set(bindingKey(g), (seen.get(bindingKey(g)) ?? new Set()).add(g.hostId));
+  const rebound = new Set([...seen].filter(([, hosts]) => hosts.size > 1).map(([k]) => k));
   return (
     <>
       <nav class="periods" aria-label={t('licenses.history.period')}>
@@ -171,7 +177,18 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
                 <code>{g.feature ?? t('common.none')}</code>
               </td>
               <td>{g.user}</td>
-              <td>{g.hostname}</td>
+              <td>
+                {g.hostname}
+                {/* Groups are per binding: a computer bound again after a reset has a second one. */}
+                {g.hostId !== null && rebound.has(bindingKey(g)) && (
+                  <>
+                    {' '}
+                    <small class="muted" title={t('licenses.history.binding_hint')}>
+                      {t('licenses.history.binding', { id: g.hostId })}
+                    </small>
+                  </>
+                )}
+              </td>
               <td class="num">{g.count}</td>
               <td class="nowrap">{when(ctx, g.firstAt)}</td>
               <td class="nowrap">{when(ctx, g.lastAt)}</td>

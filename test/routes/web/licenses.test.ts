@@ -401,6 +401,23 @@ describe('license pages', () => {
   });
 
   describe('history', () => {
+    it('marks the binding of rows that would look the same: a computer reset and bound again', async () => {
+      const lic = await adminLicense(t, { maxHosts: 2 });
+      const first = await insertHost(t, lic.id, { hostname: 'HOST-A', resetAt: t.clock.now() - 2 * HOUR });
+      const again = await insertHost(t, lic.id, { hostname: 'HOST-A' });
+      const other = await insertHost(t, lic.id, { hostname: 'HOST-B' });
+      const now = t.clock.now();
+      const ev = (hostId: number, hostname: string, at: number) => insertEvent(t, { licenseId: lic.id, kind: 'capture', at, feature: 'export', user: 'alice', hostId, hostname });
+      await ev(first.id, 'HOST-A', now - 3 * HOUR);
+      await ev(again.id, 'HOST-A', now - HOUR);
+      await ev(other.id, 'HOST-B', now - HOUR);
+      const s = await loginAs(t, 'support');
+      const res = await get(s, `/licenses/${lic.id}/history`);
+      expect(res.text).toContain(`binding #${first.id}</small>`);
+      expect(res.text).toContain(`binding #${again.id}</small>`);
+      expect(res.text).not.toContain(`binding #${other.id}`);
+    });
+
     it('groups captures by feature × user × computer and refusals the same with their codes, in the period', async () => {
       const lic = await adminLicense(t, { maxHosts: 2, maxSessions: 3 });
       const now = t.clock.now();
