@@ -1,5 +1,11 @@
 import { parseLocalDateTime, toLocalInput } from './local-time.js';
 
+/** The longest reason or message a person types in a form (the fields' maxlength). */
+export const TYPED_TEXT_MAX = 500;
+
+/** A reason or message as typed, trimmed and cut to TYPED_TEXT_MAX (a crafted request may send more than the field allows). */
+export const typedText = (body: Record<string, unknown>, name: string) => field(body, name).slice(0, TYPED_TEXT_MAX);
+
 /** Reads a form field as a trimmed string; absent or non-string (a file) gives ''. */
 export function field(body: Record<string, unknown>, name: string): string {
   const v = body[name];

@@ -5,6 +5,7 @@ import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 import { HistoryPanel, type HistoryData } from './history.js';
 import { HostsTable, LicenseFacts, LicenseState, LicenseTabs, SessionsCompact } from './parts.js';
+import { TYPED_TEXT_MAX } from '../../src/lib/forms.js';
 
 export interface LicenseCardData {
   license: License;
@@ -56,7 +57,7 @@ function SuspendForm(props: { ctx: PageContext; license: License }) {
       <p class="muted">{t.n('licenses.suspend_hint', l.liveSessions)}</p>
       <div class="field">
         <label for="suspend-reason">{t('licenses.suspend_reason')}</label>
-        <input id="suspend-reason" name="reason" maxlength={500} />
+        <input id="suspend-reason" name="reason" maxlength={TYPED_TEXT_MAX} />
       </div>
       <button class="danger">{t('licenses.suspend')}</button>
     </PostForm>

@@ -5,6 +5,7 @@ import type { SessionBrief } from '../../src/models/session-briefs.js';
 import { PostForm } from '../components/form.js';
 import { ListTable, type Column } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
+import { TYPED_TEXT_MAX } from '../../src/lib/forms.js';
 
 // Pieces shared by the license card, the client card, the infobase page and the cabinet.
 
@@ -119,7 +120,7 @@ function ResetForm(props: { ctx: PageContext; action: string; host: string; live
       <label for={id} class="sr-only">
         {t('licenses.hosts.reason')}
       </label>
-      <input id={id} name="reason" required maxlength={500} placeholder={t('licenses.hosts.reason_placeholder')} />
+      <input id={id} name="reason" required maxlength={TYPED_TEXT_MAX} placeholder={t('licenses.hosts.reason_placeholder')} />
       <button class="danger">{t('licenses.hosts.reset')}</button>
     </PostForm>
   );

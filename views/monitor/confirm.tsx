@@ -1,5 +1,6 @@
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
+import { TYPED_TEXT_MAX } from '../../src/lib/forms.js';
 
 /** What a confirm step says and sends; the route words it, the view lays it out. */
 export interface ConfirmSpec {
@@ -47,7 +48,7 @@ export function ConfirmForm(props: { ctx: PageContext; base: string; spec: Confi
         spec.fields.map((f) => (
           <div class="field">
             <label for={`confirm-${f.name}`}>{f.label}</label>
-            <textarea id={`confirm-${f.name}`} name={f.name} required={f.required} maxlength={500}></textarea>
+            <textarea id={`confirm-${f.name}`} name={f.name} required={f.required} maxlength={TYPED_TEXT_MAX}></textarea>
           </div>
         ))}
       <p class="buttons">

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { CabinetHistoryPage, CabinetHome, CabinetLicensePage } from '../../../views/cabinet/pages.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { field } from '../../lib/forms.js';
+import { field, typedText } from '../../lib/forms.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -104,7 +104,7 @@ cabinetRoutes.post(`/cabinet/licenses/:id${ID}/hosts/:hostId${ID}/reset`, async 
   const { db } = c.var.deps;
   const host = await hostById(db, Number(c.req.param('hostId')));
   if (!host || host.license_id !== license.id || host.reset_at !== null) throw notFound();
-  const reason = field(await c.req.parseBody(), 'reason').slice(0, 500);
+  const reason = typedText(await c.req.parseBody(), 'reason');
   if (!reason) return licensePage(c, license, 400, c.var.t('licenses.hosts.reason_required'));
   try {
     const r = await selfServiceResetBinding(db, actor(c), host.id, reason, now(c));

@@ -6,7 +6,7 @@ import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/lis
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
 import { AppError, errorDetail, notFound } from '../../lib/errors.js';
-import { countParam, dateTimeField, field } from '../../lib/forms.js';
+import { countParam, dateTimeField, field, typedText } from '../../lib/forms.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
@@ -324,7 +324,7 @@ licensesRoutes.get(`/licenses/:id${ID}/history`, async (c) => {
 
 licensesRoutes.post(`/licenses/:id${ID}/suspend`, adminOnly, async (c) => {
   const license = await licenseOr404(c);
-  const reason = field(await c.req.parseBody(), 'reason').slice(0, 500) || null;
+  const reason = typedText(await c.req.parseBody(), 'reason') || null;
   const r = await setLicenseSuspended(c.var.deps.db, actor(c), license.id, true, now(c), reason);
   return c.redirect(`/licenses/${license.id}?done=suspended&n=${r.closedSessions}`, 303);
 });
@@ -340,7 +340,7 @@ licensesRoutes.post(`/licenses/:id${ID}/hosts/:hostId${ID}/reset`, async (c) => 
   const { db } = c.var.deps;
   const host = await hostById(db, idParam(c, 'hostId'));
   if (!host || host.license_id !== license.id || host.reset_at !== null) throw notFound();
-  const reason = field(await c.req.parseBody(), 'reason').slice(0, 500);
+  const reason = typedText(await c.req.parseBody(), 'reason');
   if (!reason) return cardPage(c, license, 400, c.var.t('licenses.hosts.reason_required'));
   const r = await resetBinding(db, actor(c), host.id, reason, now(c));
   return c.redirect(`/licenses/${license.id}?done=reset&n=${r.closedSessions}#hosts`, 303);

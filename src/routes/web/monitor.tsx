@@ -7,7 +7,7 @@ import { settledCells } from '../../../views/monitor/sessions-table.js';
 import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
 import type { UserRow } from '../../db/schema.js';
 import { AppError, errorDetail, forbidden, notFound } from '../../lib/errors.js';
-import { countParam, field } from '../../lib/forms.js';
+import { countParam, field, typedText } from '../../lib/forms.js';
 import { isFiltered, monitorHref, monitorSearch, parseMonitorQuery, type MonitorQuery } from '../../lib/monitor-query.js';
 import { hashToken } from '../../lib/tokens.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
@@ -48,8 +48,6 @@ export const monitorRoutes = new Hono<AppEnv>();
 const BASE = '/monitor';
 /** How long a "Terminate all" count stays valid for its confirmation. */
 const BULK_CONFIRM_MS = 3600_000;
-/** The longest message, reason or text an action takes (the confirm dialog's maxlength). */
-const TYPED_MAX = 500;
 
 const viewerOf = (c: AppContext) => c.var.viewer!;
 const scopeOf = (c: AppContext): MonitorScope => ({ clientId: scopeClientId(viewerOf(c).actor) });
@@ -399,7 +397,7 @@ async function perform(c: AppContext, act: string, p: Params, run: (body: Params
   const body: Params = {};
   for (const k of ['back', 'path', 'asOf', 'digest', 'count']) body[k] = field(form, k);
   // What people type is cut to the dialog's maxlength, as the license card and the cabinet cut a reason.
-  for (const k of ['message', 'reason', 'text']) body[k] = field(form, k).slice(0, TYPED_MAX);
+  for (const k of ['message', 'reason', 'text']) body[k] = typedText(form, k);
   const back = backOf(body.back);
   let result: { done: string; n?: number };
   try {
