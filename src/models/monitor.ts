@@ -202,7 +202,10 @@ function sortSql(sort: string, now: number): RawBuilder<unknown> {
   switch (sort) {
     case 'session':
     case 'user':
-      return sql`s.user_name`;
+      // The stored search text starts with the lowercased user name (session-search.ts): an order by
+      // user that ignores case in every script ("alice" beside "Alice", not after "Zed"), read from the
+      // default sort's index. Rows stored without it (none since its migration) fall back to the name.
+      return sql`coalesce(s.search_text, s.user_name)`;
     case 'state':
       return sql`(case when ${lateSql(now)} then 2 when s.sleeping = 1 then 1 else 0 end)`;
     case 'activity':

@@ -127,6 +127,17 @@ describe('monitor page', () => {
       expect(rowIds(res.text)).toEqual([w.petrov]);
     });
 
+    it('sorts by user without regard to case, in any script', async () => {
+      const w = await world();
+      const adams = await seedSession(t, { ...w.b, hostId: w.hostB, user: 'adams' });
+      const ivanova = await seedSession(t, { ...w.a, hostId: w.hostA, user: 'иванова' });
+      const s = await loginAs(t, 'admin');
+      const ids = async (qs: string) => rowIds((await t.request.get(`/monitor?${qs}`).set('Cookie', s.cookie)).text);
+      // Binary order put "adams" after "Smith" and "иванова" before "Иванов"'s capital.
+      expect(await ids('sort=user&dir=asc')).toEqual([adams, w.petrov, w.smith, w.ivanov, ivanova]);
+      expect(await ids('sort=session&dir=desc')).toEqual([ivanova, w.ivanov, w.smith, w.petrov, adams]);
+    });
+
     it('sorts by any column in both directions', async () => {
       const w = await world();
       const s = await loginAs(t, 'admin');
