@@ -151,6 +151,18 @@ describe('server start-up', () => {
       expect(line).toBe(`Session Monitor cannot start: cannot open the database ${file}: ${reason} (DATABASE_PATH)`);
     }
     expect(fs.readFileSync(notDatabase, 'utf8')).toMatch(/^not a database/);
+    // A folder that cannot be made inside an existing one: Node's recursive mkdir spun there for ever.
+    if (fs.existsSync('/proc/self')) {
+      const { code, line } = await failedStart('/proc/no-such-folder/monitor.db');
+      expect(code).toBe(1);
+      expect(line).toMatch(/^Session Monitor cannot start: cannot open the database \/proc\/no-such-folder\/monitor\.db: cannot create its folder \/proc\/no-such-folder: .*\(DATABASE_PATH\)$/);
+    }
+    // Missing levels are made, however many.
+    const deep = path.join(dir, 'a', 'b', 'c', 'monitor.db');
+    const s = spawnServer(deep);
+    await s.ready;
+    await stopServer(s, 'SIGTERM');
+    expect(fs.existsSync(deep)).toBe(true);
   }, 60_000);
 
   it('names DATABASE_PATH when the database is read-only', async (ctx) => {

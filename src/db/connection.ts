@@ -97,12 +97,40 @@ const FOLDER_PROBLEMS: Record<string, string> = {
   EROFS: 'read-only file system',
 };
 
+/**
+ * mkdir -p, one level at a time: Node 20's `mkdirSync(…, { recursive: true })` never returns
+ * where a folder cannot be made inside an existing one (under /proc: ENOENT, then EEXIST for
+ * the parent, and round again). Throws the first level's error (ENOTDIR through a file).
+ */
+function makeFolder(folder: string): void {
+  const missing: string[] = [];
+  for (let dir = path.resolve(folder); ; ) {
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
+      break;
+    }
+    missing.unshift(dir);
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  for (const dir of missing) {
+    try {
+      fs.mkdirSync(dir);
+    } catch (e) {
+      // Made meanwhile by another process: fine if it is a folder.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(dir).isDirectory()) throw e;
+    }
+  }
+}
+
 /** Opens the file, creating its folder; what goes wrong is a DatabaseOpenError naming the file, not a bare "unable to open database file". */
 function openFile(file: string): Database.Database {
   if (file === ':memory:') return new Database(file);
   const folder = path.dirname(file);
   try {
-    fs.mkdirSync(folder, { recursive: true });
+    makeFolder(folder);
   } catch (e) {
     throw new DatabaseOpenError(file, `cannot create its folder ${folder}: ${FOLDER_PROBLEMS[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message}`);
   }
