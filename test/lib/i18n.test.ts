@@ -20,6 +20,32 @@ describe('message catalogue', () => {
     expect(peak(ru, 21)).toBe('Пик: 21 одновременный сеанс, впервые X.');
   });
 
+  it('Russian names a session «сеанс» everywhere, with words that agree', () => {
+    const texts = allKeys('ru').map((k) => `${k}: ${ru(k)}`);
+    expect(texts.filter((x) => /сесси/i.test(x))).toEqual([]);
+    expect(texts.filter((x) => /(^|[^а-яё])(еще|нем|ее)([^а-яё]|$)/i.test(x))).toEqual([]); // ё as everywhere else
+    expect(ru('app.name')).toBe('Монитор сеансов');
+    expect([1, 3, 5, 21].map((n) => ru.n('monitor.count', n))).toEqual(['1 сеанс', '3 сеанса', '5 сеансов', '21 сеанс']);
+    expect([1, 3, 5].map((n) => ru.n('monitor.done.terminated_all', n))).toEqual(['Завершён 1 сеанс.', 'Завершено 3 сеанса.', 'Завершено 5 сеансов.']);
+    expect(ru('monitor.done.terminated.other')).toBe(ru('licenses.done.terminated'));
+    expect(ru.n('monitor.confirm.terminate_all.text', 21)).toMatch(/^21 сеанс, отобранный текущим фильтром, будет закрыт,/);
+    expect(ru.n('monitor.confirm.reset.text', 3, { host: 'H', key: 'K' })).toContain('3 открытых на нём сеанса будут закрыты');
+    // The same session states read the same on the monitor and on a license card.
+    for (const s of ['alive', 'late', 'sleeping', 'running']) expect(ru(`monitor.state.${s}`)).toBe(ru(`licenses.session_state.${s}`));
+    // A staff member's web sign-in is a «сеанс входа», so it is not mistaken for an application's session.
+    expect(ru('admin.users.reset_hint')).toBe('Задаёт новый пароль и завершает все сеансы входа пользователя.');
+  });
+
+  it('Russian texts without a plural key read right for 1 and 21 as well', () => {
+    expect(ru('licenses.hosts_of', { bound: 1, max: 1 })).toBe('привязано: 1 из 1');
+    expect(ru('cabinet.quota.spent', { quota: 3 })).toBe('Вы использовали все самостоятельные сбросы за последние 30 дней (3 из 3).');
+    expect(ru('licenses.sessions.shown', { shown: 20, total: 21 })).toBe('Показано сеансов: 20 из 21');
+    expect(ru('api.host_limit_reached', { boundHosts: 1, maxHosts: 1 })).toMatch(/^Лимит компьютеров лицензии исчерпан: привязано 1 из 1\./);
+    expect([1, 3, 21].map((n) => ru.n('monitor.done.pools_cleared', n))).toEqual([
+      'Пулы пакетов очищены на 1 хосте.', 'Пулы пакетов очищены на 3 хостах.', 'Пулы пакетов очищены на 21 хосте.',
+    ]);
+  });
+
   it('limit refusals read right for any limit, one included', () => {
     expect(en('api.feature_limit_reached', { feature: 'export', limit: 1 })).toBe('All seats of the feature "export" are in use (limit 1).');
     expect(ru('api.session_limit_reached', { maxSessions: 3 })).toBe('Заняты все одновременные сеансы лицензии (лимит 3). Закройте сеанс и повторите.');

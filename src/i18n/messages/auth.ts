@@ -50,7 +50,7 @@ export default defineMessages(
     'auth.password.too_long': 'Пароль должен быть не длиннее 256 символов.',
     'auth.password.mismatch': 'Пароли не совпадают.',
     'auth.password.wrong_current': 'Текущий пароль неверен.',
-    'auth.password.changed': 'Пароль изменён. Остальные ваши сеансы завершены.',
+    'auth.password.changed': 'Пароль изменён. Остальные ваши сеансы входа завершены.',
     'auth.password.change': 'Сменить пароль',
     'auth.email.invalid': 'Введите корректный адрес эл. почты.',
     'auth.account.title': 'Ваша учётная запись',

@@ -57,7 +57,7 @@ export default defineMessages(
     'error.session_expired': 'Your session has ended. Please sign in again.',
   },
   {
-    'app.name': 'Монитор сессий',
+    'app.name': 'Монитор сеансов',
     'nav.monitor': 'Монитор',
     'nav.licenses': 'Лицензии',
     'nav.clients': 'Клиенты',
@@ -109,6 +109,6 @@ export default defineMessages(
     'error.internal': 'На сервере произошла ошибка. Она записана в журнал.',
     'error.bad_request': 'Запрос не понят: {detail}',
     'error.back': 'На начальную страницу',
-    'error.session_expired': 'Сеанс завершён. Войдите снова.',
+    'error.session_expired': 'Сеанс входа завершён. Войдите снова.',
   },
 );

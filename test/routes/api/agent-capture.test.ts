@@ -257,7 +257,7 @@ describe('POST /api/v1/sessions (capture)', () => {
     expect(await agentTableCounts(t.db)).toEqual({ ...before, license_events: before.license_events + 1 });
     const ru = await capture(t, captureBody(lic.key, { fingerprint: { other: '1' } })).set('Accept-Language', 'ru-RU,ru;q=0.9');
     expect(ru.body.error.message).toBe(
-      'Лицензия уже привязана к 2 из 2 допустимых компьютеров. Сбросьте привязку в личном кабинете или обратитесь в техподдержку вендора.',
+      'Лимит компьютеров лицензии исчерпан: привязано 2 из 2. Сбросьте привязку в личном кабинете или обратитесь в техподдержку вендора.',
     );
     // Bound machines still capture.
     await openOk(t, lic.key, { fingerprint: { mac: 'x', cpu: 'Caf\u00e9' } });
