@@ -109,6 +109,7 @@ export function AuditPage(props: {
       {props.error ? null : (
         <ListTable
           class="audit"
+          label={t('admin.audit.title')}
           columns={[t('admin.audit.time'), t('admin.audit.actor'), t('admin.audit.action'), t('admin.audit.target'), t('admin.audit.reason'), t('admin.audit.ip')]}
           items={rows}
           empty={t('admin.audit.empty')}

@@ -23,6 +23,7 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
       <Notice error={props.error} notice={props.notice} />
       <section class="card">
         <ListTable
+          label={t('admin.tokens.title')}
           columns={[
             t('admin.tokens.name'),
             t('admin.tokens.role'),

@@ -61,6 +61,7 @@ export function UsersPage(props: {
       <Notice error={props.error} notice={props.notice} />
       <section class="card">
         <ListTable
+          label={t('admin.users.title')}
           columns={[
             t('admin.users.email'),
             t('admin.users.name'),

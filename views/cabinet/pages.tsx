@@ -40,6 +40,7 @@ export function CabinetHome(props: {
         <h2>{t('cabinet.licenses')}</h2>
         <ListTable
           class="licenses"
+          label={t('cabinet.licenses')}
           columns={[
             t('licenses.field.key'),
             t('licenses.field.product'),
@@ -67,6 +68,7 @@ export function CabinetHome(props: {
         <h2>{t('cabinet.infobases')}</h2>
         <ListTable
           class="infobases"
+          label={t('cabinet.infobases')}
           columns={[t('infobases.field.name'), t('infobases.field.lock'), { num: t('infobases.field.live') }]}
           items={infobases}
           empty={t('cabinet.no_infobases')}

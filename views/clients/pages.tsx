@@ -53,6 +53,7 @@ export function ClientsPage(props: {
       <Notice error={props.error} />
       <ListTable
         class="clients"
+        label={t('clients.title')}
         columns={[
           t('clients.field.name'),
           t('clients.field.contact'),
@@ -168,6 +169,7 @@ export function ClientCardPage(props: {
           )}
         </div>
         <ListTable
+          label={t('clients.licenses')}
           columns={[
             t('licenses.field.key'),
             t('licenses.field.product'),
@@ -192,6 +194,7 @@ export function ClientCardPage(props: {
       <section class="card">
         <h2>{t('clients.infobases')}</h2>
         <ListTable
+          label={t('clients.infobases')}
           columns={[t('infobases.field.name'), t('infobases.field.external_id'), t('infobases.field.lock'), { num: t('infobases.field.live') }]}
           items={props.infobases}
           empty={t('clients.no_infobases')}

@@ -61,6 +61,7 @@ export function InfobasesPage(props: {
       <Notice error={props.error} />
       <ListTable
         class="infobases"
+        label={t('infobases.title')}
         columns={[t('infobases.field.name'), t('infobases.field.external_id'), t('infobases.field.lock'), t('infobases.field.lock_window'), { num: t('infobases.field.live') }]}
         items={infobases}
         empty={t('infobases.empty')}

@@ -168,6 +168,7 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
         <h2>{t('licenses.history.captures')}</h2>
         <ListTable
           class="history captures"
+          label={t('licenses.history.captures')}
           columns={[t('licenses.history.feature'), t('licenses.history.user'), t('licenses.history.computer'), { num: t('licenses.history.count') }, t('licenses.history.first'), t('licenses.history.last')]}
           items={captures}
           empty={t('licenses.history.no_captures')}
@@ -201,6 +202,7 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
         <h2>{t('licenses.history.refusals')}</h2>
         <ListTable
           class="history refusals"
+          label={t('licenses.history.refusals')}
           columns={[
             t('licenses.history.reason'),
             t('licenses.history.feature'),

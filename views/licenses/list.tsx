@@ -95,6 +95,7 @@ export function LicensesPage(props: {
       <Notice error={props.error} />
       <ListTable
         class="licenses"
+        label={t('licenses.title')}
         columns={[
           t('licenses.field.key'),
           t('licenses.field.client'),

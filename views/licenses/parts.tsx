@@ -135,6 +135,7 @@ export function HostsTable(props: { ctx: PageContext; hosts: BoundHost[]; resetA
   return (
     <ListTable
       class="hosts"
+      label={t('licenses.hosts.title')}
       columns={[
         t('licenses.hosts.machine'),
         t('licenses.hosts.fingerprint'),
@@ -179,6 +180,7 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
   return (
     <ListTable
       class="hosts"
+      label={t('licenses.hosts.title')}
       columns={[
         t('licenses.hosts.computer'),
         t('licenses.hosts.fingerprint'),
@@ -235,6 +237,7 @@ export function SessionsCompact(props: {
     <>
       <ListTable
         class="sessions-compact"
+        label={t('licenses.sessions.title')}
         columns={[
           t('licenses.sessions.session'),
           t('licenses.sessions.state'),

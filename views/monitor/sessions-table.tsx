@@ -17,9 +17,11 @@ function SortHeader(props: MonitorView & { sort: string; label: string; filter?:
   const current = q.sort === sort;
   const href = monitorHref(base, q, { sort, dir: nextDir(q, sort), page: 1 });
   return (
-    <th rowspan={props.rowspan} class={props.num ? 'num' : undefined} aria-sort={current ? (q.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+    <th scope="col" rowspan={props.rowspan} class={props.num ? 'num' : undefined} aria-sort={current ? (q.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
       <a href={href} data-nav="">
         {props.label}
+        {/* aria-sort speaks only in table navigation; the link says it when tabbed to. */}
+        {current && <span class="sr-only"> ({props.ctx.t(q.dir === 'asc' ? 'monitor.sorted_asc' : 'monitor.sorted_desc')})</span>}
       </a>
       {props.filter && isFilterKey(props.filter) && (
         <a class="flt" href={`#f_${props.filter}`} data-filter={props.filter} aria-label={props.ctx.t('monitor.filter_by', { column: props.label })}></a>
@@ -63,7 +65,7 @@ export function SessionsTable(props: MonitorView & { rows: MonitorSession[]; inf
   // Wide column sets scroll inside their box instead of widening the page.
   return (
     <div class="table-wrap">
-      <table id="monitor-sessions" class="mon">
+      <table id="monitor-sessions" class="mon" aria-label={ctx.t('monitor.title')}>
         <Header {...props} />
         <tbody>
           {rows.length === 0 && (

@@ -39,50 +39,52 @@ export function SharedPackages(props: MonitorView & { hosts: HostLabel[]; shared
   return (
     <section class="mon-sec" aria-labelledby="monitor-shared-h">
       <h2 id="monitor-shared-h">{t('monitor.shared.title')}</h2>
-      <table class="mon" id="monitor-shared">
-        <thead>
-          <tr>
-            <th>{t('monitor.shared.package')}</th>
-            <th>{t('monitor.col.path')}</th>
-            <th>{t('monitor.shared.added')}</th>
-            {perms.operate && <th>{t('common.actions')}</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {hosts.map((h) => (
-            <>
-              {hosts.length > 1 && <HostHeading {...props} host={h} width={width} />}
-              {shared
-                .filter((s) => s.hostId === h.hostId)
-                .map((s) => (
-                  <tr data-host-id={h.hostId} data-shared-path={s.path} data-count={s.count} tabindex={-1}>
-                    <td>
-                      {baseName(s.path)} <span class="cnt" title={t('monitor.shared.count_title')}>{s.count}</span>
-                    </td>
-                    <td class="path">{s.path}</td>
-                    <td>{shortTime(s.addedAt, locale, timeZone)}</td>
-                    {perms.operate && (
+      <div class="table-wrap">
+        <table class="mon" id="monitor-shared" aria-labelledby="monitor-shared-h">
+          <thead>
+            <tr>
+              <th scope="col">{t('monitor.shared.package')}</th>
+              <th scope="col">{t('monitor.col.path')}</th>
+              <th scope="col">{t('monitor.shared.added')}</th>
+              {perms.operate && <th scope="col">{t('common.actions')}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {hosts.map((h) => (
+              <>
+                {hosts.length > 1 && <HostHeading {...props} host={h} width={width} />}
+                {shared
+                  .filter((s) => s.hostId === h.hostId)
+                  .map((s) => (
+                    <tr data-host-id={h.hostId} data-shared-path={s.path} data-count={s.count} tabindex={-1}>
                       <td>
-                        {s.count === 1 ? (
-                          <a class="button" href={confirmHref(base, query, { do: 'close-shared', host: h.hostId, path: s.path })} data-confirm-link="">
-                            {t('monitor.act.close')}
-                          </a>
-                        ) : (
-                          <>
-                            <button type="button" disabled>
-                              {t('monitor.act.close')}
-                            </button>{' '}
-                            <small class="muted">{t.n('monitor.shared.in_use', s.count - 1)}</small>
-                          </>
-                        )}
+                        {baseName(s.path)} <span class="cnt" title={t('monitor.shared.count_title')}>{s.count}</span>
                       </td>
-                    )}
-                  </tr>
-                ))}
-            </>
-          ))}
-        </tbody>
-      </table>
+                      <td class="path">{s.path}</td>
+                      <td>{shortTime(s.addedAt, locale, timeZone)}</td>
+                      {perms.operate && (
+                        <td>
+                          {s.count === 1 ? (
+                            <a class="button" href={confirmHref(base, query, { do: 'close-shared', host: h.hostId, path: s.path })} data-confirm-link="">
+                              {t('monitor.act.close')}
+                            </a>
+                          ) : (
+                            <>
+                              <button type="button" disabled>
+                                {t('monitor.act.close')}
+                              </button>{' '}
+                              <small class="muted">{t.n('monitor.shared.in_use', s.count - 1)}</small>
+                            </>
+                          )}
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+              </>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
@@ -115,33 +117,35 @@ export function Pool(props: MonitorView & { hosts: HostLabel[]; pool: MonitorPag
           </>
         )}
       </h2>
-      <table class="mon" id="monitor-pool">
-        <thead>
-          <tr>
-            <th>{t('monitor.col.path')}</th>
-            <th>{t('monitor.col.version')}</th>
-            <th>{t('monitor.col.saved')}</th>
-            <th>{t('monitor.pool.added')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {hosts.map((h) => (
-            <>
-              {hosts.length > 1 && <HostHeading {...props} host={h} width={4} action={clear(h)} />}
-              {pool
-                .filter((p) => p.hostId === h.hostId)
-                .map((p) => (
-                  <tr data-host-id={h.hostId} data-pool-id={p.id} tabindex={-1}>
-                    <td class="path">{p.path}</td>
-                    <td>{p.version}</td>
-                    <td>{shortTime(p.savedAt, locale, timeZone)}</td>
-                    <td>{shortTime(p.addedAt, locale, timeZone)}</td>
-                  </tr>
-                ))}
-            </>
-          ))}
-        </tbody>
-      </table>
+      <div class="table-wrap">
+        <table class="mon" id="monitor-pool" aria-labelledby="monitor-pool-h">
+          <thead>
+            <tr>
+              <th scope="col">{t('monitor.col.path')}</th>
+              <th scope="col">{t('monitor.col.version')}</th>
+              <th scope="col">{t('monitor.col.saved')}</th>
+              <th scope="col">{t('monitor.pool.added')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {hosts.map((h) => (
+              <>
+                {hosts.length > 1 && <HostHeading {...props} host={h} width={4} action={clear(h)} />}
+                {pool
+                  .filter((p) => p.hostId === h.hostId)
+                  .map((p) => (
+                    <tr data-host-id={h.hostId} data-pool-id={p.id} tabindex={-1}>
+                      <td class="path">{p.path}</td>
+                      <td>{p.version}</td>
+                      <td>{shortTime(p.savedAt, locale, timeZone)}</td>
+                      <td>{shortTime(p.addedAt, locale, timeZone)}</td>
+                    </tr>
+                  ))}
+              </>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

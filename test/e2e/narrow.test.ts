@@ -1,0 +1,110 @@
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { testConfig } from '../../src/config.js';
+import { openDatabase, type Db } from '../../src/db/connection.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { PasswordHasher } from '../../src/lib/passwords.js';
+import type { Actor } from '../../src/models/actor.js';
+import { createClient } from '../../src/models/clients.js';
+import { createLicense } from '../../src/models/licenses.js';
+import { createUser } from '../../src/models/users.js';
+import { launchChromium } from './browser.js';
+
+// A phone (375 px): a client user in the cabinet, staff on list pages and the monitor.
+
+const PASSWORD = 'correct horse battery';
+const setup: Actor = { type: 'token', id: 0, name: 'e2e setup', role: 'admin', clientId: null, ip: null };
+const hasher = new PasswordHasher(2);
+
+let db: Db;
+let server: Server;
+let base: string;
+let browser: Browser;
+let licenseId: number;
+
+beforeAll(async () => {
+  ({ db } = openDatabase(':memory:'));
+  await migrateToLatest(db);
+  const { app } = createApp({ db, config: testConfig(), clock: systemClock, hasher });
+  server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await launchChromium();
+  const client = await createClient(db, setup, { name: 'Romashka LLC' }, Date.now());
+  const lic = await createLicense(db, setup, { clientId: client.id, product: 'Accounting Suite', maxHosts: 4, selfResetQuota: 2 }, Date.now());
+  licenseId = lic.id;
+  const hash = await hasher.hash(PASSWORD);
+  await createUser(db, { email: 'buh@romashka.example', passwordHash: hash, role: 'client', clientId: client.id }, Date.now());
+  await createUser(db, { email: 'support@vendor.example', passwordHash: hash, role: 'support', clientId: null }, Date.now());
+  for (const machine of ['1C-APP-01', 'RDP-FARM-01']) {
+    const res = await fetch(`${base}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ licenseKey: lic.key, fingerprint: { cpu: `CPU-${machine}`, board: 'B-1' }, machine: { hostname: machine, ip: '10.0.0.5' }, user: 'Смирнова О.П.' }),
+    });
+    expect(res.status).toBe(201);
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  await db?.destroy();
+});
+
+async function phone(email: string, locale: 'en' | 'ru'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  await context.addCookies([{ name: 'sm_lang', value: locale, url: base }]);
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', PASSWORD);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('main button.primary')]);
+  return page;
+}
+
+/** How far the page scrolls sideways (wide tables scroll inside their own box instead). */
+const pageOverflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+/** Buttons and controls smaller than 24 px (WCAG 2.5.8), text links inside sentences aside. */
+const smallTargets = (page: Page) =>
+  page.$$eval('button, .button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, .top a', (els) =>
+    els
+      .filter((e) => (e as HTMLElement).offsetParent !== null)
+      .map((e) => ({ what: `${e.tagName}.${e.className} ${(e.textContent ?? '').trim().slice(0, 20)}`, r: e.getBoundingClientRect() }))
+      .filter(({ r }) => r.height < 24 || r.width < 24)
+      .map(({ what, r }) => `${what} ${Math.round(r.width)}x${Math.round(r.height)}`),
+  );
+
+describe('on a phone', () => {
+  it('a client user reads the license card in Russian without the page scrolling sideways, with tap targets of 24 px', async () => {
+    const page = await phone('buh@romashka.example', 'ru');
+    await page.goto(`${base}/cabinet/licenses/${licenseId}`);
+    expect(await page.getAttribute('html', 'lang')).toBe('ru');
+    expect(await pageOverflow(page)).toBe(0);
+    expect(await smallTargets(page)).toEqual([]);
+    await page.goto(`${base}/cabinet`);
+    expect(await pageOverflow(page)).toBe(0);
+    expect(await smallTargets(page)).toEqual([]);
+    await page.context().close();
+  });
+
+  it('staff list pages and the monitor with its filters open stay within the screen', async () => {
+    const page = await phone('support@vendor.example', 'en');
+    for (const path of ['/clients', '/licenses', `/licenses/${licenseId}`]) {
+      await page.goto(base + path);
+      expect(await pageOverflow(page), path).toBe(0);
+    }
+    await page.goto(`${base}/monitor`);
+    await page.click('#monitor-filters > summary');
+    const box = await page.locator('.mon-filters').boundingBox();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(375);
+    await page.context().close();
+  });
+});
