@@ -25,23 +25,103 @@
   function intoLive(ctx) { return ctx.target && ctx.target.id === 'monitor-live'; }
 
   // --- refresh: If-None-Match from the last answer, X-Auto-Refresh on the timer's polls ---
+  function isPoll(ctx) { return !!(ctx.sourceEvent && ctx.sourceEvent.type === 'every'); }
+  function inDialog(ctx) { var s = ctx.sourceElement; return !!(s && s.closest && s.closest('#monitor-dialog')); }
+  var liveReq = null; // the live part's own request (timer or refresh) on its way: one at a time, none queued behind a slow one
+
   doc.addEventListener('htmx:config:request', function (e) {
     var ctx = e.detail.ctx;
+    // A confirmed action on its way is not sent twice (a second click or Enter while the link is slow).
+    var form = inDialog(ctx) && ctx.sourceElement.closest('form');
+    if (form && form.getAttribute('aria-busy') === 'true') { e.preventDefault(); return; }
     if (!intoLive(ctx)) return;
-    var poll = ctx.sourceEvent && ctx.sourceEvent.type === 'every';
+    var poll = isPoll(ctx);
     if (poll && (paused || doc.hidden)) { e.preventDefault(); return; }
+    if (liveReq && liveReq.sourceElement === ctx.sourceElement && (poll || ctx.sourceEvent.type === 'monitor-refresh')) { e.preventDefault(); return; }
     if (poll) ctx.request.headers['X-Auto-Refresh'] = '1';
     if (ctx.request.method === 'GET') {
-      if (etag) ctx.request.headers['If-None-Match'] = etag;
       var body = ctx.request.body; // empty filters stay out of the URL
       if (body && body.keys) Array.from(body.keys()).forEach(function (k) { if (body.get(k) === '') body.delete(k); });
     }
+  });
+
+  // Just before sending (after htmx's queue): the validator is the newest one then.
+  doc.addEventListener('htmx:before:request', function (e) {
+    var ctx = e.detail.ctx;
+    if (inDialog(ctx)) {
+      var form = ctx.sourceElement.closest('form');
+      if (form) { form.setAttribute('aria-busy', 'true'); ctx.busyEl = form; }
+      return;
+    }
+    if (!intoLive(ctx)) return;
+    if (ctx.sourceElement === ctx.target) liveReq = ctx;
+    if (ctx.request.method === 'GET' && etag) ctx.request.headers['If-None-Match'] = etag;
+    if (!isPoll(ctx)) { ctx.target.setAttribute('aria-busy', 'true'); ctx.busyEl = ctx.target; } // the user asked: show it is on its way
+  });
+
+  doc.addEventListener('htmx:finally:request', function (e) {
+    var ctx = e.detail.ctx;
+    if (!ctx) return;
+    if (liveReq === ctx) liveReq = null;
+    if (ctx.busyEl) ctx.busyEl.removeAttribute('aria-busy');
+  });
+
+  // --- the link: while the live part cannot be refreshed, say so and keep the last good table ---
+  var goodAt = Date.now(); // when the server last answered the live part
+  function linkBox() { return doc.getElementById('monitor-link'); }
+  function asOf() {
+    var box = linkBox(), tz = box && box.getAttribute('data-tz');
+    var opts = { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false };
+    if (tz) opts.timeZone = tz;
+    try { return new Intl.DateTimeFormat(doc.documentElement.lang || undefined, opts).format(goodAt); } catch (err) { return new Date(goodAt).toLocaleTimeString(); }
+  }
+  // state: null (all well), 'lost' (no answer) or an HTTP status; the notice changes only when its words do.
+  function showLink(state) {
+    var box = linkBox();
+    if (!box) return;
+    var text = state === null ? '' : (box.getAttribute(state === 'lost' ? 'data-lost' : 'data-failed') || '').replace('{time}', asOf()).replace('{status}', String(state));
+    if (box.textContent !== text) box.textContent = text;
+  }
+  // An action from the confirm dialog that got no good answer: say so there, keep the form to try again.
+  function dialogError(ctx, status) {
+    var form = ctx.sourceElement.closest('form'), box = linkBox();
+    if (!form || !box) return;
+    var p = form.querySelector('p[data-link-error]');
+    if (!p) {
+      p = doc.createElement('p');
+      p.className = 'msg error';
+      p.setAttribute('role', 'alert');
+      p.setAttribute('data-link-error', '');
+      form.insertBefore(p, form.querySelector('p.buttons'));
+    }
+    p.textContent = status === 'lost' ? box.getAttribute('data-action') : (box.getAttribute('data-action-failed') || '').replace('{status}', String(status));
+  }
+
+  // No answer at all (the server is down, the link dropped, the 20 s timeout).
+  doc.addEventListener('htmx:error', function (e) {
+    var ctx = e.detail.ctx;
+    if (!ctx || !ctx.sourceElement) return;
+    if (inDialog(ctx) && ctx.request.method !== 'GET') dialogError(ctx, 'lost');
+    if (intoLive(ctx) || inDialog(ctx) || (ctx.target && ctx.target.id === 'monitor-dialog')) showLink('lost');
   });
 
   doc.addEventListener('htmx:after:request', function (e) {
     var ctx = e.detail.ctx;
     if (!ctx.response) return;
     var status = ctx.response.status;
+    // Signed out meanwhile (HX-Redirect to the login page): come back to this view after signing in.
+    if (status === 401 && ctx.hx && ctx.hx.redirect === '/login') ctx.hx.redirect = '/login?next=' + encodeURIComponent(base() + (query() ? '?' + query() : ''));
+    if (intoLive(ctx) && !(ctx.hx && ctx.hx.redirect)) {
+      var get = ctx.request.method === 'GET';
+      // An answer the user asked for lands even if a refresh replaced the part meanwhile (htmx drops answers to a
+      // removed target); a refresh's answer to a replaced part is old news and is dropped.
+      if (!ctx.target.isConnected && !isPoll(ctx) && live()) ctx.target = live();
+      // Only a live part replaces the live part: an error page, a proxy's or a login page would end the refreshing.
+      var foreign = status === 200 && get && ctx.text.indexOf('id="monitor-live"') < 0;
+      if (status >= 400 || foreign) {
+        if (get) { ctx.swap = 'none'; showLink(status); } else if (status >= 500) { ctx.swap = 'none'; if (inDialog(ctx)) dialogError(ctx, status); }
+      } else { goodAt = Date.now(); showLink(null); }
+    }
     // A 304 may carry a newer validator for the same content (the marker moved, the view did not).
     if (intoLive(ctx) && ctx.target.isConnected && (status === 200 || status === 304)) etag = ctx.response.headers.get('ETag') || etag;
     var src = ctx.sourceElement;

@@ -40,6 +40,18 @@ export function MonitorPage(props: MonitorView & { data: MonitorData; digest: st
       <div id="monitor" data-etag={props.etag}>
         <h1>{props.title}</h1>
         <Toolbar {...props} />
+        {/* Filled by monitor.js while refreshes fail (the table stays as it was): outside the live part, so polls never carry it.
+            Always rendered, empty when all is well, so screen readers announce what appears in it. */}
+        <div
+          id="monitor-link"
+          class="mon-link"
+          role="status"
+          data-lost={ctx.t('monitor.link.lost')}
+          data-failed={ctx.t('monitor.link.failed')}
+          data-action={ctx.t('monitor.link.action')}
+          data-action-failed={ctx.t('monitor.link.action_failed')}
+          data-tz={ctx.timeZone}
+        ></div>
         <MonitorLive {...props} />
         <dialog id="monitor-dialog" aria-labelledby="monitor-dialog-title"></dialog>
         <RowMenu {...props} />
