@@ -4,6 +4,7 @@ import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import type { Role, UserRow } from '../db/schema.js';
 import { isLocale, localeFromAcceptLanguage, translator, type Locale } from '../i18n/index.js';
 import { AppError } from '../lib/errors.js';
+import { safeNext } from '../lib/forms.js';
 import { isTimeZone } from '../lib/format.js';
 import { constantTimeEqual, hashToken } from '../lib/tokens.js';
 import { deleteWebSession, touchWebSession, webSessionByTokenHash, type WebSessionWithUser } from '../models/web-sessions.js';
@@ -150,15 +151,36 @@ export const csrfProtection: MiddlewareHandler<AppEnv> = async (c, next) => {
   return next();
 };
 
-/** Signed-in users only; others are sent to the login page (htmx gets HX-Redirect). */
+/**
+ * Where to come back to after signing in: a page's own address, or for htmx the
+ * page it was sent from (HX-Current-URL; a fragment's or a POST's address is no page
+ * to return to). Only a path of this site (safeNext); null when there is none.
+ */
+function returnPath(c: AppContext): string | null {
+  let url: URL;
+  if (c.req.header('hx-request')) {
+    const from = c.req.header('hx-current-url');
+    if (!from) return null;
+    try {
+      url = new URL(from, c.req.url);
+    } catch {
+      return null;
+    }
+  } else if (c.req.method === 'GET') url = new URL(c.req.url);
+  else return null;
+  return safeNext(url.pathname + url.search);
+}
+
+/** Signed-in users only; others are sent to the login page (htmx gets HX-Redirect), with the way back. */
 export const requireLogin: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.var.viewer) {
-    const back = c.req.method === 'GET' && !c.req.header('hx-request') ? `?next=${encodeURIComponent(new URL(c.req.url).pathname + new URL(c.req.url).search)}` : '';
+    const back = returnPath(c);
+    const login = back ? `/login?next=${encodeURIComponent(back)}` : '/login';
     if (c.req.header('hx-request')) {
-      c.header('HX-Redirect', '/login');
+      c.header('HX-Redirect', login);
       return c.body(null, 401);
     }
-    return c.redirect('/login' + back, 303);
+    return c.redirect(login, 303);
   }
   return next();
 };

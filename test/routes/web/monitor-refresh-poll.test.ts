@@ -87,6 +87,14 @@ describe('monitor poll answered before the web middleware', () => {
     expect(unknown.headers['hx-redirect']).toBe('/login');
     expect(String(unknown.headers['set-cookie'])).toMatch(/sm_session=;/);
 
+    // The way back is the page the request came from, never a fragment's address nor another site.
+    const from = await t.request.get('/monitor?q=x&page=2').set('Cookie', 'sm_session=gone').set(POLL).set('HX-Current-URL', 'http://127.0.0.1/monitor?q=Petrov&sort=user');
+    expect(from.headers['hx-redirect']).toBe('/login?next=%2Fmonitor%3Fq%3DPetrov%26sort%3Duser');
+    const elsewhere = await t.request.get('/monitor').set(POLL).set('HX-Current-URL', 'https://evil.example//evil.example/x');
+    expect(elsewhere.headers['hx-redirect']).toBe('/login?next=%2F');
+    const posted = await t.request.post('/monitor/sessions/x/terminate').set(HX).set('HX-Current-URL', 'http://127.0.0.1/clients/3');
+    expect(posted.headers['hx-redirect']).toBe('/login?next=%2Fclients%2F3');
+
     const out = await t.request.post('/logout').set('Cookie', s.cookie).type('form').send({ _csrf: s.csrf });
     expect(out.status).toBeLessThan(400);
     expect(await loginRow(s.user.id)).toBeUndefined();
