@@ -162,12 +162,16 @@
       setTimeout(refresh, 0); // after this request has finished
       return;
     }
+    // The done notice of an action: read out from the permanent region (announce), so not from the one swapped in.
+    var notice = task && task.fragment && task.fragment.querySelector && task.fragment.querySelector('#monitor-live > p.msg[role=status]');
+    noticeText = null;
+    if (notice && saidBox()) { notice.removeAttribute('role'); noticeText = notice.textContent.trim(); }
     var a = doc.activeElement, l = live();
     focusMemo = null;
     if (a && l && l.contains(a)) {
-      var tr = a.closest('tr');
+      var tr = a.closest('tr'), tb = tr && tr.closest('table');
       var all = l.querySelectorAll('a,button,input,[tabindex]');
-      focusMemo = { row: tr && rowKey(tr), part: a.classList.contains('tg') ? '.tg' : a.classList.contains('ib') ? '.ib' : null, index: Array.prototype.indexOf.call(all, a) };
+      focusMemo = { row: tr && rowKey(tr), table: tb && tb.id, part: a.classList.contains('tg') ? '.tg' : a.classList.contains('ib') ? '.ib' : null, index: Array.prototype.indexOf.call(all, a) };
     }
   });
 
@@ -178,7 +182,7 @@
     });
   }
 
-  doc.addEventListener('htmx:after:swap', function () {
+  doc.addEventListener('htmx:after:swap', function (e) {
     var r = doc.getElementById('monitor'); // a history restore brings a whole new page and its validator
     if (r && r !== root) { root = r; etag = r.getAttribute('data-etag') || null; }
     syncBack();
@@ -187,15 +191,68 @@
     if (!l) return;
     var row = selectedKey && l.querySelector(selectedKey);
     if (row) row.setAttribute('aria-selected', 'true'); else selectedKey = null;
+    rove();
     if (focusMemo) {
       var el = focusMemo.row && l.querySelector(focusMemo.row);
       if (el && focusMemo.part) el = el.querySelector(focusMemo.part);
+      // The focused row is gone (closed, paged away): its table's Tab stop takes the focus.
+      if (!el && focusMemo.row && focusMemo.table) el = tabStop(doc.getElementById(focusMemo.table));
       if (!el && focusMemo.index >= 0) el = l.querySelectorAll('a,button,input,[tabindex]')[focusMemo.index];
       if (el) el.focus({ preventScroll: true });
       focusMemo = null;
     }
     updateActions();
+    // After a confirmed action the dialog gave the focus back to what opened it: a button now disabled
+    // (its row is gone) or nothing. The table's Tab stop takes it then.
+    var ctx = e.detail && e.detail.ctx, a = doc.activeElement;
+    if (ctx && inDialog(ctx) && (!a || a === doc.body || a.disabled)) {
+      var stop = tabStop(doc.getElementById('monitor-sessions'));
+      if (stop) stop.focus({ preventScroll: true });
+    }
+    if (noticeText) { announce(noticeText); noticeText = null; }
   });
+
+  // --- done notices: said in a status region that is always there (#monitor-said) ---
+  var noticeText = null;
+  function saidBox() { return doc.getElementById('monitor-said'); }
+  function announce(text) {
+    var box = saidBox();
+    if (!box) return;
+    box.textContent = ''; // the same words again are news again
+    setTimeout(function () { box.textContent = text; }, 50);
+  }
+
+  // --- roving tabindex: each table of rows is one Tab stop (its selected row, else its first), arrows move ---
+  // The server renders every row tabindex="-1" (refreshes stay small): the Tab stop is set here, after each swap.
+  var ROWS = ':scope > tbody > tr[tabindex]';
+  function tabStop(tb) {
+    return tb ? tb.querySelector(':scope > tbody > tr[tabindex="0"]') || tb.querySelector(ROWS) : null;
+  }
+  // Focusing a row wider than its scrolling box scrolls the box to the row's far end: bring back its first
+  // cell, which names the row (the user, the package).
+  doc.addEventListener('focusin', function (e) {
+    var tr = e.target instanceof Element && e.target.matches('#monitor-live tr[tabindex]') ? e.target : null;
+    var w = tr && tr.closest('.table-wrap');
+    if (w && w.scrollLeft > 0 && tr.cells.length) setTimeout(function () { tr.cells[0].scrollIntoView({ block: 'nearest', inline: 'nearest' }); }, 0);
+  });
+  function rove() {
+    var l = live();
+    if (!l) return;
+    var sel = selectedRow();
+    l.querySelectorAll('table.mon').forEach(function (tb) {
+      var rows = tb.querySelectorAll(ROWS);
+      if (!rows.length) return;
+      var stop = sel && sel.closest('table') === tb ? sel : rows[0];
+      for (var i = 0; i < rows.length; i++) {
+        var tr = rows[i], on = tr === stop;
+        if (tr.getAttribute('tabindex') !== (on ? '0' : '-1')) tr.setAttribute('tabindex', on ? '0' : '-1');
+        // A row's own buttons and links are Tab stops in the Tab-stop row only: Tab goes row, its controls, on.
+        tr.querySelectorAll('a[href], button').forEach(function (c) {
+          if (on) c.removeAttribute('tabindex'); else if (c.getAttribute('tabindex') !== '-1') c.setAttribute('tabindex', '-1');
+        });
+      }
+    });
+  }
 
   doc.addEventListener('visibilitychange', function () { if (!doc.hidden && !paused) refresh(); });
 
@@ -224,6 +281,7 @@
     if (old) old.removeAttribute('aria-selected');
     selectedKey = key;
     tr.setAttribute('aria-selected', 'true');
+    rove();
     if (focus) tr.focus({ preventScroll: false });
     updateActions();
   }
@@ -267,16 +325,22 @@
     if (query()) p.set('back', query());
     return base() + '/confirm?' + p.toString();
   }
+  var confirming = false; // the confirm step on its way: shown busy, asked for once
   function openConfirm(url) {
-    if (!url) return;
+    if (!url || confirming) return;
     hideMenu();
+    confirming = true;
+    var r = doc.getElementById('monitor');
+    if (r) r.setAttribute('aria-busy', 'true');
+    function done() { confirming = false; if (r) r.removeAttribute('aria-busy'); }
     htmx.ajax('GET', url, { target: '#monitor-dialog', swap: 'innerHTML' }).then(function () {
+      done();
       var d = dialog();
       if (!d.firstElementChild) return;
       if (!d.open) d.showModal();
       var first = d.querySelector('textarea, button:not([disabled]), a');
       if (first) first.focus();
-    });
+    }, done);
   }
   function act(name) {
     if (name === 'refresh') return refresh();
@@ -356,7 +420,7 @@
     if (first) first.focus();
   });
 
-  // --- hotkeys: Ctrl+F search, Alt+F5 refresh, Delete close, arrows move the selection ---
+  // --- hotkeys: Ctrl+F search, Alt+F5 refresh, Delete close; on a row: arrows, Home, End move the selection, Space selects ---
   doc.addEventListener('keydown', function (e) {
     var t = e.target instanceof Element ? e.target : null;
     var typing = t && t.closest('input, textarea, select, [contenteditable]');
@@ -369,13 +433,20 @@
     if (e.key === 'Escape') { hideMenu(); return; }
     if (typing || (dialog() && dialog().open)) return;
     if (e.key === 'Delete' && selectedRow()) { e.preventDefault(); act('close'); return; }
-    if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && t && t.closest('#monitor-live tr[tabindex]')) {
-      var rows = Array.prototype.slice.call(live().querySelectorAll('tr[tabindex]'));
-      var i = rows.indexOf(t.closest('tr')) + (e.key === 'ArrowDown' ? 1 : -1);
-      if (rows[i]) { e.preventDefault(); select(rows[i], true); }
+    var tr = t && t.closest('#monitor-live tr[tabindex]');
+    if (!tr || e.ctrlKey || e.metaKey || e.altKey) return;
+    if ((e.key === ' ' || e.key === 'Enter') && t === tr) { e.preventDefault(); select(tr, true); return; }
+    var step = { ArrowDown: 1, ArrowUp: -1, Home: -Infinity, End: Infinity }[e.key];
+    if (step) {
+      // Within the row's table (sessions, shared packages, pool): each is one Tab stop.
+      var rows = Array.prototype.slice.call(tr.closest('table').querySelectorAll(ROWS));
+      var i = Math.max(0, Math.min(rows.length - 1, rows.indexOf(tr) + step));
+      e.preventDefault();
+      if (rows[i] && rows[i] !== tr) select(rows[i], true);
     }
   });
 
   markToggles();
+  rove();
   updateActions();
 })();

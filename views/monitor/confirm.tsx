@@ -25,8 +25,10 @@ export function ConfirmForm(props: { ctx: PageContext; base: string; spec: Confi
   const { ctx, base, spec } = props;
   const { t } = ctx;
   const backHref = spec.back ? `${base}?${spec.back}` : base;
+  // A 4xx brings the form back with its error; a 5xx swaps nothing, so an error page never replaces the
+  // table (monitor.js then says so in the dialog — the markup keeps the table even without it).
   return (
-    <form method="post" action={spec.action} hx-post={spec.action} hx-target="#monitor-live" hx-swap="outerHTML" {...{ 'hx-status:4xx': 'target:#monitor-dialog swap:innerHTML' }} class="confirm" id="monitor-confirm">
+    <form method="post" action={spec.action} hx-post={spec.action} hx-target="#monitor-live" hx-swap="outerHTML" {...{ 'hx-status:4xx': 'target:#monitor-dialog swap:innerHTML', 'hx-status:5xx': 'swap:none' }} class="confirm" id="monitor-confirm">
       <h2 id="monitor-dialog-title">{spec.title}</h2>
       {spec.text && <p>{spec.text}</p>}
       {spec.refusal && (

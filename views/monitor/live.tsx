@@ -86,7 +86,8 @@ function FilterChips(props: MonitorView & { data: MonitorPage }) {
       {chips.map((k) => (
         <span class="chip">
           {ctx.t(`monitor.chip.${k}`)}: <b>{data.labels[k] ?? `#${q[k]}`}</b>{' '}
-          <a href={monitorHref(base, q, { [k]: null, page: 1 })} data-nav="" aria-label={ctx.t('monitor.chip.remove')}>
+          {/* Each remove link says which filter it removes: a list of links all named alike tells nothing. */}
+          <a href={monitorHref(base, q, { [k]: null, page: 1 })} data-nav="" aria-label={ctx.t('monitor.chip.remove_named', { filter: ctx.t(`monitor.chip.${k}`), value: data.labels[k] ?? `#${q[k]}` })}>
             ×
           </a>
         </span>

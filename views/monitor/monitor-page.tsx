@@ -52,6 +52,9 @@ export function MonitorPage(props: MonitorView & { data: MonitorData; digest: st
           data-action-failed={ctx.t('monitor.link.action_failed')}
           data-tz={ctx.timeZone}
         ></div>
+        {/* monitor.js repeats here the done notice an action's answer brings into the live part: a status
+            region inserted together with its text is often not read out, a permanent one is. */}
+        <div id="monitor-said" class="sr-only" role="status"></div>
         <MonitorLive {...props} />
         <dialog id="monitor-dialog" aria-labelledby="monitor-dialog-title"></dialog>
         <RowMenu {...props} />

@@ -1,0 +1,210 @@
+import { createAdaptorServer } from '@hono/node-server';
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { testConfig } from '../../src/config.js';
+import { openDatabase, type Db } from '../../src/db/connection.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { PasswordHasher } from '../../src/lib/passwords.js';
+import type { Actor } from '../../src/models/actor.js';
+import { createClient } from '../../src/models/clients.js';
+import { createLicense } from '../../src/models/licenses.js';
+import { createUser } from '../../src/models/users.js';
+
+const PASSWORD = 'correct horse battery';
+const setup: Actor = { type: 'token', id: 0, name: 'e2e setup', role: 'admin', clientId: null, ip: null };
+
+let db: Db;
+let server: Server;
+let base: string;
+let browser: Browser;
+let licenseKey: string;
+let n = 0;
+
+/** A simulated agent: opens a session over the real API and heartbeats on demand. */
+async function openAgent(user: string, extra: Record<string, unknown> = {}) {
+  const i = ++n;
+  const res = await fetch(`${base}/api/v1/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      licenseKey,
+      clientSessionId: `e2e-${i}-${Date.now()}`,
+      fingerprint: { cpu: 'BFEBFBFF000906EA', board: 'E2E-BOARD' },
+      machine: { hostname: 'ACC-SRV-01', os: 'Windows Server 2022', ip: '10.0.0.5' },
+      client: { ip: `10.0.1.${i}`, hostname: `BUH-PC-${i}` },
+      user,
+      roles: ['viewer'],
+      infobase: { id: 'ib-acc', name: 'Accounting' },
+      app: { name: 'Payroll', version: '3.2.1' },
+      ...extra,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`capture failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { sessionId: string; token: string };
+  return {
+    id: body.sessionId,
+    heartbeat: (payload: Record<string, unknown> = {}) =>
+      fetch(`${base}/api/v1/sessions/${body.sessionId}/heartbeat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${body.token}` },
+        body: JSON.stringify(payload),
+      }),
+  };
+}
+
+async function signedInPage(role: 'admin' | 'support' = 'admin'): Promise<Page> {
+  const email = `${role}-${++n}@e2e.example`;
+  await createUser(db, { email, passwordHash: await hasher.hash(PASSWORD), role }, Date.now());
+  const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', PASSWORD);
+  await Promise.all([page.waitForURL(/\/monitor/), page.click('main button.primary')]);
+  return page;
+}
+
+const hasher = new PasswordHasher(2);
+const row = (page: Page, id: string) => page.locator(`#monitor-sessions tr[data-session-id="${id}"]:not([data-package-id])`);
+
+beforeAll(async () => {
+  ({ db } = openDatabase(':memory:'));
+  await migrateToLatest(db);
+  const { app } = createApp({ db, config: testConfig(), clock: systemClock, hasher });
+  server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = await createClient(db, setup, { name: 'Acme Accounting' }, Date.now());
+  licenseKey = (await createLicense(db, setup, { clientId: client.id, product: 'Payroll', maxHosts: 5, features: ['reports', 'export'] }, Date.now())).key;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  await db?.destroy();
+});
+
+const stops = (page: Page) => page.evaluate(() => Array.from(document.querySelectorAll('#monitor-sessions > tbody > tr[tabindex="0"]')).map((tr) => tr.getAttribute('data-session-id')!));
+const focusedRow = (page: Page) => page.evaluate(() => (document.activeElement as HTMLElement | null)?.closest('tr')?.getAttribute('data-session-id') ?? null);
+/** Presses Tab until a sessions row has the focus; returns how many presses it took (or -1). */
+async function tabToRow(page: Page, max = 60) {
+  for (let i = 1; i <= max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement?.matches('#monitor-sessions > tbody > tr'))) return i;
+  }
+  return -1;
+}
+
+describe('the monitor with the keyboard alone', () => {
+  let page: Page;
+  beforeEach(async () => {
+    page = await signedInPage();
+  });
+  afterEach(async () => {
+    await page.close();
+  });
+
+  it('a row is one Tab stop (the selected one, else the first), arrows move the selection, and a refresh keeps both', async () => {
+    const agents = [await openAgent('Abramov'), await openAgent('Belov'), await openAgent('Vasin')];
+    await page.goto(`${base}/monitor`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(3);
+    const order = await page.evaluate(() => Array.from(document.querySelectorAll('#monitor-sessions > tbody > tr[data-session-id]')).map((tr) => tr.getAttribute('data-session-id')!));
+    expect(await stops(page)).toEqual([order[0]]);
+    // Only the Tab-stop row's own buttons are Tab stops: the table is not 2 stops per row.
+    expect(await page.locator('#monitor-sessions tbody button:not([tabindex="-1"])').count()).toBe(1);
+
+    await page.focus('#monitor-q');
+    expect(await tabToRow(page)).toBeGreaterThan(0);
+    expect(await focusedRow(page)).toBe(order[0]);
+    await page.keyboard.press('Space');
+    expect(await row(page, order[0]).getAttribute('aria-selected')).toBe('true');
+    await page.keyboard.press('ArrowDown');
+    expect(await focusedRow(page)).toBe(order[1]);
+    expect(await row(page, order[1]).getAttribute('aria-selected')).toBe('true');
+    expect(await stops(page)).toEqual([order[1]]);
+    await page.keyboard.press('End');
+    expect(await focusedRow(page)).toBe(order[2]);
+    await page.keyboard.press('ArrowUp');
+    expect(await focusedRow(page)).toBe(order[1]);
+    expect(await page.isEnabled('#monitor-actions [data-act=close]')).toBe(true);
+
+    // A refresh that changes the rows (settled cells kept) and one that does not: the Tab stop and the focus stay.
+    const moved = agents.find((a) => a.id === order[1])!;
+    expect((await moved.heartbeat({ metrics: { cpuMs: { current: 10, total: 4_321_000 } } })).status).toBe(200);
+    const swapped = page.evaluate(() => new Promise<void>((r) => document.addEventListener('htmx:after:swap', () => r(), { once: true })));
+    await page.keyboard.press('Alt+F5');
+    await swapped;
+    await expect.poll(() => page.locator('#monitor-sessions').innerText()).toContain('4321');
+    expect(await stops(page)).toEqual([order[1]]);
+    expect(await focusedRow(page)).toBe(order[1]);
+    expect(await page.locator('#monitor-sessions tbody button:not([tabindex="-1"])').count()).toBeLessThanOrEqual(2);
+
+    // Tab leaves the table (past the row's own buttons), Shift+Tab comes back to the selected row.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => !!document.activeElement?.closest('#monitor-sessions tbody'))).toBe(false);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    expect(await focusedRow(page)).toBe(order[1]);
+
+    // Delete asks to close the selected session; once closed, the focus is on the table again, not lost.
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await page.keyboard.type('Bye');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => row(page, order[1]).count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => !!document.activeElement?.matches('#monitor-sessions > tbody > tr[tabindex="0"]'))).toBe(true);
+  });
+
+  it('the done notice of an action is said in a status region that was there before', async () => {
+    const agent = await openAgent('Grigoriev');
+    await page.goto(`${base}/monitor`);
+    await expect.poll(() => row(page, agent.id).count()).toBe(1);
+    expect(await page.locator('#monitor-said[role=status]').textContent()).toBe('');
+    await row(page, agent.id).locator('td').nth(1).click();
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.locator('button.danger').click();
+    await dialog.waitFor({ state: 'hidden' });
+    const shown = page.locator('#monitor-live p.msg.ok');
+    await shown.waitFor();
+    const text = (await shown.textContent())!.trim();
+    expect(text).not.toBe('');
+    await expect.poll(() => page.locator('#monitor-said').textContent()).toBe(text);
+    // Said once: the copy swapped in is no longer a status region of its own.
+    expect(await shown.getAttribute('role')).toBe(null);
+  });
+
+  it('asking for the confirm step on a slow link shows it is on its way, and asks once', async () => {
+    const agent = await openAgent('Denisov');
+    await page.goto(`${base}/monitor`);
+    await expect.poll(() => row(page, agent.id).count()).toBe(1);
+    let asked = 0;
+    await page.route('**/monitor/confirm?*', async (route) => {
+      asked++;
+      await new Promise((r) => setTimeout(r, 600));
+      await route.continue();
+    });
+    await row(page, agent.id).locator('td').nth(1).click();
+    await page.keyboard.press('Delete');
+    await expect.poll(() => page.getAttribute('#monitor', 'aria-busy')).toBe('true');
+    expect(await page.evaluate(() => getComputedStyle(document.querySelector('#monitor-sessions td')!).cursor)).toBe('progress');
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await page.getAttribute('#monitor', 'aria-busy')).toBe(null);
+    expect(asked).toBe(1);
+  });
+});
