@@ -44,7 +44,7 @@ export function CabinetHome(props: {
           columns={[
             t('licenses.field.key'),
             t('licenses.field.product'),
-            ...licenseStatusColumns(t),
+            ...licenseStatusColumns(t, 'client'),
             t('cabinet.resets_left'),
           ]}
           items={licenses}
@@ -92,7 +92,8 @@ export function CabinetHome(props: {
           ctx={ctx}
           sessions={props.sessions.items}
           total={props.sessions.total}
-          showLicense
+          // With one license the column would only repeat its key.
+          showLicense={licenses.length > 1}
           showInfobase
           back="/cabinet"
           terminateAction={terminateAction}
@@ -183,7 +184,7 @@ export function CabinetLicensePage(props: {
       </section>
       <section class="card" id="hosts">
         <h2>
-          {t('cabinet.hosts')} <span class="muted">{t('licenses.hosts_of', { bound: l.boundHosts, max: l.maxHosts })}</span>
+          {t('cabinet.hosts')} <span class="muted">{t('cabinet.hosts_count', { bound: l.boundHosts, max: l.maxHosts })}</span>
         </h2>
         <QuotaNote ctx={ctx} license={l} quota={quota} nextAt={props.nextResetAt} supportContact={props.supportContact} />
         <ClientHostsTable ctx={ctx} hosts={props.hosts} resetAction={quota.remaining > 0 ? (hostId) => `${base}/hosts/${hostId}/reset` : null} />

@@ -2,7 +2,7 @@ import type { CaptureGroup, ConcurrencySeries, LicenseHistory } from '../../src/
 import type { License } from '../../src/models/licenses.js';
 import { ListTable } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
-import { when } from './parts.js';
+import { audienceOf, when } from './parts.js';
 
 /** The periods the History tab offers, in hours. */
 export const HISTORY_PERIODS = { '1h': 1, '24h': 24, '7d': 168 } as const;
@@ -31,7 +31,8 @@ export function formatDuration(ctx: PageContext, ms: number): string {
 
 function refusalLabel(ctx: PageContext, code: string | null): string {
   if (!code) return ctx.t('common.none');
-  const key = `licenses.refusal.${code}`;
+  // A client reads "computer" where staff read "host".
+  const key = code === 'host_limit_reached' && audienceOf(ctx) === 'client' ? 'cabinet.refusal.host_limit_reached' : `licenses.refusal.${code}`;
   const label = ctx.t(key);
   return label === key ? code : label;
 }

@@ -56,7 +56,8 @@ export function LicensesPage(props: {
       <form method="get" action="/licenses" class="filters card" role="search">
         <div class="field">
           <label for="f-q">{t('licenses.search')}</label>
-          <input id="f-q" name="q" type="search" value={query.q} maxlength={200} placeholder={t('licenses.search_placeholder')} />
+          {/* Wide enough for the placeholder in either language (the field has no CSS width). */}
+          <input id="f-q" name="q" type="search" value={query.q} maxlength={200} size={30} placeholder={t('licenses.search_placeholder')} />
         </div>
         <div class="field">
           <label for="f-client">{t('licenses.field.client')}</label>

@@ -9,6 +9,13 @@ import { TYPED_TEXT_MAX } from '../../src/lib/forms.js';
 
 // Pieces shared by the license card, the client card, the infobase page and the cabinet.
 
+/**
+ * Who reads the page: staff say "host"; a client user's cabinet says "computer"
+ * throughout (its own keys). Shared parts take it from the viewer's role.
+ */
+export type Audience = 'staff' | 'client';
+export const audienceOf = (ctx: PageContext): Audience => (ctx.user?.role === 'client' ? 'client' : 'staff');
+
 /** A date and time in the viewer's zone; '' for none. */
 export function when(ctx: PageContext, ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '' : formatDateTime(ms, ctx.locale, ctx.timeZone);
@@ -44,19 +51,18 @@ export function LicenseState(props: { ctx: PageContext; license: Pick<License, '
   return <span class="badge ok">{t('licenses.state.active')}</span>;
 }
 
-/** "2 of 3" hosts, warning-coloured when no slot is free. */
+/** "2 of 3" hosts (computers, for a client), warning-coloured when no slot is free. */
 export function HostsUsage(props: { ctx: PageContext; license: Pick<License, 'boundHosts' | 'maxHosts'> }) {
   const { boundHosts, maxHosts } = props.license;
   const full = boundHosts >= maxHosts;
-  return (
-    <span class={full ? 'badge warn' : undefined}>{props.ctx.t('licenses.hosts_of', { bound: boundHosts, max: maxHosts })}</span>
-  );
+  const key = audienceOf(props.ctx) === 'client' ? 'cabinet.computers_of' : 'licenses.hosts_of';
+  return <span class={full ? 'badge warn' : undefined}>{props.ctx.t(key, { bound: boundHosts, max: maxHosts })}</span>;
 }
 
 /** The heads over LicenseStatusCells. */
-export const licenseStatusColumns = (t: PageContext['t']): Column[] => [
+export const licenseStatusColumns = (t: PageContext['t'], audience: Audience = 'staff'): Column[] => [
   t('licenses.field.state'),
-  t('licenses.field.hosts'),
+  t(audience === 'client' ? 'cabinet.field.computers' : 'licenses.field.hosts'),
   { num: t('licenses.field.live') },
   t('licenses.field.expires'),
 ];
@@ -180,7 +186,7 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
   return (
     <ListTable
       class="hosts"
-      label={t('licenses.hosts.title')}
+      label={t('cabinet.hosts')}
       columns={[
         t('licenses.hosts.computer'),
         t('licenses.hosts.fingerprint'),
@@ -190,7 +196,7 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
         t('licenses.hosts.reset'),
       ]}
       items={hosts}
-      empty={t('licenses.hosts.none')}
+      empty={t('cabinet.no_computers')}
       row={(h) => (
         <tr data-host-id={h.id}>
           <td>
@@ -233,6 +239,7 @@ export function SessionsCompact(props: {
   const { ctx, sessions, total } = props;
   const { t } = ctx;
   if (!sessions.length) return <p class="muted">{t('licenses.sessions.none')}</p>;
+  const client = audienceOf(ctx) === 'client';
   return (
     <>
       <ListTable
@@ -241,7 +248,7 @@ export function SessionsCompact(props: {
         columns={[
           t('licenses.sessions.session'),
           t('licenses.sessions.state'),
-          t('licenses.sessions.machine'),
+          client ? t('licenses.hosts.computer') : t('licenses.sessions.machine'),
           props.showLicense && t('licenses.sessions.license'),
           props.showInfobase && t('licenses.sessions.infobase'),
           t('licenses.sessions.connection'),
@@ -293,10 +300,12 @@ export function SessionsCompact(props: {
           </tr>
         )}
       />
-      <p class="muted">
-        {t('licenses.sessions.shown', { shown: sessions.length, total })} ·{' '}
-        <a href={props.monitorHref}>{t('licenses.sessions.open_monitor')}</a>
-      </p>
+      {sessions.length < total && (
+        <p class="muted sessions-cut">
+          {t('licenses.sessions.shown', { shown: sessions.length, total })} ·{' '}
+          <a href={props.monitorHref}>{t('licenses.sessions.open_monitor')}</a>
+        </p>
+      )}
     </>
   );
 }
@@ -348,7 +357,7 @@ export function LicenseFacts(props: {
           </ul>
         )}
       </dd>
-      <dt>{t('licenses.field.hosts')}</dt>
+      <dt>{audienceOf(ctx) === 'client' ? t('cabinet.field.computers') : t('licenses.field.hosts')}</dt>
       <dd>
         <HostsUsage ctx={ctx} license={l} />
       </dd>

@@ -265,7 +265,7 @@ export default defineMessages(
     'licenses.sessions.infobase': 'Информационная база',
     'licenses.sessions.connection': 'Соединение',
     'licenses.sessions.started': 'Начало',
-    'licenses.sessions.activity': 'Последняя активность',
+    'licenses.sessions.activity': 'Активность',
     'licenses.sessions.client_ip': 'IP клиента',
     'licenses.sessions.features': 'Функции',
     'licenses.sessions.terminate': 'Завершить',
