@@ -10,17 +10,22 @@ export function PostForm(props: { action: string; csrf: string | null; children?
   );
 }
 
-/** Messages above a form: errors in role=alert, notices in role=status. */
+/**
+ * Messages above a form: errors in role=alert, notices in role=status. They come with the page
+ * after a submit, so they take the focus (the browser's autofocus; htmx's too, where swapped in):
+ * a keyboard user starts from what happened, not from the top of the page, and a screen reader
+ * reads it — a live region that arrives with the page is often not announced.
+ */
 export function Notice(props: { error?: string | null; notice?: string | null }) {
   return (
     <>
       {props.error && (
-        <p class="msg error" role="alert">
+        <p class="msg error" role="alert" tabindex={-1} autofocus>
           {props.error}
         </p>
       )}
       {props.notice && (
-        <p class="msg ok" role="status">
+        <p class="msg ok" role="status" tabindex={-1} autofocus>
           {props.notice}
         </p>
       )}

@@ -73,4 +73,15 @@ describe('accessible markup', () => {
     const ru = await t.request.get('/monitor?sort=client&dir=asc').set('Cookie', `${s.cookie}; sm_lang=ru`);
     expect(ru.text).toMatch(/aria-sort="ascending"><a [^>]*>[^<]+<span class="sr-only"> \(по возрастанию\)<\/span>/);
   });
+
+  it('a notice or error that comes with the page after a submit takes the focus', async () => {
+    const s = await loginAs(t, 'admin');
+    const saved = await t.request.get('/settings?saved').set('Cookie', s.cookie);
+    expect(saved.text).toMatch(/<p class="msg ok" role="status" tabindex="-1" autofocus="">Settings saved\.<\/p>/);
+    const refused = await t.request.post('/settings').set('Cookie', s.cookie).type('form').send({ _csrf: s.csrf, heartbeatIntervalSec: 'x' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(/<p class="msg error" role="alert" tabindex="-1" autofocus="">/);
+    // Only what the page says after an action: a page without one has nothing to take the focus.
+    expect((await t.request.get('/settings').set('Cookie', s.cookie)).text).not.toContain('autofocus');
+  });
 });

@@ -22,7 +22,7 @@ function sessionCookie(res: Response): string {
 }
 
 function alertText(html: string): string | undefined {
-  return /<p class="msg error" role="alert">([^<]*)<\/p>/.exec(html)?.[1];
+  return /<p class="msg error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1];
 }
 
 const postLogin = (t: TestApp, email: string, password: string) => t.request.post('/login').type('form').send({ email, password });

@@ -335,7 +335,7 @@ describe('license pages', () => {
     it('says a count from the URL only as an action could have given it', async () => {
       const lic = await adminLicense(t);
       const s = await loginAs(t, 'admin');
-      const notice = async (query: string) => /<p class="msg ok" role="status">([^<]*)</.exec((await get(s, `/licenses/${lic.id}?${query}`)).text)?.[1] ?? null;
+      const notice = async (query: string) => /<p class="msg ok" role="status"[^>]*>([^<]*)</.exec((await get(s, `/licenses/${lic.id}?${query}`)).text)?.[1] ?? null;
       expect(await notice('done=suspended&n=0')).toBe('The license is suspended; 0 sessions were closed.');
       for (const n of ['-3', '1.5', 'x', '']) expect(await notice(`done=suspended&n=${n}`), n).toBeNull();
       expect(await notice('done=suspended')).toBeNull();

@@ -4,7 +4,7 @@ import { apiTokenByHash } from '../../../src/models/api-tokens.js';
 import { loginAs, makeApp, type Session, type TestApp } from '../../helpers/app.js';
 
 function alertText(html: string): string | undefined {
-  return /<p class="msg error" role="alert">([^<]*)<\/p>/.exec(html)?.[1];
+  return /<p class="msg error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1];
 }
 
 describe('API tokens page', () => {

@@ -8,7 +8,7 @@ import { login, loginAs, makeApp, makeClient, makeUser, TEST_PASSWORD, type Sess
 const NEW_PASSWORD = 'fresh initial passphrase';
 
 function alertText(html: string): string | undefined {
-  return /<p class="msg error" role="alert">([^<]*)<\/p>/.exec(html)?.[1];
+  return /<p class="msg error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1];
 }
 
 describe('users page', () => {
