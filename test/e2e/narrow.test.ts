@@ -94,6 +94,32 @@ describe('on a phone', () => {
     await page.context().close();
   });
 
+  it('a client user reaches the binding reset of every computer without scrolling sideways, and reads a license key on one line', async () => {
+    for (const locale of ['ru', 'en'] as const) {
+      const page = await phone('buh@romashka.example', locale);
+      await page.goto(`${base}/cabinet/licenses/${licenseId}`);
+      // The reason field and the Reset button of each computer: on the screen, and not under anything else.
+      const resets = await page.$$eval('#hosts .reset-form input:not([type=hidden]), #hosts .reset-form button', (els) =>
+        els.map((e) => {
+          // Scrolled to vertically only: the table's own box stays where the page shows it (scrolled to its start).
+          window.scrollBy(0, e.getBoundingClientRect().top - window.innerHeight / 2);
+          const r = e.getBoundingClientRect();
+          const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          return { what: `${e.tagName} ${Math.round(r.left)}..${Math.round(r.right)}`, inView: r.left >= 0 && r.right <= window.innerWidth && !!top && e.contains(top) };
+        }),
+      );
+      expect(resets.length, locale).toBe(4);
+      expect(resets.filter((x) => !x.inView).map((x) => x.what), locale).toEqual([]);
+      expect(await pageOverflow(page), locale).toBe(0);
+      // Cabinet home: the key is one line (the table scrolls in its box), not five.
+      await page.goto(`${base}/cabinet`);
+      const lines = await page.$eval('table.licenses a.mono', (a) => a.getClientRects().length);
+      expect(lines, locale).toBe(1);
+      expect(await pageOverflow(page), locale).toBe(0);
+      await page.context().close();
+    }
+  });
+
   it('staff list pages and the monitor with its filters open stay within the screen', async () => {
     const page = await phone('support@vendor.example', 'en');
     for (const path of ['/clients', '/licenses', `/licenses/${licenseId}`]) {

@@ -206,7 +206,8 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
           <td class="nowrap">{when(ctx, h.boundAt)}</td>
           <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
           <td class="num">{h.liveSessions}</td>
-          <td>
+          {/* class "reset": on a phone this cell stays in view at the table's right edge (public/app.css). */}
+          <td class="reset">
             {props.resetAction ? (
               <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h, h.shortHash)} liveSessions={h.liveSessions} />
             ) : (

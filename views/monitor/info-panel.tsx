@@ -2,7 +2,8 @@ import { formatDateTime } from '../../src/lib/format.js';
 import { METRICS, type MetricColumn } from '../../src/lib/monitor-query.js';
 import type { SessionInfo } from '../../src/models/monitor.js';
 import { formatMetric } from './format.js';
-import { confirmHref, type MonitorView } from './view.js';
+import { audienceOf } from '../licenses/parts.js';
+import { columnLabel, confirmHref, type MonitorView } from './view.js';
 
 /** The "i" panel of a session: fingerprint, machine, launch, app, features, all metrics, the binding; and its actions. */
 export function InfoPanel(props: MonitorView & { info: SessionInfo }) {
@@ -28,7 +29,7 @@ export function InfoPanel(props: MonitorView & { info: SessionInfo }) {
         <dd>{when(s.lastSeenAt)}</dd>
         <dt>{t('monitor.info.machine')}</dt>
         <dd>{[s.machineHostname, info.machineOs, s.machineIp].filter(Boolean).join(' · ') || t('common.none')}</dd>
-        <dt>{t('monitor.col.clientIp')}</dt>
+        <dt>{columnLabel(ctx, 'clientIp')}</dt>
         <dd>{[s.clientIp, s.clientHostname].filter(Boolean).join(' · ') || t('common.none')}</dd>
         <dt>{t('monitor.col.infobase')}</dt>
         <dd>{s.infobase ? `${s.infobase.name} (${s.infobase.externalId})` : t('common.none')}</dd>
@@ -40,7 +41,7 @@ export function InfoPanel(props: MonitorView & { info: SessionInfo }) {
         <dd>{s.clientName}</dd>
         <dt>{t('monitor.info.binding')}</dt>
         <dd>
-          {t('monitor.info.binding_text', { host: b.hostname ?? b.ip ?? `#${b.hostId}`, hash: b.fingerprintShort, at: when(b.boundAt) })}
+          {t(audienceOf(ctx) === 'client' ? 'monitor.info.binding_text_client' : 'monitor.info.binding_text', { host: b.hostname ?? b.ip ?? `#${b.hostId}`, hash: b.fingerprintShort, at: when(b.boundAt) })}
         </dd>
         <dt>{t('monitor.features')}</dt>
         <dd>{s.features.join(', ') || t('common.none')}</dd>

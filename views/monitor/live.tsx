@@ -2,6 +2,7 @@ import { DEFAULT_PAGE_SIZE, monitorHref, monitorSearch, type MonitorQuery } from
 import type { MonitorPage } from '../../src/models/monitor.js';
 import { SessionsTable, type SettledHtml } from './sessions-table.js';
 import { Pool, SharedPackages } from './shared.js';
+import { audienceOf } from '../licenses/parts.js';
 import type { MonitorView } from './view.js';
 
 /**
@@ -81,13 +82,15 @@ function FilterChips(props: MonitorView & { data: MonitorPage }) {
   const { query: q, base, data, ctx } = props;
   const chips = (['license', 'client', 'infobase', 'host'] as const).filter((k) => q[k] !== null);
   if (!chips.length) return null;
+  // A client user's monitor says "computer" where staff read "host", as their cabinet does.
+  const name = (k: (typeof chips)[number]) => (k === 'host' && audienceOf(ctx) === 'client' ? ctx.t('licenses.hosts.computer') : ctx.t(`monitor.chip.${k}`));
   return (
     <p class="chips">
       {chips.map((k) => (
         <span class="chip">
-          {ctx.t(`monitor.chip.${k}`)}: <b>{data.labels[k] ?? `#${q[k]}`}</b>{' '}
+          {name(k)}: <b>{data.labels[k] ?? `#${q[k]}`}</b>{' '}
           {/* Each remove link says which filter it removes: a list of links all named alike tells nothing. */}
-          <a href={monitorHref(base, q, { [k]: null, page: 1 })} data-nav="" aria-label={ctx.t('monitor.chip.remove_named', { filter: ctx.t(`monitor.chip.${k}`), value: data.labels[k] ?? `#${q[k]}` })}>
+          <a href={monitorHref(base, q, { [k]: null, page: 1 })} data-nav="" aria-label={ctx.t('monitor.chip.remove_named', { filter: name(k), value: data.labels[k] ?? `#${q[k]}` })}>
             ×
           </a>
         </span>

@@ -7,7 +7,7 @@ import { isFilterKey, isMetric, METRICS, monitorHref, nextDir, type ColumnId, ty
 import type { MonitorSession, SessionInfo } from '../../src/models/monitor.js';
 import { formatMetric, shortTime } from './format.js';
 import { InfoPanel } from './info-panel.js';
-import type { MonitorView } from './view.js';
+import { columnLabel, type MonitorView } from './view.js';
 
 /** How many cells a row has: metric columns span one cell per figure. */
 export const rowWidth = (columns: readonly ColumnId[]) => columns.reduce((n, c) => n + (isMetric(c) ? METRICS[c].length : 1), 0);
@@ -46,7 +46,7 @@ function Header(props: MonitorView & { poll?: boolean }) {
               {t(`monitor.col.${c}`)}
             </th>
           ) : (
-            <SortHeader {...props} sort={c} label={t(`monitor.col.${c}`)} filter={c} rowspan={metrics.length ? 2 : undefined} />
+            <SortHeader {...props} sort={c} label={columnLabel(ctx, c)} filter={c} rowspan={metrics.length ? 2 : undefined} />
           ),
         )}
       </tr>

@@ -1,5 +1,6 @@
 import { COLUMNS, FILTERS, monitorHref, monitorSearch, PAGE_SIZES, type FilterKey } from '../../src/lib/monitor-query.js';
-import { confirmHref, type MonitorView } from './view.js';
+import { audienceOf } from '../licenses/parts.js';
+import { columnLabel, confirmHref, type MonitorView } from './view.js';
 
 /**
  * Search (as you type; a plain GET form without JavaScript), per-column
@@ -25,7 +26,7 @@ export function Toolbar(props: MonitorView) {
         <label class="sr-only" for="monitor-q">
           {t('monitor.search')}
         </label>
-        <input id="monitor-q" type="search" name="q" value={q.q} placeholder={t('monitor.search_placeholder')} autocomplete="off" maxlength={200} title="Ctrl+F" />
+        <input id="monitor-q" type="search" name="q" value={q.q} placeholder={t(audienceOf(ctx) === 'client' ? 'monitor.search_placeholder_client' : 'monitor.search_placeholder')} autocomplete="off" maxlength={200} title="Ctrl+F" />
         <label class="sr-only" for="monitor-size">
           {t('monitor.page_size')}
         </label>
@@ -99,7 +100,7 @@ function FilterPanel(props: MonitorView) {
       <div class="mon-filters">
         {(Object.entries(FILTERS) as [FilterKey, 'text' | readonly string[]][]).map(([k, kind]) => (
           <div class="field">
-            <label for={`f_${k}`}>{t(`monitor.col.${k}`)}</label>
+            <label for={`f_${k}`}>{columnLabel(ctx, k)}</label>
             {kind === 'text' ? (
               <input id={`f_${k}`} name={`f_${k}`} value={q.f[k] ?? ''} maxlength={200} autocomplete="off" />
             ) : (
@@ -133,7 +134,7 @@ export function ColumnChooser(props: MonitorView) {
           <legend class="sr-only">{t('monitor.columns')}</legend>
           {COLUMNS.filter((c) => c !== 'session').map((c) => (
             <label>
-              <input type="checkbox" name="col" value={c} checked={columns.includes(c)} /> {t(`monitor.col.${c}`)}
+              <input type="checkbox" name="col" value={c} checked={columns.includes(c)} /> {columnLabel(ctx, c)}
             </label>
           ))}
         </fieldset>

@@ -1,4 +1,5 @@
 import { monitorSearch, type ColumnId, type MonitorQuery } from '../../src/lib/monitor-query.js';
+import { audienceOf } from '../licenses/parts.js';
 import type { PageContext } from '../page-context.js';
 
 /** What the viewer may do on the monitor (the route decides; views only show or hide). */
@@ -31,4 +32,18 @@ export function confirmHref(base: string, query: MonitorQuery, params: Record<st
   const back = monitorSearch(query);
   if (back) p.set('back', back);
   return `${base}/confirm?${p.toString()}`;
+}
+
+/**
+ * A column's name as the viewer reads it: a client user's monitor says "computer" where staff read
+ * "host", as their cabinet does (audienceOf), and "user's IP" for the workstation's. The column
+ * head, its filter, the chooser and the details panel use it.
+ */
+export function columnLabel(ctx: PageContext, col: ColumnId): string {
+  if (audienceOf(ctx) === 'client') {
+    if (col === 'host') return ctx.t('licenses.hosts.computer');
+    // To a client user "client" is their own company, not the workstation the application serves.
+    if (col === 'clientIp') return ctx.t('monitor.col.clientIp_client');
+  }
+  return ctx.t(`monitor.col.${col}`);
 }
