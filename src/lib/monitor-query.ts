@@ -141,15 +141,20 @@ export function isFiltered(q: MonitorQuery): boolean {
   return !!q.q || Object.keys(q.f).length > 0 || q.license !== null || q.client !== null || q.infobase !== null || q.host !== null;
 }
 
-/** A user's saved column choice, or the default set; the first column is always shown. */
-export function parseColumns(saved: string | null): ColumnId[] {
-  if (!saved) return [...DEFAULT_COLUMNS];
+/** The default set for a role: a client user sees their own company's sessions only, so its Client column would repeat one name. */
+export function defaultColumns(role: string): ColumnId[] {
+  return DEFAULT_COLUMNS.filter((c) => role !== 'client' || c !== 'client');
+}
+
+/** A user's saved column choice, or the default set for their role; the first column is always shown. */
+export function parseColumns(saved: string | null, role: string): ColumnId[] {
+  if (!saved) return defaultColumns(role);
   try {
     const list = JSON.parse(saved) as unknown;
-    if (!Array.isArray(list)) return [...DEFAULT_COLUMNS];
+    if (!Array.isArray(list)) return defaultColumns(role);
     return cleanColumns(list.filter((c): c is string => typeof c === 'string'));
   } catch {
-    return [...DEFAULT_COLUMNS];
+    return defaultColumns(role);
   }
 }
 

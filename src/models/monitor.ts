@@ -583,8 +583,8 @@ export interface MonitorPrefs {
 }
 
 /** The user's monitor preferences: the chosen columns (or the default set) and name resolution. */
-export function monitorPrefs(user: Pick<UserRow, 'monitor_columns' | 'monitor_resolve_names'>): MonitorPrefs {
-  return { columns: parseColumns(user.monitor_columns), resolveNames: user.monitor_resolve_names === 1 };
+export function monitorPrefs(user: Pick<UserRow, 'monitor_columns' | 'monitor_resolve_names' | 'role'>): MonitorPrefs {
+  return { columns: parseColumns(user.monitor_columns, user.role), resolveNames: user.monitor_resolve_names === 1 };
 }
 
 /** Remembers the columns the user shows (unknown ones dropped, the first always kept). */

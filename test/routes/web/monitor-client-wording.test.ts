@@ -164,4 +164,16 @@ describe('the monitor in a client user\'s words', () => {
     expect((await get(c, qs, 'en', { ...POLL, 'If-None-Match': clientTag })).status).toBe(304);
     expect((await get(s, qs, 'en', { ...POLL, 'If-None-Match': staffTag })).status).toBe(304);
   });
+
+  it('a client user\'s default columns leave out Client (their own company on every row); they may add it', async () => {
+    const w = await world();
+    const c = await loginAs(t, 'client', { clientId: w.clientId });
+    expect(heads((await get(c, '/monitor', 'en')).text)).not.toContain('Client');
+    const s = await loginAs(t, 'support');
+    expect(heads((await get(s, '/monitor', 'en')).text)).toContain('Client');
+    const cols = ['session', 'state', 'client'];
+    const saved = await t.request.post('/monitor/columns').set('Cookie', c.cookie).type('form').send(`_csrf=${c.csrf}&${cols.map((x) => `col=${x}`).join('&')}`);
+    expect(saved.status).toBe(303);
+    expect(heads((await get(c, '/monitor', 'en')).text)).toContain('Client');
+  });
 });
