@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { notFound } from '../../lib/errors.js';
+import { invalid, notFound } from '../../lib/errors.js';
 import { isoUtc } from '../../lib/format.js';
 import { requireApiRole, requireApiToken } from '../../middleware/api-auth.js';
-import { isoTime, jsonBody, ownRecord, queryParams, str, uint } from '../../middleware/api.js';
+import { translator } from '../../i18n/index.js';
+import { apiLocale, isoTime, jsonBody, ownRecord, queryParams, str } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import type { Actor } from '../../models/actor.js';
 import { clientById, createClient, listClients, updateClient, type Client } from '../../models/clients.js';
@@ -24,7 +25,8 @@ import { MAX_PAGE_SIZE } from '../../models/paging.js';
 import { clearHostPool, enqueueCommand, resetBinding, sessionState, terminateSession } from '../../models/session-actions.js';
 import { listLiveSessions, type SessionListItem } from '../../models/session-queries.js';
 import { changeSettings } from '../../models/settings-changes.js';
-import { getSettings } from '../../models/settings.js';
+import { getSettings, SETTINGS_LIMITS } from '../../models/settings.js';
+import { isEmail } from '../../models/users.js';
 
 /**
  * The admin JSON API (PROTOCOL.md §5): Bearer API tokens only, each with
@@ -36,9 +38,21 @@ adminRoutes.use('*', requireApiToken);
 const adminOnly = requireApiRole('admin');
 
 // ---- input shapes ----
+// Bounds the models check too are checked here first, so that every field message is a
+// catalogue key worded in the caller's language (the models' own messages are English).
+
+/** A whole number in min…max; one message naming the range, whichever side is wrong. */
+const count = (min: number, max: number) =>
+  z.number().refine((n) => Number.isInteger(n) && n >= min && n <= max, { message: 'api.v.range', params: { min, max } });
+/** The same in a query string; an empty value counts as absent, anything not a whole number is out of range (named as such). */
+const queryCount = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v !== 'string' ? v : v === '' ? undefined : /^\d{1,16}$/.test(v) ? Number(v) : min - 1), count(min, max).optional());
+/** Text that must not be blank (the models trim). */
+const text = (max = 512) => str(max).refine((s) => s.trim() !== '', { message: 'api.v.not_empty' });
+const MAX_LIMIT = 1_000_000; // maxHosts, maxSessions, feature limits (models/licenses.ts)
 
 const page = {
-  limit: z.coerce.number().int({ message: 'api.v.whole_number' }).min(1).max(MAX_PAGE_SIZE).optional(),
+  limit: queryCount(1, MAX_PAGE_SIZE),
   cursor: str(1000).optional(),
 };
 /** An optional numeric id in the query string; an empty value counts as absent. */
@@ -47,7 +61,15 @@ const queryId = () =>
 const optText = () => z.preprocess((v) => (v === '' ? undefined : v), str().optional());
 const id = () => z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const time = () => isoTime().transform((s) => Date.parse(s));
-const featureLimits = () => ownRecord(z.string(), uint(), 'api.v.feature_limits');
+const featureLimits = () => ownRecord(z.string(), count(1, MAX_LIMIT), 'api.v.feature_limits');
+const features = () => z.array(text(128)).max(200);
+
+/** Feature limits must name the license's features (the model checks it again, in English). */
+function checkLimitsNamed(features: string[], limits: Record<string, number> | null | undefined): void {
+  const licensed = new Set(features.map((f) => f.normalize('NFC')));
+  const wrong = Object.keys(limits ?? {}).filter((f) => !licensed.has(f.normalize('NFC')));
+  if (wrong.length) throw invalid(Object.fromEntries(wrong.map((f) => [`featureLimits.${f}`, 'api.v.not_a_feature'])));
+}
 
 /** A numeric path id; anything else is simply not found. */
 function pathId(c: AppContext, name: string): number {
@@ -197,8 +219,10 @@ async function licenseDetail(c: AppContext, licenseId: number) {
 // ---- clients (admin only) ----
 
 const clientBody = z.object({
-  name: str(),
-  email: str(254).nullish(),
+  name: text(200),
+  email: str(254)
+    .refine((s) => s.trim() === '' || isEmail(s.trim()), { message: 'api.v.email' })
+    .nullish(),
   phone: str(64).nullish(),
   contactPerson: str(200).nullish(),
   notes: str().nullish(),
@@ -235,16 +259,17 @@ adminRoutes.post('/licenses', adminOnly, async (c) => {
     c,
     z.object({
       clientId: id(),
-      product: str(),
-      features: z.array(str()).max(200).nullish(),
-      maxHosts: uint(),
-      maxSessions: uint().nullish(),
+      product: text(200),
+      features: features().nullish(),
+      maxHosts: count(1, MAX_LIMIT),
+      maxSessions: count(1, MAX_LIMIT).nullish(),
       featureLimits: featureLimits().nullish(),
       expiresAt: time().nullish(),
-      selfResetQuota: uint().nullish(),
+      selfResetQuota: count(0, 1000).nullish(),
       notes: str().nullish(),
     }),
   );
+  checkLimitsNamed(body.features ?? [], body.featureLimits);
   const license = await createLicense(c.var.deps.db, actor(c), body, now(c));
   return c.json(await licenseDetail(c, license.id), 201);
 });
@@ -267,24 +292,28 @@ adminRoutes.patch('/licenses/:id', adminOnly, async (c) => {
   const body = await jsonBody(
     c,
     z.object({
-      product: str().optional(),
+      product: text(200).optional(),
       suspended: z.boolean().optional(),
-      maxHosts: uint().optional(),
-      maxSessions: uint().nullish(),
-      features: z.array(str()).max(200).nullish(),
+      maxHosts: count(1, MAX_LIMIT).optional(),
+      maxSessions: count(1, MAX_LIMIT).nullish(),
+      features: features().nullish(),
       featureLimits: featureLimits().nullish(),
       expiresAt: time().nullish(),
-      selfResetQuota: uint().nullish(),
+      selfResetQuota: count(0, 1000).nullish(),
       notes: str().nullish(),
     }),
   );
+  if (body.featureLimits) {
+    const before = body.features === undefined ? await licenseById(c.var.deps.db, licenseId) : undefined;
+    checkLimitsNamed(body.features ?? before?.features ?? [], body.featureLimits);
+  }
   await updateLicense(c.var.deps.db, actor(c), licenseId, body, now(c));
   return c.json(await licenseDetail(c, licenseId));
 });
 
 adminRoutes.get('/licenses/:id/history', async (c) => {
   const licenseId = pathId(c, 'id');
-  const q = queryParams(c, z.object({ hours: z.coerce.number().int({ message: 'api.v.whole_number' }).min(1).max(24 * 366).optional() }));
+  const q = queryParams(c, z.object({ hours: queryCount(1, 24 * 366) }));
   const { db } = c.var.deps;
   if (!(await licenseById(db, licenseId))) throw notFound();
   const to = now(c);
@@ -304,7 +333,7 @@ adminRoutes.delete('/licenses/:id/hosts/:hostId', async (c) => {
   const { db } = c.var.deps;
   const host = await hostById(db, hostId);
   if (!host || host.license_id !== licenseId) throw notFound();
-  const body = await jsonBody(c, z.object({ reason: str() }));
+  const body = await jsonBody(c, z.object({ reason: z.unknown().refine((v) => v !== undefined, { message: 'api.v.reason_required' }).pipe(str()) }));
   await resetBinding(db, actor(c), hostId, body.reason, now(c));
   return c.body(null, 204);
 });
@@ -341,7 +370,7 @@ adminRoutes.post('/sessions/:id/commands', async (c) => {
   const body = await jsonBody(
     c,
     z.object({
-      type: z.enum(['stop', 'closePackage', 'message']),
+      type: z.enum(['stop', 'closePackage', 'message'], { message: 'api.v.command_type' }),
       packageId: str(64).optional(),
       path: str().optional(),
       text: str().optional(),
@@ -376,12 +405,14 @@ adminRoutes.put('/infobases/:id/lock', async (c) => {
     z.object({
       from: time().nullish(),
       to: time().nullish(),
-      message: str(),
+      message: text(),
       permissionCode: str().nullish(),
       denySessions: z.boolean().optional(),
       denyBackgroundJobs: z.boolean().optional(),
     }),
   );
+  if (body.to != null && body.from != null && body.to <= body.from) throw invalid({ to: 'api.v.to_after_from' });
+  if (body.to != null && body.to <= now(c)) throw invalid({ to: 'api.v.to_in_future' });
   return c.json(infobaseJson(await setLock(c.var.deps.db, actor(c), infobaseId, body, now(c))));
 });
 
@@ -398,12 +429,17 @@ adminRoutes.patch('/settings', adminOnly, async (c) => {
   const body = await jsonBody(
     c,
     z.object({
-      heartbeatIntervalSec: uint().optional(),
-      leaseTimeoutSec: uint().optional(),
-      poolSize: uint().optional(),
-      selfResetQuotaDefault: uint().optional(),
-      retentionDays: uint().optional(),
+      heartbeatIntervalSec: count(...SETTINGS_LIMITS.heartbeatIntervalSec).optional(),
+      leaseTimeoutSec: count(...SETTINGS_LIMITS.leaseTimeoutSec).optional(),
+      poolSize: count(...SETTINGS_LIMITS.poolSize).optional(),
+      selfResetQuotaDefault: count(...SETTINGS_LIMITS.selfResetQuotaDefault).optional(),
+      retentionDays: count(...SETTINGS_LIMITS.retentionDays).optional(),
     }),
   );
+  const merged = { ...(await getSettings(c.var.deps.db)), ...body };
+  if (merged.leaseTimeoutSec < 3 * merged.heartbeatIntervalSec) {
+    const min = 3 * merged.heartbeatIntervalSec;
+    throw invalid({ leaseTimeoutSec: translator(apiLocale(c))('api.v.lease_timeout', { min }) });
+  }
   return c.json(await changeSettings(c.var.deps.db, actor(c), body, now(c)));
 });
