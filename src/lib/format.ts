@@ -1,17 +1,34 @@
 import type { Locale } from '../i18n/define.js';
+import { isRepeatedWallTime, offsetLabel } from './local-time.js';
 
-/** Date and time in the viewer's zone, e.g. "21.11.2026, 13:00:05" / "11/21/2026, 1:00:05 PM". */
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Date and time in the viewer's zone, e.g. "21.11.2026, 13:00:05" /
+ * "21/11/2026, 13:00:05". A wall time the clocks show twice (the hour
+ * repeated when they go back) carries its offset, "01.11.2026, 01:30:00
+ * UTC−05:00", so the two readings (a first and a last seen an hour apart)
+ * are told apart and read in order.
+ */
 export function formatDateTime(ms: number | null | undefined, locale: Locale, timeZone: string): string {
   if (ms === null || ms === undefined) return '';
-  return new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).format(ms);
+  const key = `${locale}|${timeZone}`;
+  let f = dateTimeFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    // Bounded: the zone comes from a cookie (known zones only, but many).
+    if (dateTimeFormats.size < 1000) dateTimeFormats.set(key, f);
+  }
+  const text = f.format(ms);
+  return isRepeatedWallTime(ms, timeZone) ? `${text} ${offsetLabel(ms, timeZone)}` : text;
 }
 
 export function isoUtc(ms: number | null | undefined): string | null {

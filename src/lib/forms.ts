@@ -1,4 +1,4 @@
-import { parseLocalDateTime, toLocalInput } from './local-time.js';
+import { resolveLocalDateTime, toLocalInput } from './local-time.js';
 
 /** The longest reason or message a person types in a form (the fields' maxlength). */
 export const TYPED_TEXT_MAX = 500;
@@ -27,12 +27,17 @@ export function countParam(value: string | undefined | null): number | null {
   return value && /^\d{1,9}$/.test(value) ? Number(value) : null;
 }
 
+/** What a datetime-local field names: the instant, or why there is none (not a date and time; a wall time the clocks skip). */
+export type DateTimeField = { at: number } | { problem: 'invalid' | 'skipped' };
+
 /**
- * The instant a datetime-local field names in the zone, or null when it is not
- * a date and time. The field shows a stored time to the minute: sent back as
- * shown, it stands for that stored time exactly, so an untouched field is no change.
+ * The instant a datetime-local field names in the zone. The field shows a
+ * stored time to the minute: sent back as shown, it stands for that stored
+ * time exactly, so an untouched field is no change. A wall time the clocks
+ * repeat (the hour when they go back) is its first reading.
  */
-export function dateTimeField(value: string, timeZone: string, shown?: number | null): number | null {
-  if (shown !== null && shown !== undefined && value === toLocalInput(shown, timeZone)) return shown;
-  return parseLocalDateTime(value, timeZone);
+export function dateTimeField(value: string, timeZone: string, shown?: number | null): DateTimeField {
+  if (shown !== null && shown !== undefined && value === toLocalInput(shown, timeZone)) return { at: shown };
+  const r = resolveLocalDateTime(value, timeZone);
+  return 'at' in r ? { at: r.at } : r;
 }

@@ -38,12 +38,24 @@ export function zoneOffsetMs(instant: number, timeZone: string): number {
   return asUtc - (instant - (((instant % 1000) + 1000) % 1000));
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * The instant a datetime-local value names in the zone, or null when it is not
- * a real date and time. A wall time skipped by a DST change maps to the
- * instant the clocks jumped over it (the same hour, later offset).
+ * Every instant whose wall clock in the zone reads `wall` (the wall clock's
+ * fields as if in UTC, whole seconds), earliest first: none for a time the
+ * clocks skip (spring forward), two for one they repeat (fall back). The
+ * offsets a day either side cover both sides of any change within the ±14 h
+ * a zone's instant can lie from its wall clock.
  */
-export function parseLocalDateTime(value: string, timeZone: string): number | null {
+function instantsOfWall(wall: number, timeZone: string): number[] {
+  const offsets = new Set([zoneOffsetMs(wall - DAY_MS, timeZone), zoneOffsetMs(wall, timeZone), zoneOffsetMs(wall + DAY_MS, timeZone)]);
+  const found = new Set<number>();
+  for (const o of offsets) if (zoneOffsetMs(wall - o, timeZone) === o) found.add(wall - o);
+  return [...found].sort((a, b) => a - b);
+}
+
+/** The wall clock a datetime-local value names, as UTC fields in epoch ms; null when it is not a real date and time. */
+function wallOfInput(value: string): number | null {
   const m = LOCAL_RE.exec(value.trim());
   if (!m) return null;
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
@@ -51,9 +63,40 @@ export function parseLocalDateTime(value: string, timeZone: string): number | nu
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   const check = new Date(wall);
   if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return null;
-  // The offset at a first guess, then at the corrected instant (a DST change may lie between).
-  const guess = wall - zoneOffsetMs(wall, timeZone);
-  return wall - zoneOffsetMs(guess, timeZone);
+  return wall;
+}
+
+/**
+ * What a datetime-local value names in the zone: the instant, and whether
+ * the wall time occurs twice (the hour repeated when clocks go back; then the
+ * earlier instant, the first time the clock reads it, in every zone) — or
+ * why there is none: 'invalid' (not a date and time), 'skipped' (a wall time
+ * the clocks jump over, e.g. 02:30 on the spring-forward night in New York:
+ * refused rather than silently moved an hour).
+ */
+export function resolveLocalDateTime(value: string, timeZone: string): { at: number; ambiguous: boolean } | { problem: 'invalid' | 'skipped' } {
+  const wall = wallOfInput(value);
+  if (wall === null) return { problem: 'invalid' };
+  const at = instantsOfWall(wall, timeZone);
+  return at.length ? { at: at[0], ambiguous: at.length > 1 } : { problem: 'skipped' };
+}
+
+/**
+ * The instant a datetime-local value names in the zone, or null when it is not
+ * a real date and time or names a wall time the clocks skip (DST gap). A wall
+ * time the clocks repeat (DST fall-back) is its earlier instant.
+ */
+export function parseLocalDateTime(value: string, timeZone: string): number | null {
+  const r = resolveLocalDateTime(value, timeZone);
+  return 'at' in r ? r.at : null;
+}
+
+/** Whether the instant's wall clock in the zone (to the second) reads the same at another instant too (the repeated hour of a fall-back). */
+export function isRepeatedWallTime(instant: number, timeZone: string): boolean {
+  // Fast path: no change of offset within a day either side.
+  if (zoneOffsetMs(instant - DAY_MS, timeZone) === zoneOffsetMs(instant + DAY_MS, timeZone)) return false;
+  const second = instant - (((instant % 1000) + 1000) % 1000);
+  return instantsOfWall(second + zoneOffsetMs(instant, timeZone), timeZone).length > 1;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

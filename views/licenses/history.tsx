@@ -1,5 +1,7 @@
 import type { CaptureGroup, ConcurrencySeries, LicenseHistory } from '../../src/models/history.js';
 import type { License } from '../../src/models/licenses.js';
+import { RAW_WINDOW_MS } from '../../src/models/history-rollup.js';
+import { zoneLabel } from '../../src/lib/local-time.js';
 import { ListTable } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
 import { audienceOf, when } from './parts.js';
@@ -158,6 +160,11 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
           {when(ctx, data.from)} – {when(ctx, data.to)}
         </span>
       </nav>
+      <p class="muted">
+        {t('licenses.history.times_in', { zone: zoneLabel(ctx.timeZone, data.to) })}
+        {/* Past the raw window the period starts on a whole hour of UTC (models/history-rollup.ts); say why it is not exactly N hours. */}
+        {data.from !== data.to - HISTORY_PERIODS[data.period] * 3600_000 && <> {t('licenses.history.hour_start', { hours: RAW_WINDOW_MS / 3600_000 })}</>}
+      </p>
 
       <section class="card">
         <h2>{t('licenses.history.concurrency')}</h2>

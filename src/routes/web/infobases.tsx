@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { InfobasePage, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { dateTimeField, field } from '../../lib/forms.js';
+import { dateTimeField, field, type DateTimeField } from '../../lib/forms.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
@@ -67,10 +67,13 @@ export function parseLockForm(c: AppContext, body: Record<string, unknown>, ib: 
   const v = form.values;
   const e = form.errors;
   const shown = shownLock(ib);
-  const from = v.from ? dateTimeField(v.from, tz, shown?.from) : null;
-  const to = v.to ? dateTimeField(v.to, tz, shown?.to) : null;
-  if (v.from && from === null) e.from = t('infobases.lock.error.date');
-  if (v.to && to === null) e.to = t('infobases.lock.error.date');
+  const fromField = v.from ? dateTimeField(v.from, tz, shown?.from) : null;
+  const toField = v.to ? dateTimeField(v.to, tz, shown?.to) : null;
+  const from = fromField && 'at' in fromField ? fromField.at : null;
+  const to = toField && 'at' in toField ? toField.at : null;
+  const dateError = (f: DateTimeField) => ('problem' in f && f.problem === 'skipped' ? t('common.error.time_skipped', { zone: tz }) : t('infobases.lock.error.date'));
+  if (fromField && from === null) e.from = dateError(fromField);
+  if (toField && to === null) e.to = dateError(toField);
   else if (to !== null && from !== null && to <= from) e.to = t('infobases.lock.error.to_before_from');
   else if (to !== null && to <= now(c)) e.to = t('infobases.lock.error.to_past');
   if (!v.message) e.message = t('infobases.lock.error.message');

@@ -153,8 +153,9 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
   }
   let expiresAt: number | null = null;
   if (v.expiresAt) {
-    expiresAt = dateTimeField(v.expiresAt, c.var.timeZone, shown?.expiresAt);
-    if (expiresAt === null) errors.expiresAt = t('licenses.form.error.date');
+    const r = dateTimeField(v.expiresAt, c.var.timeZone, shown?.expiresAt);
+    if ('at' in r) expiresAt = r.at;
+    else errors.expiresAt = r.problem === 'skipped' ? t('common.error.time_skipped', { zone: c.var.timeZone }) : t('licenses.form.error.date');
   }
   const maxHosts = wholeNumber(v.maxHosts);
   return {

@@ -173,6 +173,22 @@ describe('infobase pages', () => {
       expect(await ibRow(ib)).toMatchObject({ lock_from: Date.parse('2027-03-14T06:30:00Z'), lock_to: Date.parse('2027-03-14T07:30:00Z') });
     });
 
+    it('refuses a time the clocks skip (02:30 on the spring-forward night) by name, and takes a repeated one at its first reading', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-ny', 'NY');
+      t.clock.set(Date.parse('2027-03-13T12:00:00Z'));
+      const s = await loginAs(t, 'admin');
+      const skipped = await post(s, `/infobases/${ib}/lock`, { from: '2027-03-14T02:30', to: '', message: 'DST night' }, 'America/New_York');
+      expect(skipped.status).toBe(400);
+      expect(skipped.text).toContain('There is no such time in America/New_York');
+      expect(skipped.text).toContain('value="2027-03-14T02:30"');
+      expect(await ibRow(ib)).toMatchObject({ lock_set_at: null, lock_from: null });
+      // 01:30 on 7 November 2027 happens twice (EDT, then EST): the first one, 05:30Z.
+      const repeated = await post(s, `/infobases/${ib}/lock`, { from: '2027-11-07T01:30', to: '', message: 'DST night' }, 'America/New_York');
+      expect(repeated.status).toBe(303);
+      expect(await ibRow(ib)).toMatchObject({ lock_from: Date.parse('2027-11-07T05:30:00Z') });
+    });
+
     it('refuses "to" before "from", "to" in the past, an empty message or a bad date with 400, storing nothing', async () => {
       const lic = await adminLicense(t);
       const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting');

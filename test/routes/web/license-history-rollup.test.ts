@@ -86,6 +86,12 @@ describe('license history after the roll-up', () => {
     const weekApi = JSON.parse(before['api 168']) as { from: string };
     expect(Date.parse(weekApi.from)).toBe(Math.floor((now - 7 * DAY) / HOUR) * HOUR);
     expect(JSON.parse(before['api 48']).from).toBe(new Date(now - 48 * HOUR).toISOString());
+    // The page says so, and in which zone its times are; the periods within the raw window need no such word.
+    expect(week).toContain('History older than 48 hours is kept per hour of UTC, so this period starts at the beginning of such an hour.');
+    expect(week).toContain('Times in UTC.');
+    expect(before['24h']).toContain('Times in UTC.');
+    expect(before['24h']).not.toContain('kept per hour of UTC');
+    expect(before['cabinet 7d']).toContain('kept per hour of UTC');
 
     const sessionsBefore = await t.db.selectFrom('sessions').select('id').execute();
     const r = await applyRetention(t.db, now);
