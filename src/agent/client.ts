@@ -169,17 +169,26 @@ interface HttpResult {
   retryAfterMs: number | null;
 }
 
-/** Cuts a string to `max` Unicode code points (the server counts code points). */
+/**
+ * Cuts a string to `max` Unicode code points (the server counts code points) and
+ * replaces lone surrogates, which the server refuses, with U+FFFD: a name cut by
+ * `slice` in the middle of an emoji, or a Windows file name, may carry one.
+ */
 export function truncate(s: string, max = MAX_STRING): string {
-  if (s.length <= max) return s;
-  const cps = Array.from(s);
-  return cps.length <= max ? s : cps.slice(0, max).join('');
+  const text = (s as unknown as { toWellFormed(): string }).toWellFormed();
+  if (text.length <= max) return text;
+  const cps = Array.from(text);
+  return cps.length <= max ? text : cps.slice(0, max).join('');
 }
+
+// The server takes years 0001–9999 (toISOString writes others as ±YYYYYY).
+const MIN_TIME = -62_135_596_800_000; // 0001-01-01T00:00:00.000Z (Date.UTC reads year 1 as 1901)
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 function isoTime(t: TimeInput | null | undefined): string | undefined {
   if (t === null || t === undefined) return undefined;
   const ms = t instanceof Date ? t.getTime() : typeof t === 'number' ? t : Date.parse(t);
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return undefined;
+  if (!Number.isFinite(ms) || ms < MIN_TIME || ms > MAX_TIME) return undefined;
   return new Date(ms).toISOString();
 }
 
@@ -273,6 +282,19 @@ function errorFrom(res: HttpResult): MonitorError {
 const retriable = (status: number) => status === 429 || status >= 500;
 
 /**
+ * A success whose body is not the protocol's answer (a proxy's or captive portal's page)
+ * counts as no answer: retried like a network error, never taken for a session or heartbeat.
+ */
+function notAnAnswer(res: HttpResult, what: string): HttpResult {
+  return { status: 0, body: new MonitorError('unexpected_response', res.status, `HTTP ${res.status}: the answer is not ${what}`), retryAfterMs: null };
+}
+
+/** A heartbeat interval from an answer: whole seconds up to a day (a timer beyond 2^31 ms would fire at once), else null. */
+function intervalSec(v: unknown): number | null {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 86_400 ? v : null;
+}
+
+/**
  * One monitored session: open() captures the license, heartbeats keep it,
  * commands arrive through onCommand, close() releases the seat.
  */
@@ -317,15 +339,7 @@ export class MonitorAgent {
     this.opts = opts;
     this.base = opts.baseUrl.replace(/\/+$/, '') + '/api/v1';
     this.fetchFn = opts.fetch ?? ((url, init) => fetch(url, init));
-    this.timers = opts.timers ?? {
-      setTimeout: (fn, ms) => {
-        const h = setTimeout(fn, ms);
-        // The agent must not keep an application alive that wants to exit.
-        h.unref?.();
-        return h;
-      },
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    };
+    this.timers = opts.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
     this.newId = opts.newId ?? randomUUID;
@@ -374,7 +388,7 @@ export class MonitorAgent {
     const attempts = Math.max(1, this.opts.retry?.openAttempts ?? 5);
     try {
       for (let attempt = 0; ; attempt++) {
-        const res = await this.tryRequest('POST', '/sessions', this.openBody());
+        const res = await this.requestOpen();
         if (this.isClosed() && (res.status === 200 || res.status === 201)) this.releaseOrphan(res.body);
         this.assertNotClosed();
         if (res.status === 200 || res.status === 201) return this.opened(res.body, false);
@@ -493,13 +507,22 @@ export class MonitorAgent {
     return body;
   }
 
+  /** POST /sessions; a 200/201 without a session id and token is no answer (notAnAnswer). */
+  private async requestOpen(): Promise<HttpResult> {
+    const res = await this.tryRequest('POST', '/sessions', this.openBody());
+    if (res.status !== 200 && res.status !== 201) return res;
+    const b = res.body;
+    if (typeof b?.sessionId === 'string' && b.sessionId !== '' && typeof b.token === 'string' && b.token !== '') return res;
+    return notAnAnswer(res, 'a session');
+  }
+
   private opened(body: any, reopened: boolean): SessionInfo {
     this.session = {
       sessionId: String(body.sessionId),
       sessionNumber: Number(body.sessionNumber),
       hostId: Number(body.hostId),
       clientSessionId: this._clientSessionId!,
-      heartbeatIntervalSec: Number(body.heartbeatIntervalSec) || 60,
+      heartbeatIntervalSec: intervalSec(body.heartbeatIntervalSec) ?? 60,
       leaseTimeoutSec: Number(body.leaseTimeoutSec) || 300,
       features: Array.isArray(body.features) ? body.features : [],
     };
@@ -561,7 +584,9 @@ export class MonitorAgent {
     const session = this.session;
     const { body, acks, packagesVersion } = this.heartbeatBody();
     const wasMinimal = this.minimalNext;
-    const res = await this.tryRequest('POST', `/sessions/${encodeURIComponent(session.sessionId)}/heartbeat`, body, this.token!);
+    let res = await this.tryRequest('POST', `/sessions/${encodeURIComponent(session.sessionId)}/heartbeat`, body, this.token!);
+    // Taken for a heartbeat, it would drop the acks and the snapshot the server never saw.
+    if (res.status === 200 && !Array.isArray(res.body?.commands)) res = notAnAnswer(res, 'a heartbeat answer');
     // Closed or reopened while the request was out: its answer is stale.
     if (this._state !== 'open' || this.session !== session) return;
     if (res.status === 200) {
@@ -569,11 +594,9 @@ export class MonitorAgent {
       if (wasMinimal) this.minimalNext = false;
       for (const id of acks) this.pendingAcks.delete(id);
       if (packagesVersion !== null) this.packagesSentVersion = packagesVersion;
-      const interval = Number(res.body?.heartbeatIntervalSec);
-      if (Number.isInteger(interval) && interval > 0) session.heartbeatIntervalSec = interval;
+      session.heartbeatIntervalSec = intervalSec(res.body?.heartbeatIntervalSec) ?? session.heartbeatIntervalSec;
       this.scheduleHeartbeat();
-      const commands = Array.isArray(res.body?.commands) ? (res.body.commands as AgentCommand[]) : [];
-      for (const cmd of commands) this.acceptCommand(cmd);
+      for (const cmd of res.body.commands as AgentCommand[]) this.acceptCommand(cmd);
       return;
     }
     if (res.status === 410) {
@@ -659,9 +682,9 @@ export class MonitorAgent {
     let retryAfterMs: number | null = null;
     for (let attempt = 0; this._state === 'reopening'; attempt++) {
       // Wait first: after a server restart many agents time out together.
-      await this.sleep(this.backoff(attempt, retryAfterMs));
+      await this.sleep(this.backoff(attempt, retryAfterMs), true);
       if (this._state !== 'reopening') return;
-      const res = await this.tryRequest('POST', '/sessions', this.openBody());
+      const res = await this.requestOpen();
       if (this._state !== 'reopening') {
         if (res.status === 200 || res.status === 201) this.releaseOrphan(res.body);
         return;
@@ -780,7 +803,7 @@ export class MonitorAgent {
     if (this._state !== 'open' || !this.session) return;
     // ±10 % jitter spreads agents that started together.
     const ms = delayMs ?? Math.round(this.session.heartbeatIntervalSec * 1000 * (0.9 + this.random() * 0.2));
-    this.heartbeatTimer = this.timers.setTimeout(() => {
+    this.heartbeatTimer = this.backgroundTimer(() => {
       this.heartbeatTimer = null;
       void this.exchange();
     }, ms);
@@ -791,8 +814,20 @@ export class MonitorAgent {
     this.heartbeatTimer = null;
   }
 
-  /** A delay that close() cuts short. */
-  private sleep(ms: number): Promise<void> {
+  /**
+   * A timer of background work (heartbeats, reopening): it must not keep an
+   * application alive that wants to exit. The delays of calls the application
+   * awaits (open, features, close) do keep it alive: a script awaiting open()
+   * through a retry would otherwise exit silently, the promise never settled.
+   */
+  private backgroundTimer(fn: () => void, ms: number): unknown {
+    const handle = this.timers.setTimeout(fn, ms);
+    (handle as { unref?: () => void } | null)?.unref?.();
+    return handle;
+  }
+
+  /** A delay that close() cuts short; `background` for the reopen loop's. */
+  private sleep(ms: number, background = false): Promise<void> {
     return new Promise((resolve) => {
       const entry = {
         handle: null as unknown,
@@ -801,7 +836,7 @@ export class MonitorAgent {
           resolve();
         },
       };
-      entry.handle = this.timers.setTimeout(entry.resolve, ms);
+      entry.handle = background ? this.backgroundTimer(entry.resolve, ms) : this.timers.setTimeout(entry.resolve, ms);
       this.sleeps.add(entry);
     });
   }

@@ -108,6 +108,53 @@ describe('MonitorAgent.open', () => {
     expect(err).toMatchObject({ code: 'network_error', status: 0 });
     expect(server.opens()).toHaveLength(2);
   });
+
+  it('retries a 200/201 that is not a session (a proxy page) instead of taking it for one', async () => {
+    const { server, timers, agent, errors } = setup({ retry: { openAttempts: 2 } });
+    const page = () => new Response('<html>Sign in to the Wi-Fi</html>', { status: 200, headers: { 'content-type': 'text/html' } });
+    server.then(page);
+    const opening = agent.open();
+    await settle();
+    await timers.runNext();
+    expect((await opening).sessionId).toBe('s-1');
+    expect(new Set(server.opens().map((c) => c.body.clientSessionId)).size).toBe(1);
+
+    // The same in the background reopen: reported, retried, no crash (an unhandled rejection ends a Node application).
+    server.then(
+      () => apiError(410, 'session_closed', { reason: 'timeout' }),
+      () => json(201, {}),
+    );
+    await timers.runNext(); // 410 timeout
+    await timers.runNext(); // {} is no session
+    expect(agent.state).toBe('reopening');
+    expect(errors.at(-1)).toMatchObject({ code: 'unexpected_response', status: 201 });
+    await timers.runNext();
+    expect(agent.state).toBe('open');
+    expect(agent.sessionId).toBe('s-2');
+
+    // A heartbeat "answered" by such a page is retried with what it carried: the snapshot and the acks.
+    agent.report({ packages: [{ id: 'p-1' }] });
+    server.then(page);
+    await timers.runNext();
+    expect(errors.at(-1)).toMatchObject({ code: 'unexpected_response', status: 200 });
+    expect(timers.nextDelay()).toBe(750);
+    await timers.runNext();
+    expect(server.heartbeats().slice(-2).map((c) => c.body.packages)).toEqual([[{ id: 'p-1', state: 'idle', origin: 'interactive' }], [{ id: 'p-1', state: 'idle', origin: 'interactive' }]]);
+
+    const gave = setup({ retry: { openAttempts: 1 } });
+    gave.server.then(page);
+    await expect(gave.agent.open()).rejects.toMatchObject({ name: 'MonitorError', code: 'unexpected_response', status: 200 });
+  });
+
+  it('keeps a sane heartbeat interval when an answer carries a nonsense one', async () => {
+    const { server, timers, agent } = setup();
+    server.then(() => json(201, { sessionId: 's-1', sessionNumber: 1, token: 't', hostId: 7, heartbeatIntervalSec: -5, leaseTimeoutSec: 300, features: [] }));
+    await agent.open();
+    expect(timers.nextDelay()).toBe(60_000);
+    server.then(() => json(200, { commands: [], heartbeatIntervalSec: 1e9 }));
+    await timers.runNext();
+    expect(timers.nextDelay()).toBe(60_000);
+  });
 });
 
 describe('MonitorAgent heartbeats', () => {

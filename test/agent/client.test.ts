@@ -235,6 +235,23 @@ describe('MonitorAgent against the server', () => {
     expect(bad).toMatchObject({ code: 'license_not_found', status: 404 });
   });
 
+  it('sends what the server accepts for text cut mid-emoji and times outside years 1–9999', async () => {
+    const errors: MonitorError[] = [];
+    const a = agent({ onError: (e) => errors.push(e) });
+    const { sessionId } = await a.open();
+    const cut = 'Отчёт 📊 за май'.slice(0, 7); // ends in a lone high surrogate
+    a.report({
+      lastInputAt: Date.UTC(-1, 0, 1),
+      metrics: { calls: { total: 3 } },
+      packages: [{ id: 'p-1', path: `/projects/${cut}.lgp`, name: cut, savedAt: new Date(Date.parse('+010000-01-01T00:00:00Z')), refs: [`/shared/${cut}`] }],
+    });
+    await a.heartbeatNow();
+    expect(errors).toEqual([]);
+    expect(await sessionRow(sessionId)).toMatchObject({ calls_total: 3, last_input_at: null });
+    const pkg = await t.db.selectFrom('packages').selectAll().where('session_id', '=', sessionId).executeTakeFirstOrThrow();
+    expect(pkg).toMatchObject({ name: 'Отчёт \ufffd', path: '/projects/Отчёт \ufffd.lgp', saved_at: null, refs: JSON.stringify(['/shared/Отчёт \ufffd']) });
+  });
+
   it('captures and releases features during the session', async () => {
     const a = agent();
     const { sessionId } = await a.open();
