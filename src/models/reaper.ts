@@ -14,10 +14,17 @@ export { isLate, sessionState } from './sessions.js';
  */
 const REAP_BATCH = 100_000;
 
+/** A session's lease is at least this many of the heartbeat intervals last sent to it (as the settings require of the timeout). */
+export const LEASE_INTERVALS = 3;
+
 /**
- * Closes every open session not heard from within the lease timeout
- * (now − lastSeenAt ≥ leaseTimeout) with reason 'timeout', in set-based
- * batches. A clock that went backwards closes nothing. Returns the count.
+ * Closes every open session not heard from within its lease with reason
+ * 'timeout', in set-based batches: now − lastSeenAt ≥ the lease timeout, or 3 ×
+ * the heartbeat interval last sent to that session when that is longer. The
+ * settings keep the timeout at 3 × the interval or more; a session still told
+ * an older, longer interval gets the same three chances, so shortening both
+ * settings does not time out every session before it hears of the change. A
+ * clock that went backwards closes nothing. Returns the count.
  */
 export async function reapExpiredSessions(db: Db, now: number): Promise<number> {
   let total = 0;
@@ -27,7 +34,9 @@ export async function reapExpiredSessions(db: Db, now: number): Promise<number> 
       // Any order: every expired session closes in this sweep. One pass over the open sessions (no index on
       // last_seen_at: a heartbeat would move its entry every time).
       const expired = sql`
-        select rowid, id from sessions where closed_at is null and last_seen_at <= ${now - st.lease_timeout_sec * 1000} limit ${REAP_BATCH}`;
+        select rowid, id from sessions
+        where closed_at is null and last_seen_at <= ${now} - max(${st.lease_timeout_sec * 1000}, heartbeat_interval_sec * ${LEASE_INTERVALS * 1000})
+        limit ${REAP_BATCH}`;
       const closed = await closeSelectedSessions(trx, expired, 'timeout', now, null, st.pool_size);
       if (closed) await bumpChangeMarker(trx);
       return { closed, more: closed === REAP_BATCH };

@@ -36,17 +36,32 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     expect(again.hostId).toBe(s.hostId);
   });
 
-  it('a shorter lease setting applies to the next sweep; heartbeats keep sessions alive', async () => {
+  it('a shorter lease setting applies to the next sweep, once a session has heard the interval that goes with it', async () => {
     const lic = await makeLicense(t, { maxHosts: 3 });
     const a = await openOk(t, lic.key);
     const b = await openOk(t, lic.key, { fingerprint: fingerprint(2) });
+    const c = await openOk(t, lic.key, { fingerprint: fingerprint(3) });
+    // Told 60 s at capture; the settings now say every 10 s, timeout 30 s.
     await t.db.updateTable('settings').set({ heartbeat_interval_sec: 10, lease_timeout_sec: 30 }).execute();
+    t.clock.advance(50_000);
+    // c heartbeats on its old schedule and learns the new interval; b and a say nothing yet.
+    const answer = await heartbeat(t, c).expect(200);
+    expect(answer.body.heartbeatIntervalSec).toBe(10);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0); // 50 s ≥ 30 s, but b and a were told 60 s: 3 × 60 s
     for (let i = 0; i < 5; i++) {
       t.clock.advance(10_000);
       await heartbeat(t, a).expect(200);
       await reapExpiredSessions(t.db, t.clock.now());
     }
+    // 100 s after capture: b still has its three 60-second chances; c (told 10 s) has used its 30 s.
     expect((await sessionRow(t, a.sessionId)).closed_at).toBeNull();
+    expect((await sessionRow(t, b.sessionId)).closed_at).toBeNull();
+    expect((await sessionRow(t, c.sessionId)).close_reason).toBe('timeout');
+    t.clock.advance(3 * MIN - 100_000 - 1);
+    await heartbeat(t, a).expect(200);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0);
+    t.clock.advance(1);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
     expect((await sessionRow(t, b.sessionId)).close_reason).toBe('timeout');
   });
 
