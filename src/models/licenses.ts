@@ -202,6 +202,13 @@ export async function listLicenses(db: Db, filter: LicenseFilter, page: PageRequ
   return { items: await withFeatures(db, paged.items), nextCursor: paged.nextCursor };
 }
 
+/**
+ * "." and ".." cannot be a feature: an agent releases one with DELETE
+ * /sessions/{id}/features/{feature}, and every URL parser folds those path
+ * segments away (percent-encoded too), so such a feature could never be released.
+ */
+export const isDotName = (f: string) => f === '.' || f === '..';
+
 function checkFeatures(features: string[] | null | undefined, problems: Record<string, string>): string[] | undefined {
   if (features === undefined) return undefined;
   if (features === null) return [];
@@ -209,6 +216,7 @@ function checkFeatures(features: string[] | null | undefined, problems: Record<s
   features.forEach((f, i) => {
     if (typeof f !== 'string' || f.length === 0) problems[`features.${i}`] = 'must not be empty';
     else if ([...f].length > MAX_FEATURE_NAME) problems[`features.${i}`] = `at most ${MAX_FEATURE_NAME} characters`;
+    else if (isDotName(f)) problems[`features.${i}`] = 'must not be "." or ".."';
     else seen.add(f.normalize('NFC'));
   });
   if (seen.size > MAX_FEATURES) problems.features = `at most ${MAX_FEATURES} features`;

@@ -14,6 +14,7 @@ import {
   boundHosts,
   createLicense,
   hostById,
+  isDotName,
   licenseById,
   listLicenses,
   selfResetStatus,
@@ -62,7 +63,7 @@ const optText = () => z.preprocess((v) => (v === '' ? undefined : v), str().opti
 const id = () => z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const time = () => isoTime().transform((s) => Date.parse(s));
 const featureLimits = () => ownRecord(z.string(), count(1, MAX_LIMIT), 'api.v.feature_limits');
-const features = () => z.array(text(128)).max(200);
+const features = () => z.array(text(128).refine((f) => !isDotName(f), { message: 'api.v.feature_dots' })).max(200);
 
 /** Feature limits must name the license's features (the model checks it again, in English). */
 function checkLimitsNamed(features: string[], limits: Record<string, number> | null | undefined): void {

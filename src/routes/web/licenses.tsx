@@ -17,6 +17,7 @@ import {
   boundHosts,
   createLicense,
   hostById,
+  isDotName,
   licenseById,
   listLicenses,
   selfResetStatus,
@@ -146,6 +147,10 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
     const limit = eq < 0 ? null : line.slice(eq + 1).trim();
     if (!name || (limit !== null && !/^\d{1,7}$/.test(limit))) {
       errors.features = t('licenses.form.error.feature_line', { line });
+      continue;
+    }
+    if (isDotName(name)) {
+      errors.features = t('licenses.form.error.feature_dots');
       continue;
     }
     features.push(name);

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeApiToken, makeApp, type TestApp } from '../../helpers/app.js';
 import { adminClient, adminLicense, insertHost } from '../../helpers/admin.js';
+import { staffActor } from '../../helpers/licensing.js';
+import { createLicense } from '../../../src/models/licenses.js';
 
 // What an integrator's script meets: every field message of a 400 names the real bounds and
 // follows Accept-Language, also where the check is a model's (ranges, cross-field rules).
@@ -41,6 +43,7 @@ describe('admin API as an integration sees it: field messages', () => {
       [post('/api/v1/admin/licenses', { clientId: client.id, product: '  ', maxHosts: 1 }), 'product', 'не может быть пустым'],
       [post('/api/v1/admin/licenses', { clientId: client.id, product: 'P', maxHosts: 1, features: [''] }), 'features.0', 'не может быть пустым'],
       [post('/api/v1/admin/licenses', { clientId: client.id, product: 'P', maxHosts: 1, features: ['a'], featureLimits: { b: 1 } }), 'featureLimits.b', 'не входит в функции лицензии'],
+      [post('/api/v1/admin/licenses', { clientId: client.id, product: 'P', maxHosts: 1, features: ['a', '..'] }), 'features.1', 'не может быть «.» или «..» (такую функцию не назвать в адресе, и агент не сможет её освободить)'],
       [t.request.patch(`/api/v1/admin/licenses/${license.id}`).set(admin).set(ru).send({ featureLimits: { b: 1 } }), 'featureLimits.b', 'не входит в функции лицензии'],
       [post('/api/v1/admin/clients', { name: ' ' }), 'name', 'не может быть пустым'],
       [post('/api/v1/admin/clients', { name: 'N', email: 'nope' }), 'email', 'должно быть адресом электронной почты'],
@@ -98,5 +101,25 @@ describe('admin API as an integration sees it: field messages', () => {
     const res = await t.request.post('/api/v1/admin/sessions/00000000-0000-7000-8000-000000000000/commands').set(admin).send({ type: 'bogus' });
     expect(res.status).toBe(400);
     expect(res.body.error.details.fields).toEqual({ type: 'must be stop, closePackage or message' });
+  });
+});
+
+describe('feature names an agent could not release', () => {
+  it('"." and ".." are refused by the model too, whoever calls it', async () => {
+    const t = await makeApp();
+    try {
+      const client = await adminClient(t);
+      for (const f of ['.', '..']) {
+        await expect(createLicense(t.db, staffActor('admin'), { clientId: client.id, product: 'P', maxHosts: 1, features: [f] }, t.clock.now())).rejects.toMatchObject({
+          code: 'invalid_request',
+          details: { fields: { 'features.0': 'must not be "." or ".."' } },
+        });
+      }
+      // Dots inside a name are fine: only a whole path segment of dots is folded away.
+      const ok = await createLicense(t.db, staffActor('admin'), { clientId: client.id, product: 'P', maxHosts: 1, features: ['v1.2', '...'] }, t.clock.now());
+      expect(ok.features).toEqual(['...', 'v1.2']);
+    } finally {
+      await t.close();
+    }
   });
 });

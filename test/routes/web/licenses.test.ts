@@ -230,6 +230,9 @@ describe('license pages', () => {
       expect(model.status).toBe(400);
       expect(model.text).toContain('Enter a product name');
       expect(model.text).toContain('Enter a whole number from 1 to 1,000,000.');
+      const dots = await post(s, '/licenses', { clientId: String(client.id), product: 'X', features: 'reports\n..', maxHosts: '1' });
+      expect(dots.status).toBe(400);
+      expect(dots.text).toContain('A feature cannot be called &quot;.&quot; or &quot;..&quot;');
       const noClient = await post(s, '/licenses', { clientId: '', product: 'X', maxHosts: '1' });
       expect(noClient.status).toBe(400);
       expect(noClient.text).toContain('Choose a client.');
