@@ -322,8 +322,25 @@
       if (k === 'shared') p.set('path', d.sharedPath);
     }
     p.set('do', act);
-    if (query()) p.set('back', query());
+    var q = query();
+    // Terminate all counts what the search box says: a search typed a moment ago and not back yet
+    // would otherwise leave the count, and the sessions closed, those of the filter before it.
+    if (act === 'terminate-all') { var typed = typedQuery(); if (filterOf(typed) !== filterOf(current().searchParams)) q = typed.toString(); }
+    if (q) p.set('back', q);
     return base() + '/confirm?' + p.toString();
+  }
+  // The query the search form sends as it stands (empty fields left out, as on the way out).
+  function typedQuery() {
+    var f = doc.getElementById('monitor-search'), p = new URLSearchParams();
+    if (f) new FormData(f).forEach(function (v, k) { if (v !== '') p.append(k, v); });
+    return p;
+  }
+  // What selects the sessions: the query without paging and what is open.
+  function filterOf(params) {
+    var p = new URLSearchParams(params);
+    ['page', 'size', 'open', 'info'].forEach(function (k) { p.delete(k); });
+    p.sort();
+    return p.toString();
   }
   var confirming = false; // the confirm step on its way: shown busy, asked for once
   function openConfirm(url) {

@@ -223,6 +223,27 @@ describe('session monitor in a browser', () => {
     await expect.poll(() => page.url()).not.toContain('f_infobase=HR');
   });
 
+  it('Terminate all right after typing a search counts and closes what the search box says, not the filter before it', async () => {
+    const mine = await openAgent('Lebedev-TA');
+    const others = [await openAgent('Zaitsev-TA'), await openAgent('Zaitseva-TA')];
+    await page.goto(`${base}/monitor`);
+    await expect.poll(() => row(page, mine.id).count()).toBe(1);
+    // A slow link: the search typed a moment ago has not come back yet when Terminate all is pressed.
+    await page.route(/\/monitor\?.*q=Lebedev/, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.fill('#monitor-q', 'Lebedev-TA');
+    await page.click('#monitor-actions [data-act=terminate-all]');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain('1 session that the current filter shows');
+    await dialog.locator('button.danger').click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await mine.heartbeat()).status).toBe(410);
+    for (const other of others) expect((await other.heartbeat()).status).toBe(200);
+  });
+
   it('the context menu offers the row actions', async () => {
     const a = await openAgent('Morozov');
     await page.goto(`${base}/monitor`);
