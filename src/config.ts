@@ -72,16 +72,33 @@ function publicUrl(env: Env): string | null {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
+/**
+ * An address as the server sees a connection's: IPv4 for an IPv4-mapped IPv6 address, IPv6 in its
+ * short lower-case form (0:0:0:0:0:0:0:1 is ::1), so that the list is compared exactly.
+ */
+function canonicalIp(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+  if (mapped && isIP(mapped) === 4) return mapped;
+  if (isIP(ip) !== 6) return ip;
+  try {
+    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return ip.toLowerCase(); // a zone id (fe80::1%eth0), which URL does not take
+  }
+}
+
 function trustProxy(env: Env): string[] {
   const raw = env.TRUST_PROXY;
   if (raw === undefined || raw.trim() === '') return [];
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
   for (const item of items) {
-    if (!/^[0-9a-fA-F:.]+$/.test(item)) {
+    // Exact addresses only: a mistyped one (10.0.0.300) or a range would never match, and every
+    // user behind the proxy would then share its address in the login and capture rate limits.
+    if (!isIP(item)) {
       throw new ConfigError('TRUST_PROXY', `must be a comma-separated list of proxy IP addresses, got "${item}"`);
     }
   }
-  return items;
+  return items.map(canonicalIp);
 }
 
 // Letters, digits and inner hyphens per label (RFC 1123), with a last label that is not all digits

@@ -66,6 +66,9 @@ describe('configuration', () => {
     ['PUBLIC_URL', 'monitor.example.com'],
     ['PUBLIC_URL', 'ftp://monitor.example.com'],
     ['TRUST_PROXY', '10.0.0.1, proxy.local', 'proxy.local'],
+    ['TRUST_PROXY', '10.0.0.1, 10.0.0.300', '10.0.0.300'],
+    ['TRUST_PROXY', 'cafe', 'cafe'],
+    ['TRUST_PROXY', '172.18.0.0/16'],
     ['LOG_LEVEL', 'verbose'],
     ['SESSION_IDLE_MINUTES', '0'],
     ['SESSION_MAX_HOURS', '1.5'],
@@ -80,6 +83,10 @@ describe('configuration', () => {
     ['DEFAULT_LOCALE', 'de'],
     ['TZ_DEFAULT', 'Mars/Olympus'],
   ];
+  it('keeps TRUST_PROXY addresses in the form the server sees a connection from', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, ::FFFF:172.18.0.2, 0:0:0:0:0:0:0:1, FD00::0:5' }).trustProxy).toEqual(['10.0.0.1', '172.18.0.2', '::1', 'fd00::5']);
+  });
+
   for (const [name, value, shown = value] of BAD) {
     it(`refuses ${name}=${value} naming the variable`, () => {
       const e = refusal({ [name]: value });
