@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
 
 // src/db → ../../migrations, the same from dist/src/db → dist/migrations.
 const migrationFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -24,8 +24,26 @@ const provider: MigrationProvider = {
 
 export class MigrationFailed extends Error {}
 
-/** Applies every pending migration in order; throws (naming it) if one fails. */
+/**
+ * The migrations this database has that this version does not know: it was written by a newer
+ * version (an image rolled back after an upgrade). Kysely would call that "corrupted migrations".
+ */
+async function unknownMigrations(db: Kysely<any>): Promise<string[]> {
+  const table = await sql<{ n: number }>`select count(*) as n from sqlite_schema where type = 'table' and name = 'kysely_migration'`.execute(db);
+  if (!table.rows[0]?.n) return [];
+  const known = new Set(Object.keys(await provider.getMigrations()));
+  const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+  return applied.rows.map((r) => r.name).filter((name) => !known.has(name));
+}
+
+/** Applies every pending migration in order; throws (naming it) if one fails or the database is from a newer version. */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
+  const unknown = await unknownMigrations(db);
+  if (unknown.length) {
+    throw new MigrationFailed(
+      `it was written by a newer version of Session Monitor (its migration ${unknown[unknown.length - 1]} is unknown to this one): run that version or a later one, or restore a backup taken before the upgrade`,
+    );
+  }
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -45,6 +45,20 @@ describe('migrations', () => {
     await again.db.destroy();
   });
 
+  it('refuse a database from a newer version by saying so, and leave it as it was', async () => {
+    // An image rolled back after an upgrade: the file has a migration this version does not know.
+    const file = path.join(dir, 'monitor.db');
+    const { db, sqlite } = openDatabase(file);
+    await migrateToLatest(db);
+    sqlite.prepare("insert into kysely_migration (name, timestamp) values ('2099-01-01-01-from-the-future', '2099-01-01T00:00:00.000Z')").run();
+    const before = sqlite.prepare('select name from kysely_migration order by name').all();
+    await expect(migrateToLatest(db)).rejects.toThrow(
+      /^it was written by a newer version of Session Monitor \(its migration 2099-01-01-01-from-the-future is unknown to this one\): run that version or a later one, or restore a backup taken before the upgrade$/,
+    );
+    expect(sqlite.prepare('select name from kysely_migration order by name').all()).toEqual(before);
+    await db.destroy();
+  });
+
   it('are date-prefixed and frozen in time (they never import application code)', () => {
     for (const f of fs.readdirSync(path.join(projectRoot, 'migrations'))) {
       expect(f).toMatch(/^\d{4}-\d{2}-\d{2}-\d{2}-[a-z0-9-]+\.ts$/);
