@@ -9,6 +9,13 @@ import { refreshPlannerStatistics } from '../models/maintenance.js';
 /** The lease sweep's period; it also refreshes server_state.alive_at, the server's sign of life. */
 const LEASE_TICK_MS = 5_000;
 
+/**
+ * The slower jobs run first this long after start, then at their period: a
+ * server restarted more often than every 10 minutes (a crash loop, frequent
+ * deploys) still applies retention and drops expired logins.
+ */
+export const FIRST_RUN_AFTER_MS = 60_000;
+
 export interface Jobs {
   stop(): Promise<void>;
 }
@@ -16,10 +23,12 @@ export interface Jobs {
 /** Starts the background timers (each only calls model functions) and the WAL checkpoint worker. */
 export async function startJobs(deps: Deps, sqlite: Database.Database): Promise<Jobs> {
   const timers: NodeJS.Timeout[] = [];
-  const every = (ms: number, name: string, fn: () => Promise<void>) => {
+  let stopped = false;
+  /** Runs fn every `ms`, the first time after `firstMs`; a run still going skips the next. */
+  const every = (ms: number, name: string, fn: () => Promise<void>, firstMs = ms) => {
     let running = false;
-    const t = setInterval(async () => {
-      if (running) return;
+    const run = async () => {
+      if (running || stopped) return;
       running = true;
       try {
         await fn();
@@ -28,12 +37,25 @@ export async function startJobs(deps: Deps, sqlite: Database.Database): Promise<
       } finally {
         running = false;
       }
-    }, ms);
-    t.unref();
-    timers.push(t);
+    };
+    const repeat = () => {
+      const t = setInterval(run, ms);
+      t.unref();
+      timers.push(t);
+    };
+    if (firstMs === ms) return repeat();
+    const first = setTimeout(() => {
+      repeat();
+      void run();
+    }, firstMs);
+    first.unref();
+    timers.push(first);
   };
-  every(10 * 60_000, 'web-session-cleanup', () =>
-    deleteExpiredWebSessions(deps.db, deps.clock.now(), deps.config.webSessionIdleMinutes * 60_000),
+  every(
+    10 * 60_000,
+    'web-session-cleanup',
+    () => deleteExpiredWebSessions(deps.db, deps.clock.now(), deps.config.webSessionIdleMinutes * 60_000),
+    FIRST_RUN_AFTER_MS,
   );
   // The server's own downtime evicts nobody: open leases move forward by it (at most one lease timeout).
   // A process already ticking (alive within 3 ticks, as leaseTick judges a stall) is no downtime.
@@ -48,16 +70,22 @@ export async function startJobs(deps: Deps, sqlite: Database.Database): Promise<
     await pruneMetricSamples(deps.db, deps.clock.now());
     await pruneClosedSessionRows(deps.db);
   });
-  every(10 * 60_000, 'retention', async () => {
-    await applyRetention(deps.db, deps.clock.now());
-  });
+  every(
+    10 * 60_000,
+    'retention',
+    async () => {
+      await applyRetention(deps.db, deps.clock.now());
+    },
+    FIRST_RUN_AFTER_MS,
+  );
   // The planner's statistics follow the data (opening the database gathers the first ones).
   every(3600_000, 'planner-statistics', () => refreshPlannerStatistics(deps.db));
   // WAL pages move into the database file in a worker thread, not inside a request's COMMIT.
   const checkpointer = await startCheckpointer(sqlite, { onError: (message) => deps.logger.warn(message) });
   return {
     async stop() {
-      for (const t of timers) clearInterval(t);
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
       // Agent writes still queued for their group are written before the database closes.
       await deps.groupCommit.flush();
       await checkpointer.stop();

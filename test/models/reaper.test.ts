@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeApp, type TestApp } from '../helpers/app.js';
 import { captureBody, fingerprint, heartbeat, makeLicense, openOk, sessionRow } from '../helpers/licensing.js';
 import { forgiveRestart, leaseTick, reapExpiredSessions, sessionState } from '../../src/models/reaper.js';
 import { applyRetention, pruneClosedSessionRows } from '../../src/models/retention.js';
 import { changeMarker } from '../../src/models/session-lifecycle.js';
-import { startJobs } from '../../src/jobs/index.js';
+import { FIRST_RUN_AFTER_MS, startJobs } from '../../src/jobs/index.js';
 import { hostPool } from '../../src/models/packages.js';
 
 const MIN = 60_000;
@@ -198,6 +198,25 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     await jobs.stop();
     expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now());
     expect((await t.db.selectFrom('server_state').select('alive_at').executeTakeFirstOrThrow()).alive_at).toBe(t.clock.now());
+  });
+
+  it('startJobs applies retention a minute after start, not only after its 10-minute period (a server restarted often)', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    await t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', `Bearer ${s.token}`).expect(204);
+    t.clock.advance(8 * 24 * 3600_000); // past the 7 d + 1 h a closed session is kept
+    await aliveAt(t.clock.now());
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
+    try {
+      const jobs = await startJobs(t.deps, t.sqlite);
+      await vi.advanceTimersByTimeAsync(FIRST_RUN_AFTER_MS - 1000);
+      expect(await sessionRow(t, s.sessionId)).toBeDefined();
+      await vi.advanceTimersByTimeAsync(2000);
+      await vi.waitFor(async () => expect(await t.db.selectFrom('sessions').select('id').where('id', '=', s.sessionId).executeTakeFirst()).toBeUndefined());
+      await jobs.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('retention deletes closed sessions after max(7 days, retentionDays) and history after retentionDays', async () => {
