@@ -56,8 +56,8 @@ export function isTimeZone(tz: string): boolean {
 
 const BYTE_UNITS: readonly string[] = ['B', 'KB', 'MB', 'GB', 'TB'];
 
-/** 1536 → "1.5 KB" (units as given: the viewer's language's); keeps the sign (net memory may be negative). */
-export function formatBytes(n: number, units: readonly string[] = BYTE_UNITS): string {
+/** 1536 → "1.5 KB" (units and decimal mark as given: the viewer's language's, "1,5 КБ"); keeps the sign (net memory may be negative). */
+export function formatBytes(n: number, units: readonly string[] = BYTE_UNITS, decimal = '.'): string {
   const sign = n < 0 ? '-' : '';
   let v = Math.abs(n);
   let u = 0;
@@ -65,10 +65,12 @@ export function formatBytes(n: number, units: readonly string[] = BYTE_UNITS): s
     v /= 1024;
     u++;
   }
-  return `${sign}${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+  return `${sign}${u === 0 ? v : withDecimal(v.toFixed(v < 10 ? 1 : 0), decimal)} ${units[u]}`;
 }
 
-/** CPU milliseconds → seconds with one decimal. */
-export function formatCpuSeconds(ms: number): string {
-  return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
+/** CPU milliseconds → seconds with two decimals below 10 s, else one ("82.6" / "82,6"). */
+export function formatCpuSeconds(ms: number, decimal = '.'): string {
+  return withDecimal((ms / 1000).toFixed(ms < 10_000 ? 2 : 1), decimal);
 }
+
+const withDecimal = (fixed: string, decimal: string) => (decimal === '.' ? fixed : fixed.replace('.', decimal));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allKeys, translator } from '../../src/i18n/index.js';
-import { formatBytes } from '../../src/lib/format.js';
+import { formatBytes, formatCpuSeconds } from '../../src/lib/format.js';
 
 describe('message catalogue', () => {
   const en = translator('en');
@@ -51,8 +51,10 @@ describe('message catalogue', () => {
     expect(ru('api.session_limit_reached', { maxSessions: 3 })).toBe('Заняты все одновременные сеансы лицензии (лимит 3). Закройте сеанс и повторите.');
   });
 
-  it('byte units are the catalogue\'s, per language', () => {
-    expect(formatBytes(1536, ru('format.byte_units').split(' '))).toBe('1.5 КБ');
+  it('byte units and the decimal mark are the catalogue\'s, per language', () => {
+    expect(formatBytes(1536, ru('format.byte_units').split(' '), ru('format.decimal_mark'))).toBe('1,5 КБ');
+    expect(formatCpuSeconds(82_600, ru('format.decimal_mark'))).toBe('82,6');
+    expect(formatCpuSeconds(1234, en('format.decimal_mark'))).toBe('1.23');
     expect(formatBytes(1536, en('format.byte_units').split(' '))).toBe('1.5 KB');
     expect(formatBytes(-512)).toBe('-512 B');
   });

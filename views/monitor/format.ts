@@ -29,7 +29,8 @@ function unitsOf(t: T): string[] {
 
 /** A metric figure in human units: CPU seconds, bytes, or a plain count. */
 export function formatMetric(col: MetricColumn, value: number, t: T): string {
-  if (col === 'cpu') return formatCpuSeconds(value);
+  const decimal = t('format.decimal_mark');
+  if (col === 'cpu') return formatCpuSeconds(value, decimal);
   if (col === 'calls') return String(value);
-  return formatBytes(value, unitsOf(t));
+  return formatBytes(value, unitsOf(t), decimal);
 }

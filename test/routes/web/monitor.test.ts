@@ -314,14 +314,17 @@ describe('monitor page', () => {
 
     it('byte figures carry units in the viewer\'s language, in the table and the info panel', async () => {
       const l = await seedLicense(t);
-      const id = await seedSession(t, { ...l, hostId: await seedHost(t, l.licenseId), user: 'Ivanov', memTotal: 3 * 2 ** 20 });
+      const id = await seedSession(t, { ...l, hostId: await seedHost(t, l.licenseId), user: 'Ivanov', memTotal: 3 * 2 ** 20 + 2 ** 19, cpuTotal: 82_600 });
       const s = await loginAs(t, 'support');
-      await t.db.updateTable('users').set({ monitor_columns: JSON.stringify(['session', 'memory']) }).where('id', '=', s.user.id).execute();
+      await t.db.updateTable('users').set({ monitor_columns: JSON.stringify(['session', 'memory', 'cpu']) }).where('id', '=', s.user.id).execute();
       const en = await t.request.get(`/monitor?info=${id}`).set('Cookie', s.cookie);
-      expect(rowOf(en.text, id)).toContain('>3.0 MB</td>');
+      expect(rowOf(en.text, id)).toContain('>3.5 MB</td>');
+      expect(rowOf(en.text, id)).toContain('>82.6</td>');
       await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', s.user.id).execute();
       const ru = await t.request.get(`/monitor?info=${id}`).set('Cookie', s.cookie);
-      expect(rowOf(ru.text, id)).toContain('>3.0 МБ</td>');
+      // With the decimal comma Russian readers expect.
+      expect(rowOf(ru.text, id)).toContain('>3,5 МБ</td>');
+      expect(rowOf(ru.text, id)).toContain('>82,6</td>');
       expect(ru.text).not.toMatch(/\d (?:B|KB|MB)</);
     });
 
