@@ -12,6 +12,7 @@ import { releaseSession } from '../../src/models/release.js';
 import { HOUR_MS, RAW_WINDOW_MS } from '../../src/models/history-rollup.js';
 import { applyRetention, closedSessionKeepMs, pruneMetricSamples } from '../../src/models/retention.js';
 import { fingerprintOf } from '../../src/models/fingerprint.js';
+import { sessionSearchText } from '../../src/models/session-search.js';
 import type { SnapshotPackage } from '../../src/models/packages.js';
 import { seededRandom } from '../../src/agent/simulator.js';
 
@@ -75,6 +76,11 @@ export interface SweepResult {
  * Lease sweep: `expired` open sessions past their lease (30% holding a
  * feature, 20% with a package, half of those pooled on close, 3 metric samples
  * each) beside `live` fresh ones; times reapExpiredSessions (the job's sweep).
+ * The table is laid out as captures lay it out: rows in the order the sessions
+ * started (a capture appends its row, so rowid order is start order), over
+ * two days, with the search text a capture stores; the expired ones are a
+ * random ~91% of them, of every age (a site's network gone, not just the
+ * oldest sessions).
  */
 export async function leaseSweep(dir: string, expired: number, live: number): Promise<SweepResult> {
   const file = path.join(dir, 'sweep.db');
@@ -82,18 +88,28 @@ export async function leaseSweep(dir: string, expired: number, live: number): Pr
   const now = Date.parse('2026-11-21T10:00:00.000Z');
   const lic = licensing(sqlite, now, 100, 10);
   const rnd = seededRandom(7);
-  const insS = sqlite.prepare(`insert into sessions (id, license_id, client_id, host_id, session_number, token_hash, user_name, connection_type, started_at, last_seen_at, heartbeat_interval_sec, updated_at)
-    values (?, ?, ?, ?, ?, ?, ?, 'client', ?, ?, 60, ?)`);
+  const insS = sqlite.prepare(`insert into sessions (id, license_id, client_id, host_id, session_number, token_hash, user_name, connection_type, machine_hostname, machine_ip,
+      started_at, last_seen_at, heartbeat_interval_sec, updated_at, search_text)
+    values (?, ?, ?, ?, ?, ?, ?, 'client', ?, '10.0.0.1', ?, ?, 60, ?, ?)`);
   const insF = sqlite.prepare("insert into session_features (session_id, license_id, feature, acquired_at) values (?, ?, 'reports', ?)");
   const insP = sqlite.prepare(`insert into packages (session_id, package_id, path, name, state, refs, origin, opened_at, seq) values (?, 'p-1', ?, 'pkg', 'idle', '[]', ?, ?, 0)`);
   const insM = sqlite.prepare('insert into metric_samples (session_id, at, cpu_total, mem_total, data_total, calls_total, dbms_total) values (?, ?, 1, 2, 3, 4, 5)');
   sqlite.transaction(() => {
-    for (let i = 0; i < expired + live; i++) {
+    const total = expired + live;
+    let toExpire = expired;
+    for (let i = 0; i < total; i++) {
       const l = lic.licenses[i % lic.licenses.length];
       const host = l.hosts[i % l.hosts.length];
       const id = `s-${i}`;
-      const seen = i < expired ? now - 400_000 - Math.floor(rnd() * 3600_000) : now - Math.floor(rnd() * 60_000);
-      insS.run(id, l.licenseId, lic.clientId, host.id, i + 1, hashToken(id), `user${i % 500}`, seen - 3600_000, seen, seen);
+      // Exactly `expired` of them, spread at random over the start order.
+      const isExpired = rnd() * (total - i) < toExpire;
+      if (isExpired) toExpire--;
+      const started = now - 2 * 86_400_000 + Math.floor((i * 86_400_000) / total);
+      const seen = isExpired ? now - 400_000 - Math.floor(rnd() * 3600_000) : now - Math.floor(rnd() * 60_000);
+      const user = `user${i % 500}`;
+      const hostname = `SIM-${i % 1000}`;
+      const search = sessionSearchText({ user_name: user, client_session_id: id, machine_hostname: hostname, client_hostname: null, machine_ip: '10.0.0.1', client_ip: null });
+      insS.run(id, l.licenseId, lic.clientId, host.id, i + 1, hashToken(id), user, hostname, started, seen, seen, search);
       if (rnd() < 0.3) insF.run(id, l.licenseId, seen);
       const r = rnd();
       if (r < 0.2) insP.run(id, `/services/job${i % 20}.lgp`, r < 0.1 ? 'integrator' : 'interactive', seen);
