@@ -1,7 +1,7 @@
 import type { CaptureGroup, ConcurrencySeries, LicenseHistory } from '../../src/models/history.js';
 import type { License } from '../../src/models/licenses.js';
 import { RAW_WINDOW_MS } from '../../src/models/history-rollup.js';
-import { zoneLabel } from '../../src/lib/local-time.js';
+import { zoneLabel, zoneOffsetMs } from '../../src/lib/local-time.js';
 import { ListTable } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
 import { audienceOf, when } from './parts.js';
@@ -39,15 +39,34 @@ function refusalLabel(ctx: PageContext, code: string | null): string {
   return label === key ? code : label;
 }
 
-/** A compact axis time: "13:05" within a day, "21.11 13:05" over days. */
-function axisTime(ctx: PageContext, ms: number, withDate: boolean): string {
+/** A compact axis label: "13:05" within a day, "21.11" for a day's start over a week. */
+function axisLabel(ctx: PageContext, ms: number, days: boolean): string {
   return new Intl.DateTimeFormat(ctx.locale === 'ru' ? 'ru-RU' : 'en-GB', {
     timeZone: ctx.timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    ...(withDate ? { day: '2-digit', month: '2-digit' } : {}),
+    ...(days ? { day: '2-digit', month: '2-digit' } : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
   }).format(ms);
+}
+
+const QUARTER_HOUR = 15 * 60_000;
+
+/**
+ * Where the time axis has its marks: at round times on the viewer's clock —
+ * every 15 minutes over an hour, at 00, 06, 12 and 18 o'clock over a day, at
+ * midnight over a week — so they read as people read a clock, not at fifths of
+ * the period. Every zone's offset is a whole number of quarter hours, so the
+ * quarter hours of UTC are the candidates.
+ */
+export function axisTicks(from: number, to: number, timeZone: string): { at: number; days: boolean }[] {
+  const span = to - from;
+  const days = span > 36 * 3600_000;
+  const ticks: { at: number; days: boolean }[] = [];
+  for (let at = Math.ceil(from / QUARTER_HOUR) * QUARTER_HOUR; at <= to; at += QUARTER_HOUR) {
+    const wall = at + zoneOffsetMs(at, timeZone);
+    const minuteOfDay = Math.floor((((wall % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
+    const round = span <= 2 * 3600_000 ? true : days ? minuteOfDay === 0 : minuteOfDay % 360 === 0;
+    if (round) ticks.push({ at, days });
+  }
+  return ticks;
 }
 
 const W = 640;
@@ -76,8 +95,8 @@ export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencyS
     d += ` H${x(i + 1).toFixed(1)}`;
   });
   const area = `${d} V${y(0).toFixed(1)} H${x(0).toFixed(1)} Z`;
-  const withDate = series.to - series.from >= 86_400_000;
-  const ticks = [0, 1, 2, 3, 4].map((k) => series.from + ((series.to - series.from) * k) / 4);
+  const ticks = axisTicks(series.from, series.to, ctx.timeZone);
+  const xAt = (at: number) => PAD.left + ((at - series.from) / (series.to - series.from)) * plotW;
   const limitLine = (value: number, cls: string, label: string) => (
     <g class={cls}>
       <line x1={PAD.left} x2={W - PAD.right} y1={y(value)} y2={y(value)} stroke-dasharray="6 4" stroke-width="1.5" />
@@ -98,14 +117,19 @@ export function ConcurrencyChart(props: { ctx: PageContext; series: ConcurrencyS
         <text x={PAD.left - 6} y={y(yMax) + 4} text-anchor="end">
           {yMax}
         </text>
-        {ticks.map((at, k) => (
-          <>
-            {k > 0 && <line class="chart-grid" x1={x((k / 4) * n)} x2={x((k / 4) * n)} y1={PAD.top} y2={y(0)} stroke-width="1" />}
-            <text x={x((k / 4) * n)} y={H - 6} text-anchor={k === 0 ? 'start' : k === 4 ? 'end' : 'middle'}>
-              {axisTime(ctx, at, withDate)}
-            </text>
-          </>
-        ))}
+        {ticks.map(({ at, days }) => {
+          const tx = xAt(at);
+          // A label near an edge is anchored inside the chart.
+          const anchor = tx < PAD.left + 20 ? 'start' : tx > W - PAD.right - 20 ? 'end' : 'middle';
+          return (
+            <>
+              {tx > PAD.left + 1 && <line class="chart-grid" x1={tx.toFixed(1)} x2={tx.toFixed(1)} y1={PAD.top} y2={y(0)} stroke-width="1" />}
+              <text x={tx.toFixed(1)} y={H - 6} text-anchor={anchor}>
+                {axisLabel(ctx, at, days)}
+              </text>
+            </>
+          );
+        })}
       </g>
       <path class="chart-area" d={area} stroke="none" />
       <path class="chart-line" d={d} fill="none" stroke-width="2" />
