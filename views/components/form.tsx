@@ -1,9 +1,16 @@
 import type { Child } from 'hono/jsx';
 
-/** A POST form carrying the CSRF token. */
+/**
+ * A sentence that names things an agent or a person typed, as one line of plain text: control characters
+ * (line breaks) become spaces and bidirectional overrides and isolates are dropped, so a host name cannot
+ * push the rest of a confirm question out of sight or show the license key after it reversed.
+ */
+export const plainSentence = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/[\u202a-\u202e\u2066-\u2069]/g, '');
+
+/** A POST form carrying the CSRF token; `confirm` is asked (app.js) before it is sent. */
 export function PostForm(props: { action: string; csrf: string | null; children?: Child; class?: string; confirm?: string; id?: string }) {
   return (
-    <form method="post" action={props.action} class={props.class} id={props.id} data-confirm={props.confirm}>
+    <form method="post" action={props.action} class={props.class} id={props.id} data-confirm={props.confirm === undefined ? undefined : plainSentence(props.confirm)}>
       {props.csrf && <input type="hidden" name="_csrf" value={props.csrf} />}
       {props.children}
     </form>

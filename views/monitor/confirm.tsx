@@ -1,6 +1,7 @@
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 import { TYPED_TEXT_MAX } from '../../src/lib/forms.js';
+import { plainSentence } from '../components/form.js';
 
 /** What a confirm step says and sends; the route words it, the view lays it out. */
 export interface ConfirmSpec {
@@ -30,7 +31,7 @@ export function ConfirmForm(props: { ctx: PageContext; base: string; spec: Confi
   return (
     <form method="post" action={spec.action} hx-post={spec.action} hx-target="#monitor-live" hx-swap="outerHTML" {...{ 'hx-status:4xx': 'target:#monitor-dialog swap:innerHTML', 'hx-status:5xx': 'swap:none' }} class="confirm" id="monitor-confirm">
       <h2 id="monitor-dialog-title">{spec.title}</h2>
-      {spec.text && <p>{spec.text}</p>}
+      {spec.text && <p>{plainSentence(spec.text)}</p>}
       {spec.refusal && (
         <p class="msg warn" role="alert">
           {spec.refusal}

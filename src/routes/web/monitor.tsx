@@ -39,6 +39,7 @@ import {
   terminateSession,
   terminateSessions,
 } from '../../models/session-actions.js';
+import { isDotName } from '../../models/licenses.js';
 import { changeMarker } from '../../models/session-lifecycle.js';
 import { webSessionAndChangeMarker } from '../../models/web-sessions.js';
 
@@ -286,7 +287,9 @@ async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQ
         danger: !stop,
         title: t(stop ? 'monitor.confirm.stop_package.title' : 'monitor.confirm.close_package.title'),
         text: t(stop ? 'monitor.confirm.stop_package.text' : 'monitor.confirm.close_package.text', vars),
-        refusal: stop && found.pkg.state !== 'running' ? t('monitor.confirm.not_running') : null,
+        // A package called "." or ".." cannot be named in the action's address: every URL parser folds it
+        // away, and the form would post to the session's own Stop instead (test/security/agent-names.test.ts).
+        refusal: isDotName(found.pkg.package_id) ? t('monitor.confirm.package_unaddressable') : stop && found.pkg.state !== 'running' ? t('monitor.confirm.not_running') : null,
         button: t(stop ? 'monitor.act.stop' : 'monitor.act.close'),
         action: `${BASE}/sessions/${sid(found.session.id)}/packages/${sid(found.pkg.package_id)}/${stop ? 'stop' : 'close'}`,
       };
