@@ -289,6 +289,15 @@ export async function trimPools(trx: Db, hostIds: number[], poolSize: number): P
     )`.execute(trx);
 }
 
+/** Trims every host's pool to poolSize (the setting was lowered; 0 empties them all). Answers how many entries it removed. */
+export async function trimAllPools(trx: Db, poolSize: number): Promise<number> {
+  const res = await sql`
+    delete from pool_entries where id in (
+      select id from (select id, row_number() over (partition by host_id order by lru desc) as rn from pool_entries) where rn > ${poolSize}
+    )`.execute(trx);
+  return Number(res.numAffectedRows ?? 0);
+}
+
 /** A host's pool, most recently used first. */
 export async function hostPool(db: Db, hostId: number) {
   const rows = await db

@@ -1,5 +1,7 @@
 import type { Db } from '../db/connection.js';
 import { AppError } from '../lib/errors.js';
+import { trimAllPools } from './packages.js';
+import { bumpChangeMarker } from './session-lifecycle.js';
 
 export interface Settings {
   heartbeatIntervalSec: number;
@@ -45,7 +47,8 @@ export function settingsProblems(s: Settings): Record<string, string> {
 /** Applies a partial change after validating the merged result; returns the new settings. */
 export async function updateSettings(db: Db, patch: Partial<Settings>, now: number): Promise<Settings> {
   return db.transaction().execute(async (trx) => {
-    const merged = { ...(await getSettings(trx)), ...patch };
+    const before = await getSettings(trx);
+    const merged = { ...before, ...patch };
     const problems = settingsProblems(merged);
     if (Object.keys(problems).length) {
       throw new AppError('invalid_request', 400, { fields: problems }, {
@@ -64,6 +67,8 @@ export async function updateSettings(db: Db, patch: Partial<Settings>, now: numb
       })
       .where('id', '=', 1)
       .execute();
+    // A lowered pool size applies to what lies in the pools now: the least recently used leave (0 empties them).
+    if (merged.poolSize < before.poolSize && (await trimAllPools(trx, merged.poolSize)) > 0) await bumpChangeMarker(trx);
     return merged;
   });
 }
