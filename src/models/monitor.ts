@@ -7,6 +7,7 @@ import { cleanColumns, parseColumns, type ColumnId, type FilterKey, type Monitor
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit.js';
 import { shortHash } from './fingerprint.js';
+import { lockState, type LockState } from './infobases.js';
 import { sharedPackagesOfHosts, type SharedPackage } from './packages.js';
 import { sessionState, type SessionState } from './session-actions.js';
 import { SEARCH_SEPARATOR } from './session-search.js';
@@ -90,6 +91,8 @@ export interface MonitorPage {
   info: SessionInfo | null;
   /** Names of the entry filters (license key, client, infobase, host) for their chips. */
   labels: Partial<Record<'license' | 'client' | 'infobase' | 'host', string>>;
+  /** Filtered by an infobase: its lock state now (a lock window opens and closes by time alone, see staleAt). */
+  infobaseLock?: LockState;
   /** When a row shown turns late without anything written: the refresh must not answer "unchanged" after it. */
   staleAt: number | null;
 }
@@ -351,13 +354,19 @@ export async function monitorPage(db: Db, scope: MonitorScope, q: MonitorQuery, 
   const visibleHosts = hosts.map((h) => h.hostId);
   const [shared, pool] = await Promise.all([sharedPackagesOfHosts(db, visibleHosts), poolsOf(db, visibleHosts)]);
   const info = q.info ? await sessionInfo(db, scope, q.info, now) : null;
-  const labels = await filterLabels(db, scope, q);
-  return { rows, total, pages, hosts, shared, pool, info, labels, staleAt };
+  const { labels, infobaseLock, lockChangesAt } = await filterLabels(db, scope, q, now);
+  if (lockChangesAt !== null && (staleAt === null || lockChangesAt < staleAt)) staleAt = lockChangesAt;
+  return { rows, total, pages, hosts, shared, pool, info, labels, infobaseLock, staleAt };
 }
 
-/** What the entry filters name, as the viewer may see it (nothing for another client's ids). */
-async function filterLabels(db: Db, scope: MonitorScope, q: MonitorQuery): Promise<MonitorPage['labels']> {
+/**
+ * What the entry filters name, as the viewer may see it (nothing for another client's ids), and the
+ * filtered infobase's lock state with the next moment it changes by time alone (its from or to).
+ */
+async function filterLabels(db: Db, scope: MonitorScope, q: MonitorQuery, now: number) {
   const out: MonitorPage['labels'] = {};
+  let infobaseLock: LockState | undefined;
+  let lockChangesAt: number | null = null;
   const own = scope.clientId;
   if (q.license !== null) {
     let b = db.selectFrom('licenses').select('key').where('id', '=', q.license);
@@ -368,15 +377,20 @@ async function filterLabels(db: Db, scope: MonitorScope, q: MonitorQuery): Promi
     out.client = (await db.selectFrom('clients').select('name').where('id', '=', q.client).executeTakeFirst())?.name;
   }
   if (q.infobase !== null) {
-    let b = db.selectFrom('infobases').select('name').where('id', '=', q.infobase);
+    let b = db.selectFrom('infobases').select(['name', 'lock_set_at', 'lock_from', 'lock_to']).where('id', '=', q.infobase);
     if (own !== null) b = b.where('client_id', '=', own);
-    out.infobase = (await b.executeTakeFirst())?.name;
+    const ib = await b.executeTakeFirst();
+    out.infobase = ib?.name;
+    if (ib) {
+      infobaseLock = lockState(ib, now);
+      if (ib.lock_set_at !== null) lockChangesAt = [ib.lock_from, ib.lock_to].find((at) => at !== null && at > now) ?? null;
+    }
   }
   if (q.host !== null) {
     const [h] = await hostLabels(db, scope, [q.host]);
     if (h) out.host = h.hostname ?? h.ip ?? undefined;
   }
-  return out;
+  return { labels: out, infobaseLock, lockChangesAt };
 }
 
 /**

@@ -22,7 +22,7 @@ function LockIcon(props: { state: LockState }) {
 }
 
 /** The lock state as an icon and words, coloured by how much it matters: in force, waiting, over, none. */
-export function LockBadge(props: { ctx: PageContext; infobase: Pick<Infobase, 'lock'> }) {
+export function LockBadge(props: { ctx: PageContext; infobase: { lock: Pick<NonNullable<Infobase['lock']>, 'state'> | null } }) {
   const { t } = props.ctx;
   const state: LockState = props.infobase.lock?.state ?? 'none';
   return (

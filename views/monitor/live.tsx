@@ -2,6 +2,7 @@ import { DEFAULT_PAGE_SIZE, monitorHref, monitorSearch, type MonitorQuery } from
 import type { MonitorPage } from '../../src/models/monitor.js';
 import { SessionsTable, type SettledHtml } from './sessions-table.js';
 import { Pool, SharedPackages } from './shared.js';
+import { LockBadge } from '../infobases/parts.js';
 import { audienceOf } from '../licenses/parts.js';
 import type { MonitorView } from './view.js';
 
@@ -89,6 +90,12 @@ function FilterChips(props: MonitorView & { data: MonitorPage }) {
       {chips.map((k) => (
         <span class="chip">
           {name(k)}: <b>{data.labels[k] ?? `#${q[k]}`}</b>{' '}
+          {k === 'infobase' && data.infobaseLock && data.infobaseLock !== 'none' && (
+            // Locked, scheduled or over: said beside the name, and followed by the refresh when the window opens or closes.
+            <a href={`${audienceOf(ctx) === 'client' ? '/cabinet' : ''}/infobases/${q.infobase}`}>
+              <LockBadge ctx={ctx} infobase={{ lock: { state: data.infobaseLock } }} />
+            </a>
+          )}
           {/* Each remove link says which filter it removes: a list of links all named alike tells nothing. */}
           <a href={monitorHref(base, q, { [k]: null, page: 1 })} data-nav="" aria-label={ctx.t('monitor.chip.remove_named', { filter: name(k), value: data.labels[k] ?? `#${q[k]}` })}>
             ×

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setLock } from '../../../src/models/infobases.js';
 import { bumpChangeMarker } from '../../../src/models/session-lifecycle.js';
 import { loginAs, makeApp, type TestApp } from '../../helpers/app.js';
+import { staffActor } from '../../helpers/licensing.js';
 import { seedHost, seedLicense, seedPackage, seedSession, seedSessions } from '../../helpers/monitor-data.js';
 
 const HX = { 'HX-Request': 'true', 'HX-Request-Type': 'partial' };
@@ -185,6 +187,46 @@ describe('monitor refresh', () => {
     expect(full.text).toContain(`<tr data-session-id="${d.ids[0]}" class="late"`);
     const after = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', late.headers['etag']);
     expect(after.status).toBe(304);
+  });
+
+  it('filtered by an infobase, its lock state shows beside the name and follows the window opening and closing by time alone', async () => {
+    const l = await seedLicense(t);
+    const h = await seedHost(t, l.licenseId);
+    await seedSession(t, { ...l, hostId: h, infobase: { externalId: 'ib-1', name: 'Accounting' } });
+    const ib = await t.db.selectFrom('infobases').select('id').executeTakeFirstOrThrow();
+    const now = t.clock.now();
+    // Set through the model, as the lock form does: the marker moves once, at setting; then only time passes.
+    await setLock(t.db, staffActor(), ib.id, { from: now + 30_000, to: now + 90_000, message: 'Closing the month' }, now);
+    const s = await loginAs(t, 'support');
+    const url = `/monitor?infobase=${ib.id}`;
+    const poll = (etag: string) => t.request.get(url).set('Cookie', s.cookie).set(HX).set('X-Auto-Refresh', '1').set('If-None-Match', etag);
+    const first = await t.request.get(url).set('Cookie', s.cookie).set(HX);
+    const chip = (html: string) => /<span class="chip">Infobase: [\s\S]*?<\/span>(?=<\/p>)/.exec(html)?.[0] ?? '';
+    expect(chip(first.text)).toContain(`<a href="/infobases/${ib.id}"><span class="lock-badge lock-scheduled">`);
+    expect(chip(first.text)).toContain('Lock scheduled');
+    t.clock.advance(20_000);
+    expect((await poll(first.headers['etag'])).status).toBe(304);
+    // The window opens: nothing was written, yet the refresh brings the new state.
+    t.clock.advance(10_000);
+    const opened = await poll(first.headers['etag']);
+    expect(opened.status).toBe(200);
+    expect(chip(opened.text)).toContain('<span class="lock-badge lock-active">');
+    expect((await poll(opened.headers['etag'])).status).toBe(304);
+    // …and closes.
+    t.clock.advance(60_000);
+    const over = await poll(opened.headers['etag']);
+    expect(over.status).toBe(200);
+    expect(chip(over.text)).toContain('Lock over');
+    // The client's own user is taken to the infobase in the cabinet, where they may lock it too.
+    const own = await loginAs(t, 'client', { clientId: l.clientId });
+    const ownChip = chip((await t.request.get(url).set('Cookie', own.cookie).set(HX)).text);
+    expect(ownChip).toContain(`<a href="/cabinet/infobases/${ib.id}"><span class="lock-badge lock-expired">`);
+    // No lock: nothing said beside the name.
+    await t.db.updateTable('infobases').set({ lock_set_at: null, lock_from: null, lock_to: null }).execute();
+    await bumpChangeMarker(t.db);
+    const none = await t.request.get(url).set('Cookie', s.cookie).set(HX);
+    expect(chip(none.text)).toContain('Accounting');
+    expect(chip(none.text)).not.toContain('lock-badge');
   });
 
   it('a view filtered or sorted by state is never "unchanged": time alone moves sessions in and out of it', async () => {
