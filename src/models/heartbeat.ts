@@ -81,9 +81,8 @@ export function heartbeatInTransaction(
   hb: HeartbeatRequest,
   now: number,
 ): HeartbeatAnswer | Promise<HeartbeatAnswer> {
-  // One read: the session, the settings, its pending commands, and what metrics and packages need.
-  const read = preparedStatement(raw, readText(hb.metrics !== undefined, hb.packages !== undefined));
-  const row = (hb.metrics ? read.get(now - FIVE_MINUTES_MS, sessionId) : read.get(sessionId)) as HeartbeatRead | undefined;
+  // One read: the session, the settings, its pending commands, the 5-minute baseline, and what packages need.
+  const row = preparedStatement(raw, readText(hb.packages !== undefined)).get(now - FIVE_MINUTES_MS, sessionId) as HeartbeatRead | undefined;
   const s = checkAgentAccess(row, tokenHash, now);
 
   let pending = (JSON.parse(s.commands) as [number, string, CommandType, string | null, string | null, string | null][]).sort((a, b) => a[0] - b[0]);
@@ -103,7 +102,8 @@ export function heartbeatInTransaction(
     updated_at: now,
   };
   if (hb.lastInputAt !== undefined) update.last_input_at = Math.min(hb.lastInputAt, now);
-  if (hb.metrics) Object.assign(update, applyMetrics(raw, sessionId, s, hb.metrics, now));
+  // Without metrics the totals stand, but the 5-minute window still moves on: last5min is as of this heartbeat.
+  Object.assign(update, hb.metrics ? applyMetrics(raw, sessionId, s, hb.metrics, now) : lastFiveMinutes(s, s.baseline));
 
   let structural: Promise<void> | null = null;
   if (hb.packages) {
@@ -133,9 +133,9 @@ export function heartbeatInTransaction(
 
 const readTexts = new Map<string, string>();
 
-/** The heartbeat's one read; parameters: (the baseline's time when `metrics`), the session id. */
-function readText(metrics: boolean, packages: boolean): string {
-  const key = `${metrics}${packages}`;
+/** The heartbeat's one read; parameters: the baseline's time, the session id. */
+function readText(packages: boolean): string {
+  const key = String(packages);
   let text = readTexts.get(key);
   if (text === undefined) {
     text = `select s.token_hash, s.closed_at, s.close_reason, s.close_message, s.host_id,
@@ -145,7 +145,7 @@ function readText(metrics: boolean, packages: boolean): string {
         (select h.last_seen_at from hosts h where h.id = s.host_id) as host_seen_at,
         (select json_group_array(json_array(c.seq, c.id, c.type, c.package_id, c.path, c.text))
           from commands c where c.session_id = s.id and c.acked_at is null) as commands,
-        ${metrics ? BASELINE : 'null'} as baseline,
+        ${BASELINE} as baseline,
         ${packages ? storedPackagesSql('s.id') : 'null'} as packages
       from sessions s join settings st on st.id = 1
       where s.id = ?`;
@@ -232,12 +232,16 @@ function applyMetrics(raw: Database.Database, sessionId: string, s: HeartbeatRea
     totals.dbms_total = accumulate(s.dbms_total, s.dbms_reported, m.dbmsBytes.total);
     update.dbms_reported = m.dbmsBytes.total;
   }
-  // The session starts from 0: without a sample 5 minutes old, the baseline is zero.
-  const [cpu, mem, data, calls, dbms] = s.baseline ? (JSON.parse(s.baseline) as number[]) : [0, 0, 0, 0, 0];
   preparedStatement(raw, INSERT_SAMPLE).run(sessionId, now, totals.cpu_total, totals.mem_total, totals.data_total, totals.calls_total, totals.dbms_total);
+  return { ...update, ...totals, ...lastFiveMinutes(totals, s.baseline) };
+}
+
+type Totals = Pick<HeartbeatRead, 'cpu_total' | 'mem_total' | 'data_total' | 'calls_total' | 'dbms_total'>;
+
+/** The last5min figures: the accumulated totals less the baseline sample's (the session starts from 0: without a sample 5 minutes old, the baseline is zero). */
+function lastFiveMinutes(totals: Totals, baseline: string | null): Updateable<SessionTable> {
+  const [cpu, mem, data, calls, dbms] = baseline ? (JSON.parse(baseline) as number[]) : [0, 0, 0, 0, 0];
   return {
-    ...update,
-    ...totals,
     cpu_5m: totals.cpu_total - cpu,
     mem_5m: totals.mem_total - mem,
     data_5m: totals.data_total - data,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeApp, type TestApp } from '../../helpers/app.js';
+import { makeApiToken, makeApp, type TestApp } from '../../helpers/app.js';
 import { fingerprint, heartbeat, makeLicense, openOk, sessionRow, staffActor, type OpenedSession } from '../../helpers/licensing.js';
 import { closeSessions } from '../../../src/models/session-lifecycle.js';
 import { enqueueCommand, resetBinding, terminateSession } from '../../../src/models/session-actions.js';
@@ -143,10 +143,33 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
       t.clock.advance(60_000);
       await heartbeat(t, s, { metrics: { cpuMs: { total: 500 } } });
       expect(await totals()).toMatchObject({ cpu: [0, 500 + 3200 - 200 - 1600, 3500], calls: [32 - 16, 32] });
-      // Heartbeats without metrics leave the figures alone.
+      // A heartbeat without metrics keeps the totals (and the current call); its last5min is as of that heartbeat.
       t.clock.advance(60_000);
       await heartbeat(t, s, {});
       expect(await totals()).toMatchObject({ cpu: [0, 1900, 3500] });
+    });
+
+    it('a session that stops sending metrics: last5min falls to 0 five minutes after its last report, everywhere it is served', async () => {
+      const admin = { Authorization: `Bearer ${await makeApiToken(t, 'support')}` };
+      const served = async () => (await t.request.get('/api/v1/admin/sessions').set(admin)).body.items[0].metrics;
+      await heartbeat(t, s, { metrics: { cpuMs: { current: 5, total: 9000 }, memoryBytes: { total: 4096 }, dataBytes: { total: 700 }, calls: { total: 12 }, dbmsBytes: { total: 300 } } });
+      t.clock.advance(240_000);
+      await heartbeat(t, s, { packages: [] }); // the baseline (none before now−300 s) is the session's start
+      expect(await totals()).toMatchObject({ cpu: [5, 9000, 9000], calls: [12, 12] });
+      t.clock.advance(60_000); // the report is now 300 s old: the baseline
+      await heartbeat(t, s, {});
+      expect(await totals()).toMatchObject({ cpu: [5, 0, 9000], mem: [0, 0, 4096], calls: [0, 12] });
+      expect(await served()).toEqual({
+        cpuMs: { current: 5, last5min: 0, total: 9000 },
+        memoryBytes: { current: 0, last5min: 0, total: 4096 },
+        dataBytes: { last5min: 0, total: 700 },
+        calls: { last5min: 0, total: 12 },
+        dbmsBytes: { last5min: 0, total: 300 },
+      });
+      // Reporting again: the growth since the last report.
+      t.clock.advance(60_000);
+      await heartbeat(t, s, { metrics: { cpuMs: { total: 9500 } } });
+      expect(await totals()).toMatchObject({ cpu: [0, 500, 9500], calls: [0, 12] });
     });
 
     it('memory is net: may be negative and has no counter restarts', async () => {
@@ -162,10 +185,23 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
         await heartbeat(t, s, { metrics: { cpuMs: { total: i * 100 } } });
         t.clock.advance(60_000);
       }
-      expect(await pruneMetricSamples(t.db, t.clock.now())).toBe(7); // 0…7 min are at or before now−5 min: only 7 min stays
+      // 0…6 min are at or before now − 5 min − the slack: only 6 min stays of them; 7 min (now − 5 min) too.
+      expect(await pruneMetricSamples(t.db, t.clock.now())).toBe(6);
       await heartbeat(t, s, { metrics: { cpuMs: { total: 1200 } } });
       // Baseline: the sample at now−300 s (total 700).
       expect((await totals()).cpu).toEqual([0, 500, 1200]);
+    });
+
+    it('the pruning keeps the baseline of a heartbeat that arrived before it and is written after it', async () => {
+      const { pruneMetricSamples } = await import('../../../src/models/retention.js');
+      for (let i = 0; i <= 60; i++) {
+        await heartbeat(t, s, { metrics: { cpuMs: { total: 1000 + i * 100 } } }).expect(200); // every 5 s, 0…300 s
+        t.clock.advance(5000);
+      }
+      t.clock.advance(-1); // a heartbeat arrives at 304.999 s (its baseline: the sample at 0 s, total 1000) and waits for its group,
+      await pruneMetricSamples(t.db, t.clock.now() + 1); // while the minute's pruning runs at 305 s
+      await heartbeat(t, s, { metrics: { cpuMs: { total: 7200 } } }).expect(200);
+      expect((await totals()).cpu).toEqual([0, 6200, 7200]);
     });
 
     it("a closed session's samples go with the first pruning after they are 5 minutes old", async () => {
