@@ -10,18 +10,27 @@ const DELETE_BATCH = 5000;
 const SESSION_SCAN = 20_000;
 
 /**
+ * How far before (now − 5 min) the pruning still keeps each open session's
+ * baseline. A heartbeat reads the clock when it arrives and its baseline when
+ * its group is written (models/group-commit.ts), so a pruning that read the
+ * clock in between must spare the sample that heartbeat needs: taken away, its
+ * last5min would fall back to the session's whole total.
+ */
+export const SAMPLE_SLACK_MS = 15_000;
+
+/**
  * Deletes metric samples no later heartbeat can need: last5min looks at the
- * latest sample at or before (now − 5 min), so of the samples up to that
- * point only each session's latest is kept — and none of a session no longer
- * open (closing leaves its samples to this job; samples have no foreign key).
- * Returns the count deleted.
+ * latest sample at or before (its time − 5 min), so of the samples up to
+ * (now − 5 min − SAMPLE_SLACK_MS) only each session's latest is kept — and
+ * none older than 5 minutes of a session no longer open (closing leaves its
+ * samples to this job; samples have no foreign key). Returns the count deleted.
  */
 export async function pruneMetricSamples(db: Db, now: number): Promise<number> {
   const cut = now - FIVE_MINUTES_MS;
   const r = await sql`
     delete from metric_samples as m
     where m.at <= ${cut}
-      and (exists (select 1 from metric_samples n where n.session_id = m.session_id and n.at > m.at and n.at <= ${cut})
+      and (exists (select 1 from metric_samples n where n.session_id = m.session_id and n.at > m.at and n.at <= ${cut - SAMPLE_SLACK_MS})
         or not exists (select 1 from sessions s where s.id = m.session_id and s.closed_at is null))`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
