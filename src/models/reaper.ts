@@ -64,7 +64,10 @@ async function shiftLastSeen(trx: Db, seenUpTo: number, shiftMs: number, now: nu
 /**
  * The clock went back by -jumpMs: sessions seen before the jump look seen in
  * the future; they move onto the new timeline so that they expire neither
- * early (nothing is closed by the jump) nor an hour late.
+ * early (nothing is closed by the jump) nor an hour late. Their metric samples
+ * move with them: a heartbeat's 5-minute baseline is the latest sample at or
+ * before its time − 5 min, and with every sample in the future there would be
+ * none, so last5min would show each session's whole total for 5 minutes.
  */
 async function moveToEarlierTimeline(trx: Db, jumpMs: number, now: number): Promise<void> {
   await trx
@@ -73,6 +76,8 @@ async function moveToEarlierTimeline(trx: Db, jumpMs: number, now: number): Prom
     .where('closed_at', 'is', null)
     .where('last_seen_at', '>', now)
     .execute();
+  // Samples keep their order; one landing on a time its session already has replaces it.
+  await sql`update or replace metric_samples set at = min(at + ${jumpMs}, ${now}) where at > ${now}`.execute(trx);
 }
 
 /**

@@ -162,6 +162,24 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     expect((await sessionRow(t, live.sessionId)).closed_at).toBeNull();
   });
 
+  it('a clock jumping backwards takes the metric samples along: last5min stays a 5-minute figure', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    for (let i = 1; i <= 10; i++) {
+      t.clock.advance(MIN);
+      await heartbeat(t, s, { metrics: { cpuMs: { total: i * 1000 } } }).expect(200);
+    }
+    expect((await sessionRow(t, s.sessionId)).cpu_5m).toBe(5000); // 10 s total, 5 s in the last 5 minutes
+    await aliveAt(t.clock.now());
+    t.clock.advance(-3600_000); // backward jump of an hour
+    expect((await leaseTick(t.db, t.clock.now(), 5000)).shiftedMs).toBe(-3600_000);
+    t.clock.advance(MIN);
+    await heartbeat(t, s, { metrics: { cpuMs: { total: 11_000 } } }).expect(200);
+    const row = await sessionRow(t, s.sessionId);
+    expect(row.cpu_total).toBe(11_000);
+    expect(row.cpu_5m).toBe(5000); // not the whole 11 s
+  });
+
   it('sweeps many sessions in set-based batches', async () => {
     const lic = await makeLicense(t);
     const s = await openOk(t, lic.key);
