@@ -281,6 +281,8 @@ export interface LicenseEventTable {
   fingerprint_hash: string | null;
   client_ip: string | null;
   session_id: string | null;
+  /** The infobase whose lock refused (infobase_locked refusals only). */
+  infobase_id: number | null;
 }
 
 /** License history older than the raw window, per hour (migration 60): events with the same key counted. */
@@ -294,6 +296,7 @@ export interface LicenseEventHourTable {
   user_name: string | null;
   host_id: number | null;
   hostname: string | null;
+  infobase_id: number | null;
   count: number;
   first_at: number;
   last_at: number;

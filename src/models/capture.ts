@@ -164,8 +164,8 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
     clientIp,
     sessionId: null,
   };
-  const refuse = (err: AppError, feature: string | null = null): Outcome => {
-    recordLicenseEventsNow(raw, lic.id, [{ kind: 'refusal', code: err.code, feature }], subject, now);
+  const refuse = (err: AppError, feature: string | null = null, infobaseId: number | null = null): Outcome => {
+    recordLicenseEventsNow(raw, lic.id, [{ kind: 'refusal', code: err.code, feature, infobaseId }], subject, now);
     return { refused: err };
   };
 
@@ -181,7 +181,7 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
 
   const ib = req.infobase ? (q(INFOBASE_READ).get(lic.client_id, req.infobase.id) as InfobaseRow | undefined) : undefined;
   if (ib && lockRefuses(ib, req.connectionType, req.permissionCode, now)) {
-    return refuse(new AppError('infobase_locked', 423, { message: ib.lock_message }));
+    return refuse(new AppError('infobase_locked', 423, { message: ib.lock_message }), null, ib.id);
   }
 
   const limitOf = new Map(JSON.parse(lic.features) as [string, number | null][]);

@@ -28,16 +28,16 @@ export async function recordLicenseEvents(
   await db.insertInto('license_events').values(eventRows(licenseId, events, subject, now)).execute();
 }
 
-type LicenseEventInput = { kind: LicenseEventTable['kind']; code?: string | null; feature?: string | null };
+type LicenseEventInput = { kind: LicenseEventTable['kind']; code?: string | null; feature?: string | null; infobaseId?: number | null };
 
-const INSERT_EVENT = `insert into license_events (license_id, at, kind, code, feature, user_name, host_id, hostname, fingerprint_hash, client_ip, session_id)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_EVENT = `insert into license_events (license_id, at, kind, code, feature, user_name, host_id, hostname, fingerprint_hash, client_ip, session_id, infobase_id)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** recordLicenseEvents with synchronous statements on the raw handle of the caller's transaction (the capture's path). */
 export function recordLicenseEventsNow(raw: Database.Database, licenseId: number, events: LicenseEventInput[], subject: EventSubject, now: number): void {
   const insert = preparedStatement(raw, INSERT_EVENT);
   for (const r of eventRows(licenseId, events, subject, now)) {
-    insert.run(r.license_id, r.at, r.kind, r.code, r.feature, r.user_name, r.host_id, r.hostname, r.fingerprint_hash, r.client_ip, r.session_id);
+    insert.run(r.license_id, r.at, r.kind, r.code, r.feature, r.user_name, r.host_id, r.hostname, r.fingerprint_hash, r.client_ip, r.session_id, r.infobase_id);
   }
 }
 
@@ -54,5 +54,6 @@ function eventRows(licenseId: number, events: LicenseEventInput[], subject: Even
     fingerprint_hash: subject.fingerprintHash,
     client_ip: subject.clientIp,
     session_id: subject.sessionId,
+    infobase_id: e.infobaseId ?? null,
   }));
 }

@@ -54,12 +54,12 @@ export async function rollUpLicenseEvents(db: Db, now: number): Promise<{ hours:
       // Opens and closes lose the user and the host (nothing shows them); captures and refusals keep them.
       const keep = (col: string) => sql.raw(`case when kind in ('capture', 'refusal') then ${col} end`);
       await sql`
-        insert into license_event_hours (license_id, hour, kind, code, feature, user_name, host_id, hostname, count, first_at, last_at)
-        select license_id, ${h}, kind, code, feature, u, hid, hn, count(*), min(at), max(at)
-        from (select license_id, kind, code, feature, at,
+        insert into license_event_hours (license_id, hour, kind, code, feature, user_name, host_id, hostname, infobase_id, count, first_at, last_at)
+        select license_id, ${h}, kind, code, feature, u, hid, hn, infobase_id, count(*), min(at), max(at)
+        from (select license_id, kind, code, feature, infobase_id, at,
                      ${keep('user_name')} as u, ${keep('host_id')} as hid, ${keep('hostname')} as hn
               from license_events where at >= ${h} and at < ${end})
-        group by license_id, kind, code, feature, u, hid, hn`.execute(trx);
+        group by license_id, kind, code, feature, u, hid, hn, infobase_id`.execute(trx);
       const del = await trx.deleteFrom('license_events').where('at', '>=', h).where('at', '<', end).executeTakeFirst();
       return Number(del.numDeletedRows);
     });

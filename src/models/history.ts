@@ -13,10 +13,12 @@ export interface CaptureGroup {
   lastAt: number;
 }
 
-/** Refusals grouped by code × feature × user × computer. */
+/** Refusals grouped by code × feature × user × computer (× the infobase whose lock refused). */
 export interface RefusalGroup {
   code: string | null;
   feature: string | null;
+  /** The infobase whose lock refused (infobase_locked), by its current name. */
+  infobase: { id: number; name: string } | null;
   user: string | null;
   hostname: string | null;
   count: number;
@@ -44,7 +46,7 @@ function eventRows(db: Db, licenseId: number, kind: Kind, range: { from: number;
     .where('kind', '=', kind)
     .where('at', range.inclusive ? '>=' : '>', range.from)
     .where('at', '<=', range.to)
-    .select(['code', 'feature', 'user_name', 'host_id', 'hostname', sql<number>`1`.as('n'), 'at as first_at', 'at as last_at']);
+    .select(['code', 'feature', 'user_name', 'host_id', 'hostname', 'infobase_id', sql<number>`1`.as('n'), 'at as first_at', 'at as last_at']);
   if (!range.inclusive) return raw;
   // A range reaching past the raw window starts on an hour: its rolled-up hours are whole.
   return raw.unionAll(
@@ -54,7 +56,7 @@ function eventRows(db: Db, licenseId: number, kind: Kind, range: { from: number;
       .where('kind', '=', kind)
       .where('hour', '>=', range.from)
       .where('hour', '<=', range.to)
-      .select(['code', 'feature', 'user_name', 'host_id', 'hostname', 'count as n', 'first_at', 'last_at']),
+      .select(['code', 'feature', 'user_name', 'host_id', 'hostname', 'infobase_id', 'count as n', 'first_at', 'last_at']),
   );
 }
 
@@ -84,16 +86,19 @@ export async function licenseHistory(db: Db, licenseId: number, asked: { from: n
     .execute();
   const refusals = await db
     .selectFrom(eventRows(db, licenseId, 'refusal', range).as('e'))
+    .leftJoin('infobases as ib', 'ib.id', 'e.infobase_id')
     .select((eb) => [
-      'code',
-      'feature',
-      'user_name',
-      'hostname',
-      eb.fn.sum<number>('n').as('n'),
-      eb.fn.min('first_at').as('first_at'),
-      eb.fn.max('last_at').as('last_at'),
+      'e.code',
+      'e.feature',
+      'e.user_name',
+      'e.hostname',
+      'e.infobase_id',
+      'ib.name as infobase_name',
+      eb.fn.sum<number>('e.n').as('n'),
+      eb.fn.min('e.first_at').as('first_at'),
+      eb.fn.max('e.last_at').as('last_at'),
     ])
-    .groupBy(['code', 'feature', 'user_name', 'hostname'])
+    .groupBy(['e.code', 'e.feature', 'e.user_name', 'e.hostname', 'e.infobase_id'])
     .orderBy('last_at', 'desc')
     .orderBy('code')
     .orderBy('user_name')
@@ -112,6 +117,7 @@ export async function licenseHistory(db: Db, licenseId: number, asked: { from: n
     refusals: refusals.map((r) => ({
       code: r.code,
       feature: r.feature,
+      infobase: r.infobase_id === null ? null : { id: Number(r.infobase_id), name: r.infobase_name ?? `#${r.infobase_id}` },
       user: r.user_name,
       hostname: r.hostname,
       count: Number(r.n),

@@ -250,6 +250,13 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
             <tr>
               <td>
                 {refusalLabel(ctx, g.code)} {g.code && <small class="muted mono">{g.code}</small>}
+                {/* Which base's lock refused: a client with several bases on one license needs to know. */}
+                {g.infobase && (
+                  <>
+                    {' '}
+                    <a href={`${audienceOf(ctx) === 'client' ? '/cabinet' : ''}/infobases/${g.infobase.id}`}>{g.infobase.name}</a>
+                  </>
+                )}
               </td>
               <td>{g.feature === null ? <span class="muted">{t('common.none')}</span> : <code>{g.feature}</code>}</td>
               <td>{g.user}</td>

@@ -43,8 +43,8 @@ describe('admin API: history by key', () => {
       { feature: 'reports', user: 'Ivanov', hostId: h1.id, hostname: 'PC-1', count: 3, firstAt: iso(now - 3 * HOUR), lastAt: iso(now - 30 * MIN) },
     ]);
     expect(res.body.refusals).toEqual([
-      { code: 'feature_not_licensed', feature: 'admin', user: 'Ivanov', hostname: 'PC-1', count: 1, firstAt: iso(now - 5 * MIN), lastAt: iso(now - 5 * MIN) },
-      { code: 'host_limit_reached', feature: null, user: 'Sidorov', hostname: 'PC-9', count: 2, firstAt: iso(now - 5 * HOUR), lastAt: iso(now - 4 * HOUR) },
+      { code: 'feature_not_licensed', feature: 'admin', infobase: null, user: 'Ivanov', hostname: 'PC-1', count: 1, firstAt: iso(now - 5 * MIN), lastAt: iso(now - 5 * MIN) },
+      { code: 'host_limit_reached', feature: null, infobase: null, user: 'Sidorov', hostname: 'PC-9', count: 2, firstAt: iso(now - 5 * HOUR), lastAt: iso(now - 4 * HOUR) },
     ]);
 
     const lastHour = await t.request.get(`/api/v1/admin/licenses/${lic.id}/history?hours=1`).set(support);
