@@ -226,6 +226,8 @@ licensesRoutes.post('/licenses', adminOnly, async (c) => {
   const values = formValues(await c.req.parseBody());
   const { input, errors } = parseLicenseForm(c, values);
   if (!input.clientId) errors.clientId = c.var.t('licenses.form.error.clientId');
+  // A new license expired from the start is a typo (2025 for 2027), and its client would be refused at once.
+  if (input.expiresAt !== null && input.expiresAt <= now(c)) errors.expiresAt = c.var.t('licenses.form.error.expires_past');
   if (Object.keys(errors).length) return formPage(c, 400, 'create', { values, errors });
   try {
     const license = await createLicense(c.var.deps.db, actor(c), { ...input, maxHosts: input.maxHosts as number }, now(c));

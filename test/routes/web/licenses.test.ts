@@ -230,6 +230,9 @@ describe('license pages', () => {
       expect(model.status).toBe(400);
       expect(model.text).toContain('Enter a product name');
       expect(model.text).toContain('Enter a whole number from 1 to 1,000,000.');
+      const past = await post(s, '/licenses', { clientId: String(client.id), product: 'X', maxHosts: '1', expiresAt: '2026-11-21T09:00' }); // now is 10:00 UTC
+      expect(past.status).toBe(400);
+      expect(past.text).toContain('This time has passed: the new license would be expired from the start.');
       const dots = await post(s, '/licenses', { clientId: String(client.id), product: 'X', features: 'reports\n..', maxHosts: '1' });
       expect(dots.status).toBe(400);
       expect(dots.text).toContain('A feature cannot be called &quot;.&quot; or &quot;..&quot;');
