@@ -4,6 +4,7 @@ import { seededRandom } from '../../src/agent/simulator.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { fingerprintOf } from '../../src/models/fingerprint.js';
+import { applyRetention } from '../../src/models/retention.js';
 import { sessionSearchText } from '../../src/models/session-search.js';
 
 // The benchmark's data, written straight into a fresh database before the
@@ -217,6 +218,10 @@ export async function seedDatabase(file: string, o: SeedOptions): Promise<Seeded
       }
     })();
   }
+  // As a running server keeps its history: events older than the raw window folded into per-hour
+  // roll-ups by the retention job. Left raw, the server's first retention run (a minute after start)
+  // would fold the whole month during the measurements.
+  await applyRetention(db, now);
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
   await db.destroy();
   return { sessions, hosts: licenses.flatMap((l) => l.hosts.map((h) => h.host)), adminCookie, closedSessions: o.closedSessions, events };
