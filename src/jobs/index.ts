@@ -16,6 +16,13 @@ const LEASE_TICK_MS = 5_000;
  */
 export const FIRST_RUN_AFTER_MS = 60_000;
 
+/**
+ * History hours one retention run folds at most (~30 ms of write lock each, the
+ * event loop let through between them): a month's backlog after an upgrade or
+ * a long downtime is worked off in about five hours of runs, never as a stall.
+ */
+const ROLL_UP_HOURS_PER_RUN = 24;
+
 export interface Jobs {
   stop(): Promise<void>;
 }
@@ -74,7 +81,7 @@ export async function startJobs(deps: Deps, sqlite: Database.Database): Promise<
     10 * 60_000,
     'retention',
     async () => {
-      await applyRetention(deps.db, deps.clock.now());
+      await applyRetention(deps.db, deps.clock.now(), { maxRollUpHours: ROLL_UP_HOURS_PER_RUN });
     },
     FIRST_RUN_AFTER_MS,
   );

@@ -39,13 +39,19 @@ export function historyRange(from: number, to: number): { from: number; to: numb
  * license_event_hours, oldest hour first, one IMMEDIATE transaction per hour
  * (its groups inserted, its raw events deleted). Idempotent: a second run
  * finds no raw events left in those hours; a late event in an hour already
- * rolled up just adds a row the reads sum. Returns the hours and events folded.
+ * rolled up just adds a row the reads sum. At most `maxHours` per call, the
+ * event loop let through between hours (each holds the write lock ~30 ms): a
+ * backlog (the first run after an upgrade, a long downtime) is worked off over
+ * several runs of the job instead of stalling captures for seconds; reads are
+ * the same meanwhile (raw and rolled-up hours are read alike). Returns the
+ * hours and events folded.
  */
-export async function rollUpLicenseEvents(db: Db, now: number): Promise<{ hours: number; events: number }> {
+export async function rollUpLicenseEvents(db: Db, now: number, maxHours = Infinity): Promise<{ hours: number; events: number }> {
   const cut = hourStart(now - RAW_WINDOW_MS);
   let hours = 0;
   let events = 0;
-  for (;;) {
+  while (hours < maxHours) {
+    if (hours > 0) await new Promise((resolve) => setImmediate(resolve));
     const n = await db.transaction().execute(async (trx) => {
       const oldest = await trx.selectFrom('license_events').select((eb) => eb.fn.min('at').as('at')).where('at', '<', cut).executeTakeFirst();
       if (oldest?.at === null || oldest?.at === undefined) return -1;

@@ -74,9 +74,10 @@ export function closedSessionKeepMs(retentionDays: number): number {
  * folds the raw events older than the raw window into per-hour roll-ups
  * (rollUpLicenseEvents), and deletes roll-ups older than the retention. Each
  * step is safe to stop anywhere. Returns the sessions and the history events
- * removed (raw rows plus the events deleted roll-ups counted).
+ * removed (raw rows plus the events deleted roll-ups counted). `maxRollUpHours`
+ * bounds the hours folded in one call (the job's runs, see rollUpLicenseEvents).
  */
-export async function applyRetention(db: Db, now: number): Promise<{ sessions: number; events: number }> {
+export async function applyRetention(db: Db, now: number, opts: { maxRollUpHours?: number } = {}): Promise<{ sessions: number; events: number }> {
   const st = await db.selectFrom('settings').select('retention_days').where('id', '=', 1).executeTakeFirstOrThrow();
   const keepMs = st.retention_days * DAY_MS;
   const sessionsBefore = now - closedSessionKeepMs(st.retention_days);
@@ -97,8 +98,9 @@ export async function applyRetention(db: Db, now: number): Promise<{ sessions: n
     const n = Number(r.numAffectedRows ?? 0);
     events += n;
     if (n < DELETE_BATCH) break;
+    await new Promise((resolve) => setImmediate(resolve)); // writes waiting for the lock go between batches
   }
-  await rollUpLicenseEvents(db, now);
+  await rollUpLicenseEvents(db, now, opts.maxRollUpHours);
   events += await deleteRolledUpBefore(db, now - keepMs);
   return { sessions, events };
 }

@@ -185,3 +185,23 @@ describe('license history roll-ups', () => {
     expect((await hours()).map((h) => h.count)).toEqual([1]);
   });
 });
+
+describe('a roll-up backlog', () => {
+  it('is folded at most maxHours per call, oldest first, each call going on where the last stopped', async () => {
+    const t = await makeApp();
+    try {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      const first = hourStart(now - RAW_WINDOW_MS) - 30 * HOUR_MS; // 30 whole hours past the raw window
+      for (let h = 0; h < 30; h++) await insertEvent(t, { licenseId: lic.id, kind: 'capture', feature: 'f', user: 'U', at: first + h * HOUR_MS + MIN });
+      expect(await applyRetention(t.db, now, { maxRollUpHours: 24 })).toEqual({ sessions: 0, events: 0 });
+      const folded = await t.db.selectFrom('license_event_hours').select('hour').orderBy('hour').execute();
+      expect(folded.map((r) => r.hour)).toEqual(Array.from({ length: 24 }, (_, h) => first + h * HOUR_MS));
+      expect(await rollUpLicenseEvents(t.db, now, 24)).toEqual({ hours: 6, events: 6 });
+      expect(await rollUpLicenseEvents(t.db, now, 24)).toEqual({ hours: 0, events: 0 });
+      expect(await t.db.selectFrom('license_events').selectAll().execute()).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
