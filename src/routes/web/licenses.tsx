@@ -227,6 +227,8 @@ licensesRoutes.post('/licenses', adminOnly, async (c) => {
   const { input, errors } = parseLicenseForm(c, values);
   if (!input.clientId) errors.clientId = c.var.t('licenses.form.error.clientId');
   // A new license expired from the start is a typo (2025 for 2027), and its client would be refused at once.
+  // A guard for a person typing, not a rule of the model: the admin API takes any date, so that an
+  // integration can import the licenses of an older system, expired ones included (the demo does).
   if (input.expiresAt !== null && input.expiresAt <= now(c)) errors.expiresAt = c.var.t('licenses.form.error.expires_past');
   if (Object.keys(errors).length) return formPage(c, 400, 'create', { values, errors });
   try {
