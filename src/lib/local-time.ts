@@ -91,10 +91,30 @@ export function parseLocalDateTime(value: string, timeZone: string): number | nu
   return 'at' in r ? r.at : null;
 }
 
+/** Days (per zone) whose offset is the same from a day before to a day after: most of them. Bounded. */
+const steadyDays = new Map<string, boolean>();
+
+/**
+ * Whether the zone's offset is the same a day either side of the instant (so no
+ * wall time near it is repeated or skipped), remembered per zone and UTC day: a
+ * page formats hundreds of times, and each offset costs a formatToParts.
+ */
+function offsetSteadyAround(instant: number, timeZone: string): boolean {
+  const day = Math.floor(instant / DAY_MS);
+  const key = `${timeZone}|${day}`;
+  let steady = steadyDays.get(key);
+  if (steady === undefined) {
+    // The day before this one through the day after it: covers instant ± a day.
+    steady = zoneOffsetMs((day - 1) * DAY_MS, timeZone) === zoneOffsetMs((day + 2) * DAY_MS, timeZone);
+    if (steadyDays.size >= 10_000) steadyDays.clear();
+    steadyDays.set(key, steady);
+  }
+  return steady;
+}
+
 /** Whether the instant's wall clock in the zone (to the second) reads the same at another instant too (the repeated hour of a fall-back). */
 export function isRepeatedWallTime(instant: number, timeZone: string): boolean {
-  // Fast path: no change of offset within a day either side.
-  if (zoneOffsetMs(instant - DAY_MS, timeZone) === zoneOffsetMs(instant + DAY_MS, timeZone)) return false;
+  if (offsetSteadyAround(instant, timeZone)) return false;
   const second = instant - (((instant % 1000) + 1000) % 1000);
   return instantsOfWall(second + zoneOffsetMs(instant, timeZone), timeZone).length > 1;
 }
@@ -120,4 +140,26 @@ export function offsetLabel(instant: number, timeZone: string): string {
 export function zoneLabel(timeZone: string, instant: number): string {
   const offset = offsetLabel(instant, timeZone);
   return timeZone === 'UTC' || timeZone === 'Etc/UTC' ? 'UTC' : `${timeZone} (${offset})`;
+}
+
+const QUARTER_HOUR = 15 * 60_000;
+
+/**
+ * Where the time axis has its marks: at round times on the viewer's clock —
+ * every 15 minutes over an hour, at 00, 06, 12 and 18 o'clock over a day, at
+ * midnight over a week — so they read as people read a clock, not at fifths of
+ * the period. Every zone's offset is a whole number of quarter hours, so the
+ * quarter hours of UTC are the candidates.
+ */
+export function axisTicks(from: number, to: number, timeZone: string): { at: number; days: boolean }[] {
+  const span = to - from;
+  const days = span > 36 * 3600_000;
+  const ticks: { at: number; days: boolean }[] = [];
+  for (let at = Math.ceil(from / QUARTER_HOUR) * QUARTER_HOUR; at <= to; at += QUARTER_HOUR) {
+    const wall = at + zoneOffsetMs(at, timeZone);
+    const minuteOfDay = Math.floor((((wall % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
+    const round = span <= 2 * 3600_000 ? true : days ? minuteOfDay === 0 : minuteOfDay % 360 === 0;
+    if (round) ticks.push({ at, days });
+  }
+  return ticks;
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/connection.js';
 import type { Updateable } from 'kysely';
 import type { HostRow, LicenseRow, LicenseTable } from '../db/schema.js';
 import { invalid, notFound } from '../lib/errors.js';
+import { isDotName } from '../lib/path-segment.js';
 import { newLicenseKey } from '../lib/tokens.js';
 import type { Actor } from './actor.js';
 import { recordAudit } from './audit.js';
@@ -201,13 +202,6 @@ export async function listLicenses(db: Db, filter: LicenseFilter, page: PageRequ
   const paged = toPage(rows, limit, (r) => [r.id], (r) => r);
   return { items: await withFeatures(db, paged.items), nextCursor: paged.nextCursor };
 }
-
-/**
- * "." and ".." cannot be a feature: an agent releases one with DELETE
- * /sessions/{id}/features/{feature}, and every URL parser folds those path
- * segments away (percent-encoded too), so such a feature could never be released.
- */
-export const isDotName = (f: string) => f === '.' || f === '..';
 
 function checkFeatures(features: string[] | null | undefined, problems: Record<string, string>): string[] | undefined {
   if (features === undefined) return undefined;

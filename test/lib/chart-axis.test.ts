@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisTicks } from '../../views/licenses/history.js';
+import { axisTicks } from '../../src/lib/local-time.js';
 
 const Z = (iso: string) => Date.parse(iso);
 const HOUR = 3600_000;

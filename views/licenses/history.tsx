@@ -1,7 +1,7 @@
 import type { CaptureGroup, ConcurrencySeries, LicenseHistory } from '../../src/models/history.js';
 import type { License } from '../../src/models/licenses.js';
 import { RAW_WINDOW_MS } from '../../src/models/history-rollup.js';
-import { zoneLabel, zoneOffsetMs } from '../../src/lib/local-time.js';
+import { axisTicks, zoneLabel } from '../../src/lib/local-time.js';
 import { ListTable } from '../components/table.js';
 import type { PageContext } from '../page-context.js';
 import { audienceOf, when } from './parts.js';
@@ -45,28 +45,6 @@ function axisLabel(ctx: PageContext, ms: number, days: boolean): string {
     timeZone: ctx.timeZone,
     ...(days ? { day: '2-digit', month: '2-digit' } : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
   }).format(ms);
-}
-
-const QUARTER_HOUR = 15 * 60_000;
-
-/**
- * Where the time axis has its marks: at round times on the viewer's clock —
- * every 15 minutes over an hour, at 00, 06, 12 and 18 o'clock over a day, at
- * midnight over a week — so they read as people read a clock, not at fifths of
- * the period. Every zone's offset is a whole number of quarter hours, so the
- * quarter hours of UTC are the candidates.
- */
-export function axisTicks(from: number, to: number, timeZone: string): { at: number; days: boolean }[] {
-  const span = to - from;
-  const days = span > 36 * 3600_000;
-  const ticks: { at: number; days: boolean }[] = [];
-  for (let at = Math.ceil(from / QUARTER_HOUR) * QUARTER_HOUR; at <= to; at += QUARTER_HOUR) {
-    const wall = at + zoneOffsetMs(at, timeZone);
-    const minuteOfDay = Math.floor((((wall % 86_400_000) + 86_400_000) % 86_400_000) / 60_000);
-    const round = span <= 2 * 3600_000 ? true : days ? minuteOfDay === 0 : minuteOfDay % 360 === 0;
-    if (round) ticks.push({ at, days });
-  }
-  return ticks;
 }
 
 const W = 640;

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { invalid, notFound } from '../../lib/errors.js';
 import { isoUtc } from '../../lib/format.js';
+import { isDotName } from '../../lib/path-segment.js';
 import { requireApiRole, requireApiToken } from '../../middleware/api-auth.js';
 import { translator } from '../../i18n/index.js';
 import { apiLocale, isoTime, jsonBody, ownRecord, queryParams, str } from '../../middleware/api.js';
@@ -14,7 +15,6 @@ import {
   boundHosts,
   createLicense,
   hostById,
-  isDotName,
   licenseById,
   listLicenses,
   selfResetStatus,

@@ -71,7 +71,7 @@ export function parseLockForm(c: AppContext, body: Record<string, unknown>, ib: 
   const toField = v.to ? dateTimeField(v.to, tz, shown?.to) : null;
   const from = fromField && 'at' in fromField ? fromField.at : null;
   const to = toField && 'at' in toField ? toField.at : null;
-  const dateError = (f: DateTimeField) => ('problem' in f && f.problem === 'skipped' ? t('common.error.time_skipped', { zone: tz }) : t('infobases.lock.error.date'));
+  const dateError = (f: DateTimeField) => ('problem' in f && f.problem === 'skipped' ? t('common.error.time_skipped', { zone: zoneLabel(tz, now(c)) }) : t('infobases.lock.error.date'));
   if (fromField && from === null) e.from = dateError(fromField);
   if (toField && to === null) e.to = dateError(toField);
   else if (to !== null && from !== null && to <= from) e.to = t('infobases.lock.error.to_before_from');

@@ -6,6 +6,7 @@ import { MonitorPage } from '../../../views/monitor/monitor-page.js';
 import { settledCells } from '../../../views/monitor/sessions-table.js';
 import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
 import type { UserRow } from '../../db/schema.js';
+import { isDotName } from '../../lib/path-segment.js';
 import { AppError, errorDetail, forbidden, notFound } from '../../lib/errors.js';
 import { countParam, field, typedText } from '../../lib/forms.js';
 import { isFiltered, monitorHref, monitorSearch, parseMonitorQuery, type MonitorQuery } from '../../lib/monitor-query.js';
@@ -39,7 +40,6 @@ import {
   terminateSession,
   terminateSessions,
 } from '../../models/session-actions.js';
-import { isDotName } from '../../models/licenses.js';
 import { changeMarker } from '../../models/session-lifecycle.js';
 import { webSessionAndChangeMarker } from '../../models/web-sessions.js';
 
