@@ -1,4 +1,5 @@
-import { resolveLocalDateTime, toLocalInput } from './local-time.js';
+import type { T } from '../i18n/index.js';
+import { resolveLocalDateTime, toLocalInput, zoneLabel } from './local-time.js';
 
 /** The longest reason or message a person types in a form (the fields' maxlength). */
 export const TYPED_TEXT_MAX = 500;
@@ -38,6 +39,10 @@ export type DateTimeField = { at: number } | { problem: 'invalid' | 'skipped' };
  */
 export function dateTimeField(value: string, timeZone: string, shown?: number | null): DateTimeField {
   if (shown !== null && shown !== undefined && value === toLocalInput(shown, timeZone)) return { at: shown };
-  const r = resolveLocalDateTime(value, timeZone);
-  return 'at' in r ? { at: r.at } : r;
+  return resolveLocalDateTime(value, timeZone);
+}
+
+/** A date field's message when it names no instant: the form's own "not a date and time", or that the clocks skip that time. */
+export function dateTimeFieldError(r: { problem: 'invalid' | 'skipped' }, t: T, invalidKey: string, timeZone: string, now: number): string {
+  return r.problem === 'skipped' ? t('common.error.time_skipped', { zone: zoneLabel(timeZone, now) }) : t(invalidKey);
 }

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { InfobasePage, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { dateTimeField, field, type DateTimeField } from '../../lib/forms.js';
+import { dateTimeField, dateTimeFieldError, field } from '../../lib/forms.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
@@ -71,9 +71,8 @@ export function parseLockForm(c: AppContext, body: Record<string, unknown>, ib: 
   const toField = v.to ? dateTimeField(v.to, tz, shown?.to) : null;
   const from = fromField && 'at' in fromField ? fromField.at : null;
   const to = toField && 'at' in toField ? toField.at : null;
-  const dateError = (f: DateTimeField) => ('problem' in f && f.problem === 'skipped' ? t('common.error.time_skipped', { zone: zoneLabel(tz, now(c)) }) : t('infobases.lock.error.date'));
-  if (fromField && from === null) e.from = dateError(fromField);
-  if (toField && to === null) e.to = dateError(toField);
+  if (fromField && 'problem' in fromField) e.from = dateTimeFieldError(fromField, t, 'infobases.lock.error.date', tz, now(c));
+  if (toField && 'problem' in toField) e.to = dateTimeFieldError(toField, t, 'infobases.lock.error.date', tz, now(c));
   else if (to !== null && from !== null && to <= from) e.to = t('infobases.lock.error.to_before_from');
   else if (to !== null && to <= now(c)) e.to = t('infobases.lock.error.to_past');
   if (!v.message) e.message = t('infobases.lock.error.message');

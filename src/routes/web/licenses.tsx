@@ -6,7 +6,7 @@ import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/lis
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
 import { AppError, errorDetail, notFound } from '../../lib/errors.js';
-import { countParam, dateTimeField, field, typedText } from '../../lib/forms.js';
+import { countParam, dateTimeField, dateTimeFieldError, field, typedText } from '../../lib/forms.js';
 import { isDotName } from '../../lib/path-segment.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
@@ -160,7 +160,7 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
   if (v.expiresAt) {
     const r = dateTimeField(v.expiresAt, c.var.timeZone, shown?.expiresAt);
     if ('at' in r) expiresAt = r.at;
-    else errors.expiresAt = r.problem === 'skipped' ? t('common.error.time_skipped', { zone: zoneLabel(c.var.timeZone, now(c)) }) : t('licenses.form.error.date');
+    else errors.expiresAt = dateTimeFieldError(r, t, 'licenses.form.error.date', c.var.timeZone, now(c));
   }
   const maxHosts = wholeNumber(v.maxHosts);
   return {
