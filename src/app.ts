@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/connection.js';
 import type { Deps } from './deps.js';
 import { loadAssets, type Assets } from './lib/assets.js';
+import { renderJsxWithoutAsyncHooks } from './lib/jsx-context.js';
 import type { Clock } from './lib/clock.js';
 import { silentLogger, type Logger } from './lib/logger.js';
 import { PasswordHasher } from './lib/passwords.js';
@@ -48,6 +49,7 @@ let sharedAssets: Assets | null = null;
 /** Builds the whole application without listening: the server and the tests both use it. */
 export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   const { config } = opts;
+  renderJsxWithoutAsyncHooks();
   const windowMs = (s: number) => s * 1000;
   const deps: Deps = {
     db: opts.db,
