@@ -71,7 +71,8 @@ const rawHandles = new WeakMap<Db, Database.Database>();
  * The raw handle under a database opened by openDatabase, for the hot paths
  * that run synchronous statements. Only use it while holding Kysely's
  * connection — inside a transaction of `db` — or the statements would run
- * inside whatever transaction someone else has open.
+ * inside whatever transaction someone else has open; a single read may run
+ * when `inTransaction` says none is (webSessionAndChangeMarker).
  */
 export function rawHandleOf(db: Db): Database.Database {
   const sqlite = rawHandles.get(db);

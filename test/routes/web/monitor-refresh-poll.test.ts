@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loginAs, makeApp, type TestApp } from '../../helpers/app.js';
 import { seedHost, seedLicense, seedSessions } from '../../helpers/monitor-data.js';
+import { statementsDuring } from '../../helpers/statements.js';
 
 // The 5-second poll is answered "unchanged" ahead of the web middleware (answerUnchangedPoll in
 // src/routes/web/monitor.tsx). These tests hold it to what the normal path answers: a 304 only for
@@ -34,29 +35,12 @@ describe('monitor poll answered before the web middleware', () => {
 
   const loginRow = (userId: number) => t.db.selectFrom('web_sessions').selectAll().where('user_id', '=', userId).executeTakeFirst();
 
-  /** Every statement the app runs while fn runs. */
-  async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-    const executor = t.db.getExecutor();
-    const original = executor.executeQuery.bind(executor);
-    const seen: string[] = [];
-    executor.executeQuery = ((q: { sql: string }, ...rest: unknown[]) => {
-      seen.push(q.sql);
-      return (original as (...a: unknown[]) => unknown)(q, ...rest);
-    }) as typeof executor.executeQuery;
-    try {
-      await fn();
-    } finally {
-      executor.executeQuery = original;
-    }
-    return seen;
-  }
-
   it('answers an unchanged poll with one statement and a bare 304: validator and Vary only', async () => {
     await twoClients();
     const s = await loginAs(t, 'admin');
     const tag = await tagOf(s.cookie);
     let res: Awaited<ReturnType<typeof t.request.get>> | undefined;
-    const seen = await statementsDuring(async () => {
+    const seen = await statementsDuring(t.sqlite, async () => {
       res = await t.request.get('/monitor').set('Cookie', s.cookie).set(POLL).set('If-None-Match', tag);
     });
     expect(res!.status).toBe(304);

@@ -7,6 +7,7 @@ import { bumpChangeMarker } from '../../../src/models/session-lifecycle.js';
 import { loginAs, makeApp, type TestApp } from '../../helpers/app.js';
 import { staffActor } from '../../helpers/licensing.js';
 import { seedHost, seedLicense, seedPackage, seedSession, seedSessions } from '../../helpers/monitor-data.js';
+import { statementsDuring } from '../../helpers/statements.js';
 
 const HX = { 'HX-Request': 'true', 'HX-Request-Type': 'partial' };
 const liveOf = (page: string) => /<div id="monitor-live"[\s\S]*<\/div>(?=<dialog id="monitor-dialog")/.exec(page)?.[0] ?? '';
@@ -242,28 +243,20 @@ describe('monitor refresh', () => {
     await someSessions();
     const s = await loginAs(t, 'admin');
     const tag = (await t.request.get('/monitor').set('Cookie', s.cookie).set(HX)).headers['etag'];
-    const executor = t.db.getExecutor();
-    const original = executor.executeQuery.bind(executor);
-    const seen: string[] = [];
-    executor.executeQuery = ((q: { sql: string }, ...rest: unknown[]) => {
-      seen.push(q.sql);
-      return (original as (...a: unknown[]) => unknown)(q, ...rest);
-    }) as typeof executor.executeQuery;
-    let route: string[] = [];
-    try {
-      // The poll (X-Auto-Refresh): answered ahead of the web middleware, login and marker in one statement.
-      const res = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag).set('X-Auto-Refresh', '1');
-      expect(res.status).toBe(304);
-      expect(seen).toHaveLength(1);
-      expect(seen[0]).toMatch(/from "web_sessions"[\s\S]*"server_state"/);
-      // Any other conditional fragment request: by the route itself, the login and then the marker.
-      seen.length = 0;
-      const other = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag);
-      expect(other.status).toBe(304);
-      route = seen.splice(0);
-    } finally {
-      executor.executeQuery = original;
-    }
+    // The poll (X-Auto-Refresh): answered ahead of the web middleware, login and marker in one statement.
+    let res: Awaited<ReturnType<typeof t.request.get>> | undefined;
+    const seen = await statementsDuring(t.sqlite, async () => {
+      res = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag).set('X-Auto-Refresh', '1');
+    });
+    expect(res!.status).toBe(304);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/from "web_sessions"[\s\S]*"server_state"/);
+    // Any other conditional fragment request: by the route itself, the login and then the marker.
+    let other: Awaited<ReturnType<typeof t.request.get>> | undefined;
+    const route = await statementsDuring(t.sqlite, async () => {
+      other = await t.request.get('/monitor').set('Cookie', s.cookie).set(HX).set('If-None-Match', tag);
+    });
+    expect(other!.status).toBe(304);
     const monitorQueries = route.filter((q) => !/"web_sessions"/.test(q));
     expect(monitorQueries).toHaveLength(1);
     expect(monitorQueries[0]).toMatch(/from "server_state"/);
