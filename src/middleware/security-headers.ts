@@ -17,14 +17,26 @@ export const CSP = [
  * Security headers on every answer with a body. The 204/304 of the 5-second
  * poll carry none of this: nothing is rendered from them, and every byte
  * counts on a metered link.
+ *
+ * The two every answer gets are set before the answer is made, so that the
+ * answers made with c.json/c.html/c.body take them in as they are built. Set
+ * afterwards on the answer's headers, they made the node adapter turn its
+ * plain headers into a web Headers object first: ~10 µs of every API request
+ * (npm run bench). An answer made as a Response of its own gets them after.
  */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
+  c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Referrer-Policy', 'same-origin');
   await next();
-  const status = c.res.status;
-  if (status === 204 || status === 304) return;
-  const h = c.res.headers;
-  h.set('X-Content-Type-Options', 'nosniff');
-  h.set('Referrer-Policy', 'same-origin');
+  const res = c.res;
+  const h = res.headers;
+  if (res.status === 204 || res.status === 304) {
+    h.delete('X-Content-Type-Options');
+    h.delete('Referrer-Policy');
+    return;
+  }
+  if (!h.has('X-Content-Type-Options')) h.set('X-Content-Type-Options', 'nosniff');
+  if (!h.has('Referrer-Policy')) h.set('Referrer-Policy', 'same-origin');
   if ((h.get('content-type') ?? '').startsWith('text/html')) {
     // Every HTML answer with a body, htmx fragments included: a fragment URL is an HTML
     // resource like any other and must not be framable or sniffable on its own.
