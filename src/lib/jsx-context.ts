@@ -2,6 +2,8 @@ import { jsx } from 'hono/jsx';
 
 type GetBuiltinModule = (id: string) => unknown;
 
+let settled = false;
+
 /**
  * Makes Hono's JSX renderer keep its render context without AsyncLocalStorage. Call it before
  * the first render (createApp does).
@@ -10,12 +12,15 @@ type GetBuiltinModule = (id: string) => unknown;
  * nothing of ours: no view reads a context, and none is async) in an AsyncLocalStorage that it
  * looks up once, at its first render. On Node 20 and 22, entering an AsyncLocalStorage turns on
  * async hooks for every promise in the process, for good: every `await` of every request pays
- * for them — ~15 µs of CPU per request here (`npm run bench`: the bare POST 75 → 60 µs, an
- * unchanged poll 0.13 → 0.11 ms, a heartbeat 155 → 135 µs). Looked up while `node:async_hooks`
+ * for them — 13–20 µs of CPU per request here (full runs of `npm run bench` in the same hour:
+ * the bare POST 73 → 54 µs, a heartbeat 152 → 137 µs, an unchanged poll 0.123 → 0.110 ms). Node 24
+ * and later keep such context without hooks; this is harmless there. Looked up while `node:async_hooks`
  * is hidden, the renderer takes its documented fallback — a store that lives for the
  * synchronous render — and renders the same HTML. The hiding lasts for that one render only.
  */
 export function renderJsxWithoutAsyncHooks(): void {
+  if (settled) return;
+  settled = true;
   const proc = process as unknown as { getBuiltinModule?: GetBuiltinModule };
   const original = proc.getBuiltinModule;
   // Older Node: Hono finds no AsyncLocalStorage in an ES module process anyway.
