@@ -27,33 +27,24 @@ describe('headers by kind of answer', () => {
   const expectNoPage = (res: { headers: Record<string, string> }, label: string) => {
     for (const h of PAGE) expect(res.headers[h], `${label}: ${h}`).toBeUndefined();
   };
+  /** An answer that is not a page: its status, the security headers, its caching, no page headers. */
+  const expectNotPage = (res: { status: number; headers: Record<string, string> }, status: number, label: string, cacheControl = 'no-store') => {
+    expect(res.status, label).toBe(status);
+    expectSecurity(res, label);
+    expect(res.headers['cache-control'], label).toBe(cacheControl);
+    expectNoPage(res, label);
+  };
 
   it('agent API: JSON answers carry the security headers and no-store, not the page headers', async () => {
     const lic = await makeLicense(t);
     const created = await t.request.post('/api/v1/sessions').send(captureBody(lic.key));
-    expect(created.status).toBe(201);
-    expectSecurity(created, 'capture');
-    expect(created.headers['cache-control']).toBe('no-store');
+    expectNotPage(created, 201, 'capture');
     expect(created.headers['content-type']).toMatch(/^application\/json/);
-    expectNoPage(created, 'capture');
 
     const s = await openOk(t, lic.key);
-    const beat = await heartbeat(t, s);
-    expect(beat.status).toBe(200);
-    expectSecurity(beat, 'heartbeat');
-    expect(beat.headers['cache-control']).toBe('no-store');
-    expectNoPage(beat, 'heartbeat');
-
-    const refused = await t.request.post('/api/v1/sessions').send({ licenseKey: 'nope' });
-    expect(refused.status).toBe(400);
-    expectSecurity(refused, 'refusal');
-    expect(refused.headers['cache-control']).toBe('no-store');
-    expectNoPage(refused, 'refusal');
-
-    const unknown = await t.request.get('/api/v1/nothing-here');
-    expect(unknown.status).toBe(404);
-    expectSecurity(unknown, 'unknown API path');
-    expect(unknown.headers['cache-control']).toBe('no-store');
+    expectNotPage(await heartbeat(t, s), 200, 'heartbeat');
+    expectNotPage(await t.request.post('/api/v1/sessions').send({ licenseKey: 'nope' }), 400, 'refusal');
+    expectNotPage(await t.request.get('/api/v1/nothing-here'), 404, 'unknown API path');
   });
 
   it('a 204 of the API carries no-store and no security headers', async () => {
@@ -80,11 +71,7 @@ describe('headers by kind of answer', () => {
   it('assets keep their own caching; the health check is JSON with the security headers', async () => {
     const page = await t.request.get('/login');
     const css = /href="(\/assets\/[^"]+\.css)"/.exec(page.text)![1];
-    const asset = await t.request.get(css).set('Accept-Encoding', 'br');
-    expect(asset.status).toBe(200);
-    expectSecurity(asset, 'asset');
-    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    expectNoPage(asset, 'asset');
+    expectNotPage(await t.request.get(css).set('Accept-Encoding', 'br'), 200, 'asset', 'public, max-age=31536000, immutable');
 
     const health = await t.request.get('/healthz');
     expect(health.status).toBe(200);
