@@ -32,7 +32,8 @@ export async function createWebSession(
 type WebSessionJoinRow = UserRow & { ws_token_hash: string; ws_created_at: number; ws_last_active_at: number; ws_expires_at: number };
 
 /** The user and the login, as fromJoinRow reads them (w = web_sessions, u = users). */
-const LOGIN_COLUMNS = sql`u.*, w.token_hash as ws_token_hash, w.created_at as ws_created_at, w.last_active_at as ws_last_active_at, w.expires_at as ws_expires_at`;
+const LOGIN_COLUMNS_TEXT = 'u.*, w.token_hash as ws_token_hash, w.created_at as ws_created_at, w.last_active_at as ws_last_active_at, w.expires_at as ws_expires_at';
+const LOGIN_COLUMNS = sql.raw(LOGIN_COLUMNS_TEXT);
 
 function fromJoinRow(row: WebSessionJoinRow): WebSessionWithUser {
   const { ws_token_hash, ws_created_at, ws_last_active_at, ws_expires_at, ...user } = row;
@@ -51,7 +52,7 @@ export async function webSessionByTokenHash(db: Db, tokenHash: string): Promise<
 }
 
 /** The login, its user and the change marker in one statement (webSessionAndChangeMarker). */
-const LOGIN_AND_MARKER = `select u.*, w.token_hash as ws_token_hash, w.created_at as ws_created_at, w.last_active_at as ws_last_active_at, w.expires_at as ws_expires_at, s.change_version as ss_change_version
+const LOGIN_AND_MARKER = `select ${LOGIN_COLUMNS_TEXT}, s.change_version as ss_change_version
   from "web_sessions" w join "users" u on u.id = w.user_id join "server_state" s on s.id = 1
   where w.token_hash = ?`;
 
