@@ -14,7 +14,8 @@ let settled = false;
  * async hooks for every promise in the process, for good: every `await` of every request pays
  * for them — 13–20 µs of CPU per request here (full runs of `npm run bench` in the same hour:
  * the bare POST 73 → 54 µs, a heartbeat 152 → 137 µs, an unchanged poll 0.123 → 0.110 ms). Node 24
- * and later keep such context without hooks; this is harmless there. Looked up while `node:async_hooks`
+ * and later keep such context without hooks (Node's documentation; not measured here); this is
+ * harmless there. Looked up while `node:async_hooks`
  * is hidden, the renderer takes its documented fallback — a store that lives for the
  * synchronous render — and renders the same HTML. The hiding lasts for that one render only.
  */

@@ -21,8 +21,9 @@ export const CSP = [
  * The two every answer gets are set before the answer is made, so that the
  * answers made with c.json/c.html/c.body take them in as they are built. Set
  * afterwards on the answer's headers, they made the node adapter turn its
- * plain headers into a web Headers object first: ~10 µs of every API request
- * (npm run bench). An answer made as a Response of its own gets them after.
+ * plain headers into a web Headers object first (a minimal Hono app: 14 vs 4
+ * µs a request; ours, the bare POST 52–62 → 45–52 µs in alternating runs). An
+ * answer made as a Response of its own gets them after.
  */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   c.header('X-Content-Type-Options', 'nosniff');
