@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newToken, timeOrderedUuid } from '../../src/lib/tokens.js';
+import { createHash } from 'node:crypto';
+import { hashToken, newToken, sha256Hex, timeOrderedUuid } from '../../src/lib/tokens.js';
 
 // Tokens and session ids draw their random bytes from one pooled page (src/lib/tokens.ts):
 // enough draws to refill it many times over must never hand the same bytes out twice.
@@ -36,5 +37,16 @@ describe('random tokens and ids', () => {
     expect(parseInt(ids[0].replace('-', '').slice(0, 12), 16)).toBe(now);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(DRAWS);
+  });
+});
+
+// Stored hashes outlive the code that made them: a token saved before a change must still match after it.
+describe('token hashes', () => {
+  it('are SHA-256 of the UTF-8 text in lowercase hex, as the database has always stored them', () => {
+    expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    for (const text of ['smt_' + newToken(), 'Ключ-лицензии', '🔑 key', 'a'.repeat(600)]) {
+      expect(hashToken(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    }
   });
 });

@@ -197,6 +197,9 @@ function fastMetrics(v: unknown): NonNullable<HeartbeatBody['metrics']> {
   return out;
 }
 
+const opt = (x: unknown) => (x === undefined ? null : fastStr(x, 512));
+const optTime = (x: unknown) => (x === undefined ? null : fastTime(x));
+
 function fastPackages(v: unknown): NonNullable<HeartbeatBody['packages']> {
   if (!Array.isArray(v) || v.length > 200) throw UNSURE;
   const seen = new Set<string>();
@@ -206,9 +209,7 @@ function fastPackages(v: unknown): NonNullable<HeartbeatBody['packages']> {
     const id = fastStr(p.id, 64, true);
     if (seen.has(id)) throw UNSURE;
     seen.add(id);
-    const opt = (x: unknown) => (x === undefined ? null : fastStr(x, 512));
     if (p.path === '') throw UNSURE;
-    const optTime = (x: unknown) => (x === undefined ? null : fastTime(x));
     const state = p.state ?? 'idle';
     const origin = p.origin ?? 'interactive';
     if ((state !== 'running' && state !== 'idle') || (origin !== 'interactive' && origin !== 'integrator' && origin !== 'batch')) throw UNSURE;

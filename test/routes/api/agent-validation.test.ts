@@ -109,6 +109,10 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     const error = JSON.parse(res.text).error;
     expect(error.code).toBe('invalid_request');
     expect(Object.keys(error.details.fields)).toEqual(['body']);
+    // A sequence cut off at the end is refused too, and leaves nothing behind for the next body (one decoder serves all).
+    const cut = await send(t, 'POST', '/api/v1/sessions', { body: Buffer.concat([good, Buffer.from([0xd0])]), headers: { 'Content-Type': 'application/json' } });
+    expect(cut.status).toBe(400);
+    expect(Object.keys(JSON.parse(cut.text).error.details.fields)).toEqual(['body']);
     expect(await agentTableCounts(t.db)).toEqual(before);
     const ok = await send(t, 'POST', '/api/v1/sessions', { body: good, headers: { 'Content-Type': 'APPLICATION/JSON; charset=UTF-8' } });
     expect(ok.status).toBe(201);
