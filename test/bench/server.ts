@@ -46,7 +46,8 @@ const kb = (v: string | undefined) => Number((v ?? '0').replace(/\s*kB$/, '')) *
 
 /**
  * Starts `src/server.ts` as its own process through tsx (TypeScript compiled
- * in memory at load; the running code is the same JavaScript `npm start` runs,
+ * in memory at load by esbuild, which keeps function names: the code `npm start`
+ * runs from tsc's output, measured within noise of it — README, Session 10 —
  * with the same heap cap), on 127.0.0.1 and the given database, with the
  * benchmark-only endpoints on.
  */
