@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
-import { isoTime, ownRecord, parseIsoTime, str, uint, wellFormed } from '../../middleware/api.js';
+import { isoTime, ownRecord, parseIsoTime, str, uint, wellFormed, type BodyParser } from '../../middleware/api.js';
 
 // Request bodies of the agent protocol (PROTOCOL §1–3). Unknown fields are
 // stripped (z.object), types are strict: null is not "absent".
@@ -109,8 +109,7 @@ export const featureParam = nonEmpty();
 
 export type HeartbeatBody = z.infer<typeof heartbeatSchema>;
 
-/** What validates a body: the schema's answer, or the same answer given by a hand-written pass. */
-type Parse<T> = (data: unknown, options?: z.core.ParseContext<z.core.$ZodIssue>) => { success: true; data: T } | { success: false; error: z.ZodError };
+type Parse<T> = BodyParser<T>['safeParse'];
 
 /**
  * The schema's answer with the common case decided by `fast`, a hand-written
