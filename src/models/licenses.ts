@@ -441,17 +441,22 @@ function parseComponents(text: string): Record<string, string> {
 
 /** The license's bound hosts (not reset), oldest binding first, with their live session counts. */
 export async function boundHosts(db: Db, licenseId: number): Promise<BoundHost[]> {
+  // One pass over the license's open sessions (indexed by license, not by host), counted per host.
   const rows = await db
     .selectFrom('hosts')
-    .selectAll('hosts')
-    .select((eb) =>
-      eb
-        .selectFrom('sessions')
-        .whereRef('sessions.host_id', '=', 'hosts.id')
-        .where('sessions.closed_at', 'is', null)
-        .select(eb.fn.countAll<number>().as('n'))
-        .as('live_sessions'),
+    .leftJoin(
+      (eb) =>
+        eb
+          .selectFrom('sessions')
+          .select(['sessions.host_id', eb.fn.countAll<number>().as('n')])
+          .where('sessions.license_id', '=', licenseId)
+          .where('sessions.closed_at', 'is', null)
+          .groupBy('sessions.host_id')
+          .as('live'),
+      (join) => join.onRef('live.host_id', '=', 'hosts.id'),
     )
+    .selectAll('hosts')
+    .select('live.n as live_sessions')
     .where('hosts.license_id', '=', licenseId)
     .where('hosts.reset_at', 'is', null)
     .orderBy('hosts.bound_at')

@@ -11,7 +11,7 @@ import { lockState, type LockState } from './infobases.js';
 import { sharedPackagesOfHosts, type SharedPackage } from './packages.js';
 import { sessionState, type SessionState } from './session-actions.js';
 import { SEARCH_SEPARATOR } from './session-search.js';
-import { contains as like, likeContains } from './sql-helpers.js';
+import { contains as like, likeContains, sessionOfHost } from './sql-helpers.js';
 import { setUserPreferences } from './users.js';
 
 /** Who is looking: staff see every client (null), a client user only their own client. */
@@ -180,7 +180,7 @@ function conditions(scope: MonitorScope, q: MonitorQuery, now: number): RawBuild
   if (q.license !== null) out.push(sql<boolean>`s.license_id = ${q.license}`);
   if (q.client !== null) out.push(sql<boolean>`s.client_id = ${q.client}`);
   if (q.infobase !== null) out.push(sql<boolean>`s.infobase_id = ${q.infobase}`);
-  if (q.host !== null) out.push(sql<boolean>`s.host_id = ${q.host}`);
+  if (q.host !== null) out.push(sessionOfHost('s', q.host));
   if (q.q) {
     // IP addresses and license keys are ASCII: a term with other letters cannot be in them (and costs three LIKEs a column).
     const ascii = !/[^\x00-\x7f]/.test(q.q);
@@ -552,7 +552,7 @@ export async function actionHost(db: Db, scope: MonitorScope, hostId: number) {
   const row = await db
     .selectFrom('sessions')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('host_id', '=', hostId)
+    .where(sessionOfHost('sessions', hostId))
     .where('closed_at', 'is', null)
     .executeTakeFirstOrThrow();
   const poolRow = await db.selectFrom('pool_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('host_id', '=', hostId).executeTakeFirstOrThrow();

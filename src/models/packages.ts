@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { preparedStatement, type Db } from '../db/connection.js';
 import type { PackageOrigin, PackageRow, PackageState } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
+import { sessionOfHost } from './sql-helpers.js';
 
 /** One package of a heartbeat's snapshot, times already in epoch ms and clamped to now. */
 export interface SnapshotPackage {
@@ -323,7 +324,7 @@ export async function sharedPackagesOfHosts(db: Db, hostIds: number[]): Promise<
   const rows = await sql<{ host_id: number; path: string; added_at: number; sessions: number; pooled: number }>`
     select sp.host_id, sp.path, sp.added_at,
       (select count(distinct p.session_id) from packages p join sessions s on s.id = p.session_id
-        where s.host_id = sp.host_id and s.closed_at is null
+        where ${sessionOfHost('s', sql.ref('sp.host_id'))} and s.closed_at is null
           and exists (select 1 from json_each(p.refs) r where r.value = sp.path)) as sessions,
       (select count(*) from pool_entries e
         where e.host_id = sp.host_id and exists (select 1 from json_each(e.refs) r where r.value = sp.path)) as pooled

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { preparedStatement, type Db } from '../db/connection.js';
 import type { CloseReason } from '../db/schema.js';
 import { poolPackagesOfClosingSessions } from './packages.js';
+import { sessionOfHost } from './sql-helpers.js';
 
 const BUMP_MARKER = 'update "server_state" set change_version = change_version + 1 where id = 1';
 
@@ -60,7 +61,7 @@ export async function closeSessions(
     if (selector.sessionIds.length === 0) return [];
     q = q.where(sql<boolean>`id in (select value from json_each(${JSON.stringify(selector.sessionIds)}))`);
   }
-  if (selector.hostId !== undefined) q = q.where('host_id', '=', selector.hostId);
+  if (selector.hostId !== undefined) q = q.where(sessionOfHost('sessions', selector.hostId));
   if (selector.licenseId !== undefined) q = q.where('license_id', '=', selector.licenseId);
   if (selector.infobaseId !== undefined) q = q.where('infobase_id', '=', selector.infobaseId);
   if (selector.clientId !== undefined) q = q.where('client_id', '=', selector.clientId);

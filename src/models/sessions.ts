@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { CloseReason, CommandType, SessionRow } from '../db/schema.js';
 import { AppError, unauthorized } from '../lib/errors.js';
+import { sessionOfHost } from './sql-helpers.js';
 
 export type SessionState = 'alive' | 'late' | 'sleeping';
 
@@ -102,6 +103,6 @@ export async function insertCommands(trx: Db, commands: NewCommand[], createdBy:
 
 /** Ids of the open sessions of a bound host. */
 export async function liveSessionIdsOfHost(db: Db, hostId: number): Promise<string[]> {
-  const rows = await db.selectFrom('sessions').select('id').where('host_id', '=', hostId).where('closed_at', 'is', null).execute();
+  const rows = await db.selectFrom('sessions').select('id').where(sessionOfHost('sessions', hostId)).where('closed_at', 'is', null).execute();
   return rows.map((r) => r.id);
 }

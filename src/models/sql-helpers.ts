@@ -22,3 +22,13 @@ export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
+
+/**
+ * Sessions (the table or alias `sessions`) of one bound host, which may be a column of the outer
+ * query: by the host's license and then the host. Open sessions are indexed by license and not by
+ * host (every capture and close would write a host entry too: migration 2026-12-07-20), and a host
+ * is bound within one license, so this reads that license's open sessions only.
+ */
+export function sessionOfHost(sessions: string, hostId: number | RawBuilder<unknown>): RawBuilder<boolean> {
+  return sql<boolean>`(${sql.ref(`${sessions}.license_id`)} = (select bh.license_id from hosts bh where bh.id = ${hostId}) and ${sql.ref(`${sessions}.host_id`)} = ${hostId})`;
+}
