@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { preparedStatement, type Db } from '../db/connection.js';
 import type { LicenseEventTable } from '../db/schema.js';
+import { hourStart } from './history-rollup.js';
 
 /** Who asked: the fields a license's history shows for a capture or a refusal. */
 export interface EventSubject {
@@ -13,9 +14,9 @@ export interface EventSubject {
 }
 
 /**
- * Records license history events (PROTOCOL §1/§3): kind 'open' per session
- * opened (feature null), 'capture' per feature captured, 'refusal' with the
- * refusal's code (feature null when no feature was involved).
+ * Records license history events (PROTOCOL §1/§3): 'capture' per feature
+ * captured, 'refusal' with the refusal's code (feature null when no feature was
+ * involved), 'close' per release. An open is counted in its hour instead (countOpenNow).
  */
 export async function recordLicenseEvents(
   db: Db,
@@ -56,4 +57,27 @@ function eventRows(licenseId: number, events: LicenseEventInput[], subject: Even
     session_id: subject.sessionId,
     infobase_id: e.infobaseId ?? null,
   }));
+}
+
+// An open as its license's hour's count: the row a roll-up makes of that hour's opens (everything but
+// the license, hour and times null), one per license and hour, updated in place after its first open.
+const OPEN_HOUR_BUMP = `
+  update license_event_hours set count = count + 1, first_at = min(first_at, ?), last_at = max(last_at, ?)
+  where rowid = (select rowid from license_event_hours where license_id = ? and hour = ? and kind = 'open'
+    and code is null and feature is null and user_name is null and host_id is null and hostname is null and infobase_id is null limit 1)`;
+const OPEN_HOUR_INSERT = `insert into license_event_hours (license_id, hour, kind, count, first_at, last_at) values (?, ?, 'open', 1, ?, ?)`;
+
+/**
+ * Records a session opened in the license's history: counted at once in its hour
+ * (license_event_hours, as the roll-up keeps every open), not as a raw event. An open
+ * is shown nowhere one by one — the session's own row has its user, host and address
+ * for at least 7 days — so a raw event per capture (a row and two index entries, folded
+ * into this count 48 h later) only made every capture dearer. On the raw handle of the
+ * caller's transaction.
+ */
+export function countOpenNow(raw: Database.Database, licenseId: number, now: number): void {
+  const hour = hourStart(now);
+  if (preparedStatement(raw, OPEN_HOUR_BUMP).run(now, now, licenseId, hour).changes === 0) {
+    preparedStatement(raw, OPEN_HOUR_INSERT).run(licenseId, hour, now, now);
+  }
 }

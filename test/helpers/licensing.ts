@@ -136,7 +136,7 @@ export function sessionRow(t: TestApp, id: string) {
 export async function agentTableCounts(db: Db): Promise<Record<string, number>> {
   const tables = [
     'hosts', 'infobases', 'session_counters', 'sessions', 'session_features', 'metric_samples', 'packages',
-    'shared_packages', 'pool_entries', 'commands', 'license_events',
+    'shared_packages', 'pool_entries', 'commands', 'license_events', 'license_event_hours',
   ] as const;
   const out: Record<string, number> = {};
   for (const table of tables) {

@@ -69,10 +69,12 @@ describe('POST /api/v1/sessions (capture)', () => {
 
     const ev = await events(t);
     expect(ev.map((e) => [e.kind, e.feature, e.user_name, e.host_id, e.session_id])).toEqual([
-      ['open', null, 'Ivanov', host.id, s.id],
       ['capture', 'reports', 'Ivanov', host.id, s.id],
       ['capture', 'export', 'Ivanov', host.id, s.id],
     ]);
+    // The open itself is counted in its license's hour (test/routes/api/agent-capture-opens.test.ts).
+    const opens = await t.db.selectFrom('license_event_hours').select(['license_id', 'kind', 'count']).execute();
+    expect(opens).toEqual([{ license_id: lic.id, kind: 'open', count: 1 }]);
   });
 
   it('a capture and an idempotent repeat move the monitor’s change marker; a refusal does not', async () => {
