@@ -5,7 +5,7 @@ import { AppError } from '../lib/errors.js';
 import { constantTimeEqual, hashToken, newToken, timeOrderedUuid } from '../lib/tokens.js';
 import { fingerprintOf } from './fingerprint.js';
 import { HOST_SEEN_RESOLUTION_MS } from './heartbeat.js';
-import { countOpenNow, recordLicenseEventsNow, type EventSubject } from './history-events.js';
+import { countInHourNow, recordLicenseEventsNow, type EventSubject } from './history-events.js';
 import { bumpChangeMarkerNow } from './session-lifecycle.js';
 import { sessionSearchText } from './session-search.js';
 import { sessionClosedError } from './sessions.js';
@@ -255,7 +255,7 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
   }
 
   if (mayRefuseLater) raw.exec('release capture');
-  countOpenNow(raw, lic.id, now);
+  countInHourNow(raw, lic.id, { kind: 'open', code: null }, 1, now);
   if (features.length) recordLicenseEventsNow(raw, lic.id, features.map((feature) => ({ kind: 'capture' as const, feature })), subject, now);
   return { ok: { status: 201, sessionId, sessionNumber, token, hostId, features, ...timing } };
 }

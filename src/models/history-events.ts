@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import type Database from 'better-sqlite3';
 import { preparedStatement, type Db } from '../db/connection.js';
 import type { LicenseEventTable } from '../db/schema.js';
@@ -16,7 +17,7 @@ export interface EventSubject {
 /**
  * Records license history events (PROTOCOL §1/§3): 'capture' per feature
  * captured, 'refusal' with the refusal's code (feature null when no feature was
- * involved), 'close' per release. An open is counted in its hour instead (countOpenNow).
+ * involved). Opens and releases are counted in their hour instead (countInHourNow).
  */
 export async function recordLicenseEvents(
   db: Db,
@@ -59,25 +60,36 @@ function eventRows(licenseId: number, events: LicenseEventInput[], subject: Even
   }));
 }
 
-// An open as its license's hour's count: the row a roll-up makes of that hour's opens (everything but
-// the license, hour and times null), one per license and hour, updated in place after its first open.
-const OPEN_HOUR_BUMP = `
-  update license_event_hours set count = count + 1, first_at = min(first_at, ?), last_at = max(last_at, ?)
-  where rowid = (select rowid from license_event_hours where license_id = ? and hour = ? and kind = 'open'
-    and code is null and feature is null and user_name is null and host_id is null and hostname is null and infobase_id is null limit 1)`;
-const OPEN_HOUR_INSERT = `insert into license_event_hours (license_id, hour, kind, count, first_at, last_at) values (?, ?, 'open', 1, ?, ?)`;
+// Opens and releases as counts in their license's hour: the row a roll-up makes of that hour's raw
+// opens or closes (the code kept, user, host and the rest null), updated in place after the first.
+// `code is ?` matches a null code too; one row only (a roll-up of older raw events may add another).
+const HOUR_BUMP = `
+  update license_event_hours set count = count + ?, first_at = min(first_at, ?), last_at = max(last_at, ?)
+  where rowid = (select rowid from license_event_hours where license_id = ? and hour = ? and kind = ? and code is ?
+    and feature is null and user_name is null and host_id is null and hostname is null and infobase_id is null limit 1)`;
+const HOUR_INSERT = 'insert into license_event_hours (license_id, hour, kind, code, count, first_at, last_at) values (?, ?, ?, ?, ?, ?, ?)';
+
+/** What is counted in its hour rather than kept as a raw event: nothing shows an open or a release one by one. */
+export type CountedEvent = { kind: 'open'; code: null } | { kind: 'close'; code: 'released' };
 
 /**
- * Records a session opened in the license's history: counted at once in its hour
- * (license_event_hours, as the roll-up keeps every open), not as a raw event. An open
- * is shown nowhere one by one — the session's own row has its user, host and address
- * for at least 7 days — so a raw event per capture (a row and two index entries, folded
- * into this count 48 h later) only made every capture dearer. On the raw handle of the
- * caller's transaction.
+ * Records `n` sessions opened or released in the license's history: counted at once in
+ * their hour (license_event_hours, the row the roll-up made of raw opens and closes 48 h
+ * later), not as raw events. Nothing shows an open or a release one by one — the
+ * session's own row has its user, host and address for at least 7 days — so a raw event
+ * each (a row and two index entries) only made every capture and release dearer. On the
+ * raw handle of the caller's transaction.
  */
-export function countOpenNow(raw: Database.Database, licenseId: number, now: number): void {
+export function countInHourNow(raw: Database.Database, licenseId: number, event: CountedEvent, n: number, now: number): void {
   const hour = hourStart(now);
-  if (preparedStatement(raw, OPEN_HOUR_BUMP).run(now, now, licenseId, hour).changes === 0) {
-    preparedStatement(raw, OPEN_HOUR_INSERT).run(licenseId, hour, now, now);
+  if (preparedStatement(raw, HOUR_BUMP).run(n, now, now, licenseId, hour, event.kind, event.code).changes === 0) {
+    preparedStatement(raw, HOUR_INSERT).run(licenseId, hour, event.kind, event.code, n, now, now);
   }
+}
+
+/** countInHourNow inside a Kysely transaction. */
+export async function countInHour(trx: Db, licenseId: number, event: CountedEvent, n: number, now: number): Promise<void> {
+  const hour = hourStart(now);
+  const bumped = await trx.executeQuery(CompiledQuery.raw(HOUR_BUMP, [n, now, now, licenseId, hour, event.kind, event.code]));
+  if (!Number(bumped.numAffectedRows ?? 0)) await trx.executeQuery(CompiledQuery.raw(HOUR_INSERT, [licenseId, hour, event.kind, event.code, n, now, now]));
 }

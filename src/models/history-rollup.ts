@@ -15,9 +15,10 @@ import type { Db } from '../db/connection.js';
 //   nothing shows, keep only their count per license and hour — under churn
 //   they were most of the events. Fingerprint hash, client IP and session id
 //   (shown nowhere) stay in the raw events only.
-// * Opens are counted in their hour's row at the capture itself
-//   (history-events.ts countOpenNow); raw 'open' events are those an older
-//   version wrote, folded here beside that row (the reads sum the rows).
+// * Opens and releases are counted in their hour's row when they happen
+//   (history-events.ts countInHourNow); raw 'open' and 'close' events are
+//   those an older version wrote, folded here beside that row (the reads sum
+//   the rows).
 
 export const HOUR_MS = 3600_000;
 const DELETE_BATCH = 5000;

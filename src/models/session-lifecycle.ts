@@ -2,6 +2,7 @@ import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import type Database from 'better-sqlite3';
 import { preparedStatement, type Db } from '../db/connection.js';
 import type { CloseReason } from '../db/schema.js';
+import { countInHour } from './history-events.js';
 import { poolPackagesOfClosingSessions } from './packages.js';
 import { sessionOfHost } from './sql-helpers.js';
 
@@ -127,11 +128,10 @@ export async function closeSelectedSessions(
   const isClosingScanned = sql<boolean>`exists (select 1 from temp.closing_sessions c where c.rid = sessions.rowid)`;
   await onSessionsClosing(trx, count > SCAN_PACKAGES_ABOVE ? isClosingScanned : isClosing, reason, now, poolSize);
   if (reason === 'released') {
-    // The license history records agents' releases (operators' closes are in the audit log).
-    await sql`
-      insert into license_events (license_id, at, kind, code, user_name, host_id, hostname, client_ip, session_id)
-      select license_id, ${now}, 'close', ${reason}, user_name, host_id, machine_hostname, client_ip, id
-      from sessions where ${isClosing}`.execute(trx);
+    // The license history counts agents' releases in their hour (operators' closes are in the audit log).
+    const { rows } = await sql<{ license_id: number; n: number }>`
+      select license_id, count(*) as n from sessions where ${isClosing} group by license_id`.execute(trx);
+    for (const r of rows) await countInHour(trx, r.license_id, { kind: 'close', code: 'released' }, Number(r.n), now);
   }
   // A closed session's features, packages, commands and metric samples stay behind: every reader
   // takes them of open sessions only (a feature is held while its session is open), and the minute's

@@ -72,7 +72,7 @@ describe('POST /api/v1/sessions (capture)', () => {
       ['capture', 'reports', 'Ivanov', host.id, s.id],
       ['capture', 'export', 'Ivanov', host.id, s.id],
     ]);
-    // The open itself is counted in its license's hour (test/routes/api/agent-capture-opens.test.ts).
+    // The open itself is counted in its license's hour (test/routes/api/agent-history-counts.test.ts).
     const opens = await t.db.selectFrom('license_event_hours').select(['license_id', 'kind', 'count']).execute();
     expect(opens).toEqual([{ license_id: lic.id, kind: 'open', count: 1 }]);
   });

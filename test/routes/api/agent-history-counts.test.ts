@@ -2,13 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HOUR_MS, RAW_WINDOW_MS, hourStart, rollUpLicenseEvents } from '../../../src/models/history-rollup.js';
 import { makeApp, type TestApp } from '../../helpers/app.js';
 import { captureBody, fingerprint, makeLicense, openOk } from '../../helpers/licensing.js';
+import { reapExpiredSessions } from '../../../src/models/reaper.js';
 
-// A capture counts its open in the license's hour (license_event_hours), the row the roll-up
-// made of an hour's raw 'open' events before; no raw event per open.
+// A capture counts its open, and a release its close, in the license's hour (license_event_hours):
+// the row the roll-up made of an hour's raw 'open' and 'close' events before; no raw event each.
 
 const MIN = 60_000;
 
-describe('opens counted per license and hour', () => {
+describe('opens and releases counted per license and hour', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await makeApp();
@@ -88,5 +89,24 @@ describe('opens counted per license and hour', () => {
     expect(rows.reduce((n, r) => n + r.count, 0)).toBe(4);
     expect(Math.min(...rows.map((r) => r.first_at))).toBe(H);
     expect(Math.max(...rows.map((r) => r.last_at))).toBe(H + 40 * MIN);
+  });
+
+  it('releases are counted likewise, once per session; a timeout or an operator closing a session counts none', async () => {
+    const lic = await makeLicense(t, { maxHosts: 5 });
+    t.clock.set(hourStart(t.clock.now()) + HOUR_MS + 5 * MIN);
+    const H = hourStart(t.clock.now());
+    const [a, b, c] = [await openOk(t, lic.key), await openOk(t, lic.key), await openOk(t, lic.key)];
+    const release = (s: { sessionId: string; token: string }) => t.request.delete(`/api/v1/sessions/${s.sessionId}`).set('Authorization', `Bearer ${s.token}`);
+    expect((await release(a)).status).toBe(204);
+    t.clock.advance(10 * MIN);
+    expect((await release(b)).status).toBe(204);
+    expect((await release(b)).status).toBe(204); // releasing again: already closed, nothing counted
+    // c times out: the reaper closes it without a history event.
+    t.clock.advance(60 * MIN);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
+    const closes = await t.db.selectFrom('license_event_hours').select(['hour', 'code', 'count', 'first_at', 'last_at']).where('kind', '=', 'close').execute();
+    expect(closes).toEqual([{ hour: H, code: 'released', count: 2, first_at: H + 5 * MIN, last_at: H + 15 * MIN }]);
+    expect(await t.db.selectFrom('license_events').select('kind').execute()).toEqual([]);
+    expect((await t.db.selectFrom('sessions').select('close_reason').where('id', '=', c.sessionId).executeTakeFirstOrThrow()).close_reason).toBe('timeout');
   });
 });
