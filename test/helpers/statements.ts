@@ -1,17 +1,20 @@
 import type Database from 'better-sqlite3';
 
 /**
- * The SQL of every statement run on the connection while fn runs, through Kysely or straight on
- * the handle (better-sqlite3's statements, spied on where they execute).
+ * Runs fn with every statement execution on the connection (through Kysely or straight on the
+ * handle: better-sqlite3's statements, spied on where they execute) passed to `seen` first.
  */
-export async function statementsDuring(sqlite: Database.Database, fn: () => Promise<unknown>): Promise<string[]> {
+async function spyOnStatements(
+  sqlite: Database.Database,
+  seen: (stmt: Database.Statement, args: unknown[]) => void,
+  fn: () => Promise<unknown>,
+): Promise<void> {
   const proto = Object.getPrototypeOf(sqlite.prepare('select 1')) as Record<string, unknown>;
   const methods = ['all', 'get', 'run', 'iterate'] as const;
   const originals = methods.map((m) => proto[m] as (...a: unknown[]) => unknown);
-  const seen: string[] = [];
   methods.forEach((m, i) => {
     proto[m] = function (this: Database.Statement, ...args: unknown[]) {
-      seen.push(this.source);
+      seen(this, args);
       return originals[i].apply(this, args);
     };
   });
@@ -20,6 +23,12 @@ export async function statementsDuring(sqlite: Database.Database, fn: () => Prom
   } finally {
     methods.forEach((m, i) => (proto[m] = originals[i]));
   }
+}
+
+/** The SQL of every statement run on the connection while fn runs. */
+export async function statementsDuring(sqlite: Database.Database, fn: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  await spyOnStatements(sqlite, (stmt) => seen.push(stmt.source), fn);
   return seen;
 }
 
@@ -31,29 +40,21 @@ export interface PlannedStatement {
 
 /** Like statementsDuring, with each statement's query plan (explained before it runs). */
 export async function plansDuring(sqlite: Database.Database, fn: () => Promise<unknown>): Promise<PlannedStatement[]> {
-  const proto = Object.getPrototypeOf(sqlite.prepare('select 1')) as Record<string, unknown>;
-  const methods = ['all', 'get', 'run', 'iterate'] as const;
-  const originals = methods.map((m) => proto[m] as (...a: unknown[]) => unknown);
   const seen: PlannedStatement[] = [];
   let explaining = false;
-  methods.forEach((m, i) => {
-    proto[m] = function (this: Database.Statement, ...args: unknown[]) {
-      if (!explaining && !/^\s*(begin|commit|rollback|savepoint|release)\b/i.test(this.source)) {
-        explaining = true;
-        try {
-          const rows = this.database.prepare(`explain query plan ${this.source}`).all(...args) as { detail: string }[];
-          seen.push({ sql: this.source, plan: rows.map((r) => r.detail) });
-        } finally {
-          explaining = false;
-        }
+  await spyOnStatements(
+    sqlite,
+    (stmt, args) => {
+      if (explaining || /^\s*(begin|commit|rollback|savepoint|release)\b/i.test(stmt.source)) return;
+      explaining = true; // the EXPLAIN's own execution passes through here too
+      try {
+        const rows = stmt.database.prepare(`explain query plan ${stmt.source}`).all(...args) as { detail: string }[];
+        seen.push({ sql: stmt.source, plan: rows.map((r) => r.detail) });
+      } finally {
+        explaining = false;
       }
-      return originals[i].apply(this, args);
-    };
-  });
-  try {
-    await fn();
-  } finally {
-    methods.forEach((m, i) => (proto[m] = originals[i]));
-  }
+    },
+    fn,
+  );
   return seen;
 }
