@@ -3,7 +3,7 @@ import { preparedStatement, rawHandleOf, type Db } from '../db/connection.js';
 import type { ConnectionType, InfobaseRow, SessionRow } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { constantTimeEqual, hashToken, newToken, timeOrderedUuid } from '../lib/tokens.js';
-import { fingerprintOf } from './fingerprint.js';
+import { fingerprintOfCached } from './fingerprint.js';
 import { HOST_SEEN_RESOLUTION_MS } from './heartbeat.js';
 import { countInHourNow, recordLicenseEventsNow, type EventSubject } from './history-events.js';
 import { bumpChangeMarkerNow } from './session-lifecycle.js';
@@ -145,7 +145,7 @@ const SESSION_FEATURES = 'select feature from session_features where session_id 
  * change marker (once per group).
  */
 export function captureInTransaction(raw: Database.Database, req: CaptureRequest, clientIp: string | null, now: number): CaptureOutcome {
-  const fp = fingerprintOf(req.fingerprint);
+  const fp = fingerprintOfCached(req.fingerprint);
   const features = [...new Set(req.features ?? [])];
   const token = newToken();
   const tokenHash = hashToken(token);

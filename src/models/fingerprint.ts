@@ -31,5 +31,26 @@ export function fingerprintOf(components: Record<string, string>): Fingerprint {
   return { hash: sha256Hex(canonical), canonical, components: JSON.stringify(obj) };
 }
 
+/** Entries kept by fingerprintOfCached; past it, the oldest goes (a Map keeps insertion order). */
+export const CACHED_FINGERPRINTS = 4096;
+const cached = new Map<string, Fingerprint>();
+
+/**
+ * fingerprintOf for a capture: a bound machine sends the same components, in the same order,
+ * at every capture, so the answer is remembered by the components' JSON as received (key order
+ * included: another order is another entry with the same answer). Only answers are kept; a
+ * refusal (keys equal after NFC) is worked out, and thrown, every time.
+ */
+export function fingerprintOfCached(components: Record<string, string>): Fingerprint {
+  const key = JSON.stringify(components);
+  let fp = cached.get(key);
+  if (fp === undefined) {
+    fp = fingerprintOf(components);
+    if (cached.size >= CACHED_FINGERPRINTS) cached.delete(cached.keys().next().value!);
+    cached.set(key, fp);
+  }
+  return fp;
+}
+
 /** A short form of the hash for people (cabinet, monitor). */
 export const shortHash = (hash: string) => hash.slice(0, 12);

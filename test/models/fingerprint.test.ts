@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprintOf } from '../../src/models/fingerprint.js';
+import { CACHED_FINGERPRINTS, fingerprintOf, fingerprintOfCached } from '../../src/models/fingerprint.js';
 import { AppError } from '../../src/lib/errors.js';
 
 // A fingerprint's hash is the stored identity of every bound host (hosts.fingerprint_hash): if it
@@ -38,5 +38,36 @@ describe('fingerprint identity', () => {
 
   it('refuses two keys that are one after NFC', () => {
     expect(() => fingerprintOf({ 'caf\u00e9': 'a', 'cafe\u0301': 'b' })).toThrow(AppError);
+  });
+});
+
+describe('fingerprintOfCached (the capture path)', () => {
+  it('answers what fingerprintOf answers, remembered by the components as received', () => {
+    const components = { cpu: 'BFEBFBFF-cache-1', board: 'MB-cache', __proto__x: 'x' };
+    const first = fingerprintOfCached(components);
+    expect(first).toEqual(fingerprintOf(components));
+    // The same components again (a new object, as every request parses its own): the same answer, remembered.
+    expect(fingerprintOfCached(JSON.parse(JSON.stringify(components)))).toBe(first);
+    // Another key order is another entry with the same identity.
+    const reordered = fingerprintOfCached({ board: 'MB-cache', __proto__x: 'x', cpu: 'BFEBFBFF-cache-1' });
+    expect(reordered).not.toBe(first);
+    expect(reordered).toEqual(first);
+    // A different value is a different machine.
+    expect(fingerprintOfCached({ ...components, cpu: 'BFEBFBFF-cache-2' }).hash).not.toBe(first.hash);
+  });
+
+  it('refuses keys equal after NFC every time (a refusal is not remembered)', () => {
+    const bad = { 'caf\u00e9': 'a', 'cafe\u0301': 'b' };
+    expect(() => fingerprintOfCached(bad)).toThrow(AppError);
+    expect(() => fingerprintOfCached(bad)).toThrow(AppError);
+  });
+
+  it('keeps a bounded number of answers, dropping the oldest', () => {
+    const oldest = fingerprintOfCached({ cpu: 'evicted-first' });
+    for (let i = 0; i < CACHED_FINGERPRINTS; i++) fingerprintOfCached({ cpu: `filler-${i}` });
+    const again = fingerprintOfCached({ cpu: 'evicted-first' });
+    expect(again).not.toBe(oldest); // worked out anew
+    expect(again).toEqual(oldest);
+    expect(fingerprintOfCached({ cpu: `filler-${CACHED_FINGERPRINTS - 1}` })).toBe(fingerprintOfCached({ cpu: `filler-${CACHED_FINGERPRINTS - 1}` }));
   });
 });
