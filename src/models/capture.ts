@@ -170,14 +170,15 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
   };
 
   if (lic.suspended_at !== null) return refuse(new AppError('license_suspended', 403));
-  if (lic.expires_at !== null && now >= lic.expires_at) return refuse(new AppError('license_expired', 403));
 
   const timing = { heartbeatIntervalSec: lic.heartbeat_interval_sec, leaseTimeoutSec: lic.lease_timeout_sec };
-
-  if (req.clientSessionId !== undefined) {
-    const repeat = idempotentRepeat(raw, lic.id, req.clientSessionId, fp.hash, tokenHash, now);
-    if (repeat) return 'refused' in repeat ? repeat : { ok: { ...repeat.ok, token, ...timing } };
-  }
+  const expired = lic.expires_at !== null && now >= lic.expires_at;
+  // Expiry refuses new captures and closes nothing: a repeat for a session still open is not a
+  // new capture (an agent whose answer was lost gets its session back). Anything else is refused.
+  const repeat = req.clientSessionId === undefined ? undefined : idempotentRepeat(raw, lic.id, req.clientSessionId, fp.hash, tokenHash, now);
+  if (repeat && 'ok' in repeat) return { ok: { ...repeat.ok, token, ...timing } };
+  if (expired) return refuse(new AppError('license_expired', 403));
+  if (repeat) return repeat;
 
   const ib = req.infobase ? (q(INFOBASE_READ).get(lic.client_id, req.infobase.id) as InfobaseRow | undefined) : undefined;
   if (ib && lockRefuses(ib, req.connectionType, req.permissionCode, now)) {
@@ -199,6 +200,8 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
 
   const machine = [req.machine?.hostname ?? null, req.machine?.os ?? null, req.machine?.ip ?? null] as const;
   let hostId = bound?.id;
+  // A bound machine's details follow what its captures send; a detail left out keeps the one known.
+  const known = [machine[0] ?? lic.host_name, machine[1] ?? lic.host_os, machine[2] ?? lic.host_ip] as const;
   if (hostId === undefined) {
     const inserted = q(HOST_BIND).get(lic.id, fp.hash, fp.components, ...machine, now, now, lic.id, lic.max_hosts) as { id: number } | undefined;
     if (!inserted) {
@@ -207,10 +210,10 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
     }
     hostId = inserted.id;
     subject.hostId = hostId;
-  } else if (now - lic.host_seen_at! >= HOST_SEEN_RESOLUTION_MS || machine[0] !== lic.host_name || machine[1] !== lic.host_os || machine[2] !== lic.host_ip) {
+  } else if (now - lic.host_seen_at! >= HOST_SEEN_RESOLUTION_MS || known[0] !== lic.host_name || known[1] !== lic.host_os || known[2] !== lic.host_ip) {
     // As with heartbeats, lastSeenAt follows to HOST_SEEN_RESOLUTION_MS: a capture from a bound,
     // unchanged machine seen a moment ago writes nothing to its row.
-    q(HOST_SEEN).run(now, ...machine, hostId);
+    q(HOST_SEEN).run(now, ...known, hostId);
   }
 
   let infobaseId: number | null = null;

@@ -63,7 +63,8 @@ agentRoutes.post('/sessions', async (c) => {
     const { status, ...answer } = outcome.ok;
     return c.json(answer, status);
   } catch (e) {
-    if (e instanceof AppError && e.code === 'infobase_locked' && body.permissionCode !== undefined) {
+    // An empty code is no code (a lock's code is never empty): it is not a guess.
+    if (e instanceof AppError && e.code === 'infobase_locked' && body.permissionCode) {
       countCapture(c, body.licenseKey, WRONG_CODE_WEIGHT - 1);
     }
     throw e;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeApp, type TestApp } from '../../helpers/app.js';
+import { makeApiToken, makeApp, type TestApp } from '../../helpers/app.js';
 import {
   agentTableCounts,
   captureBody,
@@ -283,9 +283,13 @@ describe('POST /api/v1/sessions (capture)', () => {
     t.clock.advance(1);
     await openOk(t, lic.key, { machine: { hostname: 'ACC-SRV-01', os: 'Windows Server 2025', ip: '10.0.0.6' } });
     expect((await host()).last_seen_at).toBe(t.clock.now());
-    // A capture without machine details clears them, as before.
+    // A capture without machine details keeps the known ones; one that sends some changes those only.
     await openOk(t, lic.key, { machine: undefined });
-    expect(await host()).toMatchObject({ machine_hostname: null, machine_os: null, machine_ip: null });
+    expect(await host()).toMatchObject({ machine_hostname: 'ACC-SRV-01', machine_os: 'Windows Server 2025', machine_ip: '10.0.0.6' });
+    await openOk(t, lic.key, { machine: { ip: '10.0.0.9' } });
+    expect(await host()).toMatchObject({ machine_hostname: 'ACC-SRV-01', machine_os: 'Windows Server 2025', machine_ip: '10.0.0.9' });
+    const admin = await t.request.get(`/api/v1/admin/licenses/${lic.id}`).set('Authorization', `Bearer ${await makeApiToken(t, 'support')}`);
+    expect(admin.body.hosts[0].machine).toEqual({ hostname: 'ACC-SRV-01', os: 'Windows Server 2025', ip: '10.0.0.9' });
   });
 
   it('session ids are UUIDs in the order the sessions were opened', async () => {
@@ -372,6 +376,30 @@ describe('POST /api/v1/sessions (capture)', () => {
       expect(await t.db.selectFrom('session_counters').select('last_number').executeTakeFirstOrThrow()).toEqual({ last_number: 1 });
     });
 
+    it('after expiry a repeat for a session still open answers 200 (expiry closes nothing); anything else is license_expired', async () => {
+      const lic = await makeLicense(t, { maxHosts: 3, expiresAt: t.clock.now() + 60_000 });
+      const body = captureBody(lic.key, { clientSessionId: 'run-1' });
+      const first = await capture(t, body);
+      const released = await openOk(t, lic.key, { clientSessionId: 'run-2' });
+      await t.request.delete(`/api/v1/sessions/${released.sessionId}`).set('Authorization', `Bearer ${released.token}`).expect(204);
+      t.clock.advance(60_000);
+      const again = await capture(t, body);
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ sessionId: first.body.sessionId, sessionNumber: first.body.sessionNumber, hostId: first.body.hostId });
+      expect((await heartbeat(t, again.body)).status).toBe(200);
+      const before = await agentTableCounts(t.db);
+      // A new session, a closed one, another machine: refused as expired, each recorded as a refusal.
+      for (const refused of [
+        captureBody(lic.key, { clientSessionId: 'run-3' }),
+        captureBody(lic.key, { clientSessionId: 'run-2' }),
+        captureBody(lic.key, { clientSessionId: 'run-1', fingerprint: fingerprint(2) }),
+      ]) {
+        const res = await capture(t, refused);
+        expect([res.status, res.body.error.code]).toEqual([403, 'license_expired']);
+      }
+      expect(await agentTableCounts(t.db)).toEqual({ ...before, license_events: before.license_events + 3 });
+    });
+
     it('409 client_session_conflict for another fingerprint; 410 session_closed with the reason after close', async () => {
       const lic = await makeLicense(t, { maxHosts: 3 });
       const s = await openOk(t, lic.key, { clientSessionId: 'run-1' });
@@ -413,10 +441,13 @@ describe('POST /api/v1/sessions (capture)', () => {
     });
 
     it('per IP, before the license lookup; wrong permission codes weigh heavily', async () => {
-      const limited = await makeApp({ captureRatePerIp: 11 });
+      const limited = await makeApp({ captureRatePerIp: 12 });
       try {
         const lic = await makeLicense(limited);
         await makeInfobase(limited, lic.clientId, 'ib', 'Acc', { code: 'secret' });
+        // An empty code is no code: refused, counted once.
+        const empty = captureBody(lic.key, { infobase: { id: 'ib' }, permissionCode: '' });
+        expect((await limited.request.post('/api/v1/sessions').send(empty)).status).toBe(423);
         const wrong = captureBody(lic.key, { infobase: { id: 'ib' }, permissionCode: 'guess' });
         expect((await limited.request.post('/api/v1/sessions').send(wrong)).status).toBe(423);
         const unknown = await limited.request.post('/api/v1/sessions').send(captureBody('UNKNOWN-KEY'));
