@@ -110,8 +110,8 @@ async function featuresOf(db: Db, licenseIds: number[]): Promise<Map<number, { f
 }
 
 function toLicense(r: LicenseListRow, feats: { feature: string; max_sessions: number | null }[]): License {
-  const featureLimits: Record<string, number> = {};
-  for (const f of feats) if (f.max_sessions !== null) featureLimits[f.feature] = f.max_sessions;
+  // Entries, not assignments: a feature may be called "__proto__".
+  const featureLimits: Record<string, number> = Object.fromEntries(feats.flatMap((f) => (f.max_sessions === null ? [] : [[f.feature, f.max_sessions]])));
   return {
     id: r.id,
     clientId: r.client_id,

@@ -138,7 +138,7 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
   const t = c.var.t;
   const errors: LicenseFormState['errors'] = {};
   const features: string[] = [];
-  const featureLimits: Record<string, number> = {};
+  const limits: [string, number][] = [];
   for (const raw of v.features.split(/\r?\n/)) {
     const line = raw.trim();
     if (!line) continue;
@@ -154,8 +154,10 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
       continue;
     }
     features.push(name);
-    if (limit !== null) featureLimits[name] = Number(limit);
+    if (limit !== null) limits.push([name, Number(limit)]);
   }
+  // Entries, not assignments: a feature may be called "__proto__".
+  const featureLimits: Record<string, number> = Object.fromEntries(limits);
   let expiresAt: number | null = null;
   if (v.expiresAt) {
     const r = dateTimeField(v.expiresAt, c.var.timeZone, shown?.expiresAt);

@@ -52,6 +52,17 @@ describe('admin API: licenses', () => {
     const [audit] = await auditRows(t, 'license.created');
     expect(audit).toMatchObject({ actor_type: 'token', actor_name: 'test admin', target_id: String(res.body.id), target_label: res.body.key, client_id: client.id });
 
+    // A feature may be called "__proto__" (the body as sent: a JSON key, not a prototype).
+    const proto = await t.request
+      .post('/api/v1/admin/licenses')
+      .set(admin)
+      .set('Content-Type', 'application/json')
+      .send(`{"clientId":${client.id},"product":"P","maxHosts":1,"features":["__proto__"],"featureLimits":{"__proto__":1}}`);
+    expect(proto.status).toBe(201);
+    expect(Object.entries(proto.body.featureLimits)).toEqual([['__proto__', 1]]);
+    const read = await t.request.get(`/api/v1/admin/licenses/${proto.body.id}`).set(admin);
+    expect(Object.entries(read.body.featureLimits)).toEqual([['__proto__', 1]]);
+
     const second = await t.request.post('/api/v1/admin/licenses').set(admin).send({ clientId: client.id, product: 'Payroll', maxHosts: 1 });
     expect(second.status).toBe(201);
     expect(second.body.key).not.toBe(res.body.key);

@@ -217,6 +217,19 @@ describe('license pages', () => {
       expect(card.text).toContain('The license was created.');
     });
 
+    it('a feature may be called "__proto__": its limit is kept like any other', async () => {
+      const client = await adminClient(t);
+      const s = await loginAs(t, 'admin');
+      const res = await post(s, '/licenses', { clientId: String(client.id), product: 'P', features: '__proto__ = 2\nconstructor = 1', maxHosts: '1' });
+      expect(res.status).toBe(303);
+      const id = Number(/^\/licenses\/(\d+)/.exec(res.headers.location)?.[1]);
+      const feats = await t.db.selectFrom('license_features').select(['feature', 'max_sessions']).where('license_id', '=', id).orderBy('feature').execute();
+      expect(feats).toEqual([
+        { feature: '__proto__', max_sessions: 2 },
+        { feature: 'constructor', max_sessions: 1 },
+      ]);
+    });
+
     it('refuses bad input with 400, naming the fields, and stores nothing', async () => {
       const client = await adminClient(t);
       const s = await loginAs(t, 'admin');
