@@ -93,7 +93,7 @@ export async function packagesOf(db: Db, sessionIds: string[]): Promise<Map<stri
 async function featuresOf(db: Db, sessionIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (!sessionIds.length) return out;
-  const rows = await db.selectFrom('session_features').select(['session_id', 'feature']).where('session_id', 'in', sessionIds).orderBy('feature').execute();
+  const rows = await db.selectFrom('session_features').select(['session_id', 'feature']).where('session_id', 'in', sessionIds).orderBy('acquired_at').orderBy(sql`rowid`).execute();
   for (const r of rows) {
     const list = out.get(r.session_id) ?? [];
     list.push(r.feature);

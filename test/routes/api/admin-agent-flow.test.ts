@@ -79,4 +79,17 @@ describe('admin API with real agents', () => {
     expect(hb.body.error.details.reason).toBe('binding_reset');
     await openOk(t, license.key, { fingerprint: fingerprint(2) });
   });
+
+  it('a session’s features are listed in the order acquired, as the agent was answered', async () => {
+    const client = (await t.request.post('/api/v1/admin/clients').set(admin).send({ name: 'Acme' })).body;
+    const license = (
+      await t.request.post('/api/v1/admin/licenses').set(admin).send({ clientId: client.id, product: 'P', features: ['reports', 'export', 'design'], maxHosts: 1 })
+    ).body;
+    const s = await openOk(t, license.key, { features: ['reports', 'export'] });
+    t.clock.advance(1000);
+    const added = await t.request.post(`/api/v1/sessions/${s.sessionId}/features`).set('Authorization', `Bearer ${s.token}`).send({ feature: 'design' });
+    expect(added.body.features).toEqual(['reports', 'export', 'design']);
+    const list = await t.request.get(`/api/v1/admin/sessions?license=${license.id}`).set(admin);
+    expect(list.body.items[0].features).toEqual(['reports', 'export', 'design']);
+  });
 });
