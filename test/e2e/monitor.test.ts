@@ -146,6 +146,27 @@ describe('session monitor in a browser', () => {
     await expect.poll(() => page.locator('#monitor-live .panel').count()).toBe(1);
   });
 
+  it('a refresh leaves the page scrolled where it was, also with the focus in the table', async () => {
+    const agents = [];
+    for (let i = 0; i < 12; i++) agents.push(await openAgent(`Scroller ${i}`));
+    const pkgs = Array.from({ length: 8 }, (_, j) => ({ id: `p-${j}`, path: `/projects/report-${j}.lgp`, name: `Report ${j}` }));
+    expect((await agents[0].heartbeat({ packages: pkgs })).status).toBe(200);
+    await page.setViewportSize({ width: 1500, height: 500 });
+    await page.goto(`${base}/monitor`);
+    await expect.poll(() => row(page, agents[0].id).count()).toBe(1);
+    await row(page, agents[0].id).locator('button.tg').click();
+    await page.waitForSelector(`tr[data-session-id="${agents[0].id}"][data-package-id]`);
+    await page.evaluate(() => window.scrollTo(0, 300));
+    await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(300);
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('tg'))).toBe(true);
+    const swapped = page.evaluate(() => new Promise<void>((r) => document.addEventListener('htmx:after:swap', () => r(), { once: true })));
+    expect((await agents[1].heartbeat({ metrics: { cpuMs: { current: 1, total: 4_321_000 } } })).status).toBe(200);
+    await page.keyboard.press('Alt+F5');
+    await swapped;
+    expect(await page.evaluate(() => window.scrollY)).toBe(300);
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('tg'))).toBe(true);
+  });
+
   it('an unchanged refresh is a 304 sent with the stored validator and marked as automatic', async () => {
     await openAgent('Sidorov');
     const polls: { status: number; inm: string | undefined; auto: string | undefined }[] = [];
