@@ -2,6 +2,8 @@ import { sql, type RawBuilder } from 'kysely';
 
 /** `column LIKE '%text%'` with the user's % and _ taken literally; SQLite folds the case of ASCII letters only. */
 export function likeContains(column: string, text: string): RawBuilder<boolean> {
+  // SQLite reads a LIKE pattern up to its first NUL: "%\0%" would be "%", matching everything.
+  if (text.includes('\0')) return sql<boolean>`instr(${sql.ref(column)}, ${text}) > 0`;
   const pattern = '%' + text.replace(/[\\%_]/g, (m) => '\\' + m) + '%';
   return sql<boolean>`${sql.ref(column)} like ${pattern} escape '\\'`;
 }

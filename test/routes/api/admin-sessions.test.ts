@@ -93,6 +93,7 @@ describe('admin API: sessions, bindings and pools', () => {
     expect(await ids('q=accounting')).toEqual([s1.id]);
     expect(await ids(`q=${w.ib.external_id}`)).toEqual([s1.id]);
     expect(await ids(`q=${w.licB.key}`)).toEqual([s3.id]);
+    expect(await ids('q=%00')).toEqual([]);
     const p1 = await t.request.get('/api/v1/admin/sessions?limit=2').set(support);
     expect(p1.body.items.map((x: { id: string }) => x.id)).toEqual([s3.id, s2.id]);
     const p2 = await t.request.get(`/api/v1/admin/sessions?limit=2&cursor=${p1.body.nextCursor}`).set(support);

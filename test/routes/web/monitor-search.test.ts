@@ -56,6 +56,11 @@ describe('monitor global search', () => {
     expect(await search('axbyc srv')).toEqual([]);
     expect(await search('axbyc\n\nsrv')).toEqual([]);
     expect(await search('axbycsrv')).toEqual([]);
+    // A NUL cannot stand in a LIKE pattern (SQLite stops reading it there): it is searched as itself.
+    expect(await search('\0')).toEqual([]);
+    expect(await search('a\0')).toEqual([]);
+    const nul = await seedSession(t, { ...w, hostId: host, user: 'nul\0user', clientSessionId: null, machineHostname: 'SRV' });
+    expect(await search('l\0u')).toEqual([nul]);
   });
 
   it('still matches names in other tables, the session number, and combines with filters and the client scope', async () => {
