@@ -20,7 +20,7 @@ export async function readJsonBody(c: AppContext): Promise<unknown> {
   const raw = contentLength !== undefined ? new Uint8Array(await c.req.raw.arrayBuffer()) : await readLimited(c.req.raw, MAX_BODY_BYTES);
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (raw.length === 0 && !type) return {};
-  if (!JSON_TYPE.test(type)) throw new AppError('unsupported_media_type', 415);
+  if (!JSON_TYPE.test(type) || NOT_UTF8.test(type)) throw new AppError('unsupported_media_type', 415);
   if (raw.length === 0) throw invalid({ body: 'api.v.empty_body' });
   try {
     return JSON.parse(UTF8.decode(raw));
@@ -30,6 +30,8 @@ export async function readJsonBody(c: AppContext): Promise<unknown> {
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/;
+/** A charset other than UTF-8 named (JSON is UTF-8; another charset's bytes would be read as something else). */
+const NOT_UTF8 = /;\s*charset\s*=\s*(?!"?utf-?8"?\s*(?:;|$))/;
 /** Bytes that are not UTF-8 are refused, not replaced. One decoder for all: without `stream` a decode keeps nothing for the next. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -94,7 +94,16 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     expect(res.body.error.code).toBe('unsupported_media_type');
     const form = await t.request.post('/api/v1/sessions').type('form').send({ licenseKey: key });
     expect(form.status).toBe(415);
+    // JSON is UTF-8: a body said to be in another charset is refused, not read as UTF-8.
+    for (const type of ['application/json; charset=iso-8859-1', 'application/json;charset=windows-1251', 'application/json; charset=utf-16']) {
+      const res = await t.request.post('/api/v1/sessions').set('Content-Type', type).send(JSON.stringify(cap({})));
+      expect([type, res.status, res.body.error.code]).toEqual([type, 415, 'unsupported_media_type']);
+    }
     expect(await agentTableCounts(t.db)).toEqual(before);
+    for (const type of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/json; charset=utf8; x=1']) {
+      const res = await t.request.post('/api/v1/sessions').set('Content-Type', type).send(JSON.stringify(cap({ clientSessionId: type })));
+      expect([type, res.status]).toEqual([type, 201]);
+    }
   });
 
   it('capture: a body that is not UTF-8 → 400 naming the body (not replacement characters); the same body whole is read as usual, any case of the type', async () => {
