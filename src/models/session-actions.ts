@@ -162,6 +162,8 @@ export async function enqueueCommand(db: Db, actor: Actor, sessionId: string, cm
       : undefined;
     let path = cmd.path ?? null;
     let text: string | null = null;
+    // A package id names one the session has open: another id is a mistake in the request, not "nothing running".
+    if (cmd.packageId && !pkg && cmd.type !== 'message') throw invalid({ packageId: 'api.v.no_such_package' });
     if (cmd.type === 'stop') {
       let running: boolean;
       if (cmd.packageId) running = pkg?.state === 'running';
@@ -178,7 +180,6 @@ export async function enqueueCommand(db: Db, actor: Actor, sessionId: string, cm
       if (!running) throw new AppError('not_running', 409);
     } else if (cmd.type === 'closePackage') {
       // The agent's command always carries the path (PROTOCOL §2): a package id names one the session has open, with a path.
-      if (cmd.packageId && !pkg) throw invalid({ packageId: 'api.v.no_such_package' });
       path ??= pkg?.path ?? null;
       if (path === null) throw invalid(cmd.packageId ? { packageId: 'api.v.package_without_path' } : { path: 'api.v.path_or_package' });
     } else if (cmd.type === 'message') {

@@ -155,6 +155,7 @@ describe('admin API: sessions, bindings and pools', () => {
     for (const [body, field, message] of [
       [{ type: 'closePackage' }, 'path', 'a path or a packageId is required'],
       [{ type: 'closePackage', packageId: 'ghost' }, 'packageId', 'the session has no package with this id'],
+      [{ type: 'stop', packageId: 'ghost' }, 'packageId', 'the session has no package with this id'],
       [{ type: 'closePackage', packageId: 'draft' }, 'packageId', 'this package has no path (a draft); closePackage needs one'],
     ] as const) {
       const res = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send(body);
