@@ -218,7 +218,8 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
 
   let infobaseId: number | null = null;
   if (req.infobase) {
-    const name = req.infobase.name ?? ib?.name ?? req.infobase.id;
+    // A blank name is no name: the base keeps the one it has (a new one is called by its id).
+    const name = (req.infobase.name?.trim() ? req.infobase.name : undefined) ?? ib?.name ?? req.infobase.id;
     if (!ib) {
       infobaseId = (q(INFOBASE_INSERT).get(lic.client_id, req.infobase.id, name, now) as { id: number }).id;
     } else {

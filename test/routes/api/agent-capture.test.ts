@@ -126,9 +126,16 @@ describe('POST /api/v1/sessions (capture)', () => {
     expect(d.sessionNumber).toBe(3);
     // A later capture with another name renames the infobase.
     expect((await t.db.selectFrom('infobases').select('name').executeTakeFirstOrThrow()).name).toBe('Accounting 2');
+    // A blank name is no name: the base keeps its own; a new base is named by its id.
+    await openOk(t, lic.key, { infobase: { id: 'ib-1', name: ' ' } });
+    await openOk(t, lic.key, { infobase: { id: 'ib-2', name: '' } });
+    expect(await t.db.selectFrom('infobases').select(['external_id', 'name']).orderBy('id').execute()).toEqual([
+      { external_id: 'ib-1', name: 'Accounting 2' },
+      { external_id: 'ib-2', name: 'ib-2' },
+    ]);
     // Another license of the same client shares the infobase and its numbering.
     const lic2 = await makeLicense(t, { clientId: lic.clientId });
-    expect((await openOk(t, lic2.key, ib)).sessionNumber).toBe(4);
+    expect((await openOk(t, lic2.key, ib)).sessionNumber).toBe(5);
   });
 
   it('404 license_not_found stores nothing', async () => {
