@@ -360,6 +360,27 @@ export async function monitorPage(db: Db, scope: MonitorScope, q: MonitorQuery, 
 }
 
 /**
+ * Whether a client user's query names something that is not their client's: a license, client,
+ * infobase, host (bound or reset) or session of another client, or none at all. Such a page is a
+ * 404 for them (PRODUCT "Who may do what"), not an empty list. Staff: never.
+ */
+export async function namesOthers(db: Db, scope: MonitorScope, q: MonitorQuery): Promise<boolean> {
+  const own = scope.clientId;
+  if (own === null) return false;
+  if (q.client !== null && q.client !== own) return true;
+  const owner = async (table: 'licenses' | 'infobases' | 'sessions', id: number | string) =>
+    (await db.selectFrom(table).select('client_id').where('id', '=', id as never).executeTakeFirst())?.client_id;
+  if (q.license !== null && (await owner('licenses', q.license)) !== own) return true;
+  if (q.infobase !== null && (await owner('infobases', q.infobase)) !== own) return true;
+  if (q.info !== null && (await owner('sessions', q.info)) !== own) return true;
+  if (q.host !== null) {
+    const h = await db.selectFrom('hosts as h').innerJoin('licenses as l', 'l.id', 'h.license_id').select('l.client_id').where('h.id', '=', q.host).executeTakeFirst();
+    if (h?.client_id !== own) return true;
+  }
+  return false;
+}
+
+/**
  * What the entry filters name, as the viewer may see it (nothing for another client's ids), and the
  * filtered infobase's lock state with the next moment it changes by time alone (its from or to).
  */

@@ -147,7 +147,7 @@ describe('session monitor in a browser', () => {
   });
 
   it('a refresh leaves the page scrolled where it was, also with the focus in the table', async () => {
-    const agents = [];
+    const agents: Awaited<ReturnType<typeof openAgent>>[] = [];
     for (let i = 0; i < 12; i++) agents.push(await openAgent(`Scroller ${i}`));
     const pkgs = Array.from({ length: 8 }, (_, j) => ({ id: `p-${j}`, path: `/projects/report-${j}.lgp`, name: `Report ${j}` }));
     expect((await agents[0].heartbeat({ packages: pkgs })).status).toBe(200);

@@ -23,6 +23,7 @@ import {
   idsDigest,
   monitorPage,
   monitorPrefs,
+  namesOthers,
   poolTotals,
   saveMonitorColumns,
   sessionIdsOpenAt,
@@ -173,6 +174,7 @@ const queryOf = (c: AppContext) => parseMonitorQuery(new URL(c.req.url).searchPa
 monitorRoutes.get(BASE, requireLogin, async (c) => {
   const { db, clock } = c.var.deps;
   const query = queryOf(c);
+  if (await namesOthers(db, scopeOf(c), query)) throw notFound();
   if (wantsFragment(c)) {
     // Unchanged is answered from the marker and the request alone, before any other query or rendering.
     const marker = await changeMarker(db);

@@ -133,14 +133,19 @@ describe('isolation walk: a client user and another client’s ids', () => {
     });
   }
 
-  it('the monitor with the other client’s filter shows none of its sessions, and its actions are 404', async () => {
+  it('the monitor filtered by the other client’s objects is a 404 (page and fragment), its own are not, and its actions are 404', async () => {
     const before = await snapshotB();
-    for (const url of [`/monitor?license=${B.license}`, `/monitor?client=${B.client}`, `/monitor?infobase=${B.infobase}`, `/monitor?info=${B.session}`]) {
-      const res = await get(url);
-      expect([200, 404]).toContain(res.status);
-      // (?info= echoes the id it was given in its links; what matters is that no data of it shows.)
-      for (const s of secrets) expect(res.text).not.toContain(s);
-      expect(res.text).not.toContain(`data-session-id="${B.session}"`);
+    const foreign = [`license=${B.license}`, `client=${B.client}`, `infobase=${B.infobase}`, `info=${B.session}`, `host=${B.host}`, 'license=99999', 'host=99999'];
+    for (const qs of foreign) {
+      for (const fragment of [false, true]) {
+        const req = get(`/monitor?${qs}`);
+        const res = fragment ? await req.set('HX-Request', 'true') : await req;
+        expect([qs, fragment, res.status]).toEqual([qs, fragment, 404]);
+        for (const s of secrets) expect(res.text).not.toContain(s);
+      }
+    }
+    for (const qs of [`license=${A.license}`, `client=${A.client}`, `infobase=${A.infobase}`, `host=${A.host}`]) {
+      expect([qs, (await get(`/monitor?${qs}`)).status]).toEqual([qs, 200]);
     }
     expect((await post(`/monitor/sessions/${B.session}/terminate`)).status).toBe(404);
     expect((await post(`/monitor/hosts/${B.host}/reset`, { reason: 'x' })).status).toBe(404);
