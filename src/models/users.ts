@@ -173,12 +173,18 @@ export async function disableUser(db: Db, actor: AuditActor, userId: number, now
     await trx.deleteFrom('web_sessions').where('user_id', '=', user.id).execute();
     await recordAudit(trx, actor, { action: 'user.disabled', ...userLabel(user), clientId: user.client_id }, now);
     // Access given in their name goes with them: an admin leaving must not leave an admin token behind.
-    const tokens = await trx.updateTable('api_tokens').set({ revoked_at: now }).where('created_by', '=', user.id).where('revoked_at', 'is', null).returning(['id', 'name']).execute();
-    for (const tok of tokens) {
-      await recordAudit(trx, actor, { action: 'token.revoked', targetType: 'api_token', targetId: tok.id, targetLabel: tok.name, details: { reason: 'creator disabled' } }, now);
-    }
+    await revokeTokensOf(trx, actor, user.id, null, 'creator disabled', now);
     return { ...user, disabled_at: now };
   });
+}
+
+/** Revokes the live API tokens a user created (of one role, or all), each audited with the reason. */
+async function revokeTokensOf(trx: Db, actor: AuditActor, userId: number, role: 'admin' | null, reason: string, now: number): Promise<void> {
+  let q = trx.updateTable('api_tokens').set({ revoked_at: now }).where('created_by', '=', userId).where('revoked_at', 'is', null);
+  if (role !== null) q = q.where('role', '=', role);
+  for (const tok of await q.returning(['id', 'name']).execute()) {
+    await recordAudit(trx, actor, { action: 'token.revoked', targetType: 'api_token', targetId: tok.id, targetLabel: tok.name, details: { reason } }, now);
+  }
 }
 
 /** Enables a disabled user again. */
@@ -194,24 +200,15 @@ export async function enableUser(db: Db, actor: AuditActor, userId: number, now:
 }
 
 /**
- * Sets a new password chosen by an admin and ends every web session of the
- * user (but `keepTokenHash`, the admin's own when resetting their own password).
+ * Sets a new password chosen by an admin for another user and ends every web
+ * session of theirs. One's own password is changed on the account page, which
+ * asks for the current one (a borrowed sign-in must not be enough).
  */
-export async function resetUserPassword(
-  db: Db,
-  actor: AuditActor,
-  userId: number,
-  passwordHash: string,
-  now: number,
-  keepTokenHash?: string,
-): Promise<UserRow> {
+export async function resetUserPassword(db: Db, actor: AuditActor, userId: number, passwordHash: string, now: number): Promise<UserRow> {
   return db.transaction().execute(async (trx) => {
-    const user = await userById(trx, userId);
-    if (!user) throw notFound();
+    const user = await otherUserForChange(trx, actor, userId);
     await trx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', user.id).execute();
-    let del = trx.deleteFrom('web_sessions').where('user_id', '=', user.id);
-    if (keepTokenHash) del = del.where('token_hash', '!=', keepTokenHash);
-    await del.execute();
+    await trx.deleteFrom('web_sessions').where('user_id', '=', user.id).execute();
     await recordAudit(trx, actor, { action: 'user.password_reset', ...userLabel(user), clientId: user.client_id }, now);
     return user;
   });
@@ -228,6 +225,8 @@ export async function changeUserRole(db: Db, actor: AuditActor, userId: number, 
     }
     await trx.updateTable('users').set({ role }).where('id', '=', user.id).execute();
     await recordAudit(trx, actor, { action: 'user.role_changed', ...userLabel(user), details: { from: user.role, to: role } }, now);
+    // A support user can neither see nor revoke tokens: the admin tokens they created go with the role.
+    if (role === 'support') await revokeTokensOf(trx, actor, user.id, 'admin', 'creator no longer admin', now);
     return { ...user, role };
   });
 }

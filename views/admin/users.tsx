@@ -194,6 +194,7 @@ export function UserPage(props: {
         </p>
       </section>
       {props.isSelf && <p class="msg warn">{t('admin.users.self_note')}</p>}
+      {!props.isSelf && (
       <div class="grid2">
         <section class="card">
           <h2>{t('admin.users.reset_password')}</h2>
@@ -212,7 +213,6 @@ export function UserPage(props: {
             <button class="primary">{t('admin.users.reset_submit')}</button>
           </PostForm>
         </section>
-        {!props.isSelf && (
           <section class="card">
             <h2>{t('admin.users.change_role')}</h2>
             {u.role === 'client' ? (
@@ -237,8 +237,8 @@ export function UserPage(props: {
             <p>{u.disabled_at === null ? t('admin.users.access_active') : t('admin.users.access_disabled', { date: when(u.disabled_at) })}</p>
             <AccessButton ctx={ctx} user={u} />
           </section>
-        )}
       </div>
+      )}
     </Page>
   );
 }

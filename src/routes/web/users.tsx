@@ -154,9 +154,7 @@ usersRoutes.post('/users/:id{[0-9]{1,15}}/password', async (c) => {
   const { db, hasher, clock } = c.var.deps;
   const viewer = c.var.viewer!;
   try {
-    // Resetting one's own password keeps the current sign-in, like the account page does.
-    const keep = viewer.user.id === id ? viewer.tokenHash : undefined;
-    await resetUserPassword(db, viewer.actor, id, await hasher.hash(password), clock.now(), keep);
+    await resetUserPassword(db, viewer.actor, id, await hasher.hash(password), clock.now());
   } catch (e) {
     const { message, status } = formError(c, e);
     return userPage(c, id, status, { error: message });

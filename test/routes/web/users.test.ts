@@ -156,12 +156,30 @@ describe('users page', () => {
     expect(await audit('user.password_reset')).toHaveLength(1);
   });
 
-  it('resetting one\'s own password keeps the current sign-in', async () => {
-    const other = await login(t, admin.user.email);
+  it('one\'s own password is not set here (the account page asks for the current one): 409, nothing changed', async () => {
+    const before = await userRow(admin.user.id);
     const res = await post(admin, `/users/${admin.user.id}/password`, { password: NEW_PASSWORD, confirm: NEW_PASSWORD });
-    expect(res.status).toBe(303);
-    expect((await t.request.get('/users').set('Cookie', admin.cookie)).status).toBe(200);
-    expect((await t.request.get('/users').set('Cookie', other.cookie)).status).toBe(303);
+    expect(res.status).toBe(409);
+    expect(alertText(res.text)).toBe('You cannot disable your own account, change your own role or set your own password here (the Account page asks for the current one).');
+    expect((await userRow(admin.user.id)).password_hash).toBe(before.password_hash);
+    expect(await canLogin(admin.user.email, NEW_PASSWORD)).toBe(false);
+    expect(await audit('user.password_reset')).toHaveLength(0);
+  });
+
+  it('made support, a user loses the admin API tokens they created (audited); their support tokens stay', async () => {
+    const other = await makeUser(t, 'admin');
+    const adminTok = await createApiToken(t.db, { name: 'billing', tokenHash: 'a'.repeat(64), role: 'admin', createdBy: other.id }, t.clock.now());
+    const supportTok = await createApiToken(t.db, { name: 'scripts', tokenHash: 'b'.repeat(64), role: 'support', createdBy: other.id }, t.clock.now());
+    const mine = await createApiToken(t.db, { name: 'mine', tokenHash: 'c'.repeat(64), role: 'admin', createdBy: admin.user.id }, t.clock.now());
+    expect((await post(admin, `/users/${other.id}/role`, { role: 'support' })).status).toBe(303);
+    const revoked = async (id: number) => (await t.db.selectFrom('api_tokens').select('revoked_at').where('id', '=', id).executeTakeFirstOrThrow()).revoked_at;
+    expect(await revoked(adminTok.id)).toBe(t.clock.now());
+    expect(await revoked(supportTok.id)).toBeNull();
+    expect(await revoked(mine.id)).toBeNull();
+    expect((await audit('token.revoked')).map((a) => [a.target_id, JSON.parse(a.details!).reason])).toEqual([[String(adminTok.id), 'creator no longer admin']]);
+    // Made admin again, nothing comes back by itself.
+    expect((await post(admin, `/users/${other.id}/role`, { role: 'admin' })).status).toBe(303);
+    expect(await revoked(adminTok.id)).toBe(t.clock.now());
   });
 
   it('changes a role between admin and support; audited with both roles', async () => {
@@ -203,7 +221,7 @@ describe('users page', () => {
     await makeUser(t, 'admin'); // another admin exists, so this is about self, not the last admin
     const disable = await post(admin, `/users/${admin.user.id}/disable`);
     expect(disable.status).toBe(409);
-    expect(alertText(disable.text)).toBe('You cannot disable your own account or change your own role.');
+    expect(alertText(disable.text)).toBe('You cannot disable your own account, change your own role or set your own password here (the Account page asks for the current one).');
     const demote = await post(admin, `/users/${admin.user.id}/role`, { role: 'support' });
     expect(demote.status).toBe(409);
     expect(await userRow(admin.user.id)).toMatchObject({ role: 'admin', disabled_at: null });
@@ -240,6 +258,7 @@ describe('users page', () => {
     const self = await t.request.get(`/users/${admin.user.id}`).set('Cookie', admin.cookie);
     expect(self.text).not.toContain(`action="/users/${admin.user.id}/role"`);
     expect(self.text).not.toContain(`action="/users/${admin.user.id}/disable"`);
+    expect(self.text).not.toContain(`action="/users/${admin.user.id}/password"`);
     expect((await t.request.get('/users/99999').set('Cookie', admin.cookie)).status).toBe(404);
     expect((await t.request.get('/users/abc').set('Cookie', admin.cookie)).status).toBe(404);
     expect((await post(admin, '/users/99999/disable')).status).toBe(404);
