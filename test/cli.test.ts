@@ -181,6 +181,26 @@ describe('command line', () => {
     expect(query("select count(*) as n from audit_log where action = 'database.backup'")).toEqual([{ n: 2 }]);
   });
 
+  it('backup copies a database as it is: one an older version wrote is neither upgraded nor copied upgraded', async () => {
+    const old = path.join(dir, 'older.db');
+    const live = new Database(dbFile, { readonly: true });
+    await live.backup(old);
+    live.close();
+    // As an older version left it: without this version's last migration.
+    const o = new Database(old);
+    const last = (o.prepare('select name from kysely_migration order by name desc limit 1').get() as { name: string }).name;
+    o.prepare('delete from kysely_migration where name = ?').run(last);
+    o.close();
+    const target = path.join(dir, 'older-backup.db');
+    const res = await cli(['backup', target], { env: { DATABASE_PATH: old } });
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    for (const file of [old, target]) {
+      const db = new Database(file, { readonly: true });
+      expect(db.prepare('select count(*) as n from kysely_migration where name = ?').get(last)).toEqual({ n: 0 });
+      db.close();
+    }
+  });
+
   it('answers bad arguments with exit code 2 and a message naming them, never a stack trace', async () => {
     const cases: [string[], string][] = [
       [[], 'Commands:'],

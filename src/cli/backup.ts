@@ -6,7 +6,7 @@ import { systemClock } from '../lib/clock.js';
 import { formatBytes } from '../lib/format.js';
 import { recordAudit } from '../models/audit.js';
 import { parseCommand } from './args.js';
-import { CLI_ACTOR, openMigrated } from './database.js';
+import { CLI_ACTOR, openAsIs } from './database.js';
 import { CliError, UsageError } from './errors.js';
 
 const CMD = 'backup';
@@ -58,7 +58,8 @@ export async function backup(config: Readonly<Config>, args: string[], out: (lin
   }
   if (!fs.existsSync(config.databasePath)) throw new CliError(`${CMD}: there is no database at ${config.databasePath} (DATABASE_PATH)`);
 
-  const { db, sqlite } = await openMigrated(config);
+  // As it is, not migrated: a backup taken before an upgrade must still open in the version that wrote it.
+  const { db, sqlite } = openAsIs(config);
   const partial = `${file}.partial-${process.pid}`;
   try {
     // All pages in one step, under one read transaction: a write by the server between
@@ -78,8 +79,13 @@ export async function backup(config: Readonly<Config>, args: string[], out: (lin
     }
     fs.renameSync(partial, file);
     const size = fs.statSync(file).size;
-    await recordAudit(db, CLI_ACTOR, { action: 'database.backup', details: { file, bytes: size } }, systemClock.now());
     out(`Backed up ${config.databasePath} to ${file}: ${size} bytes (${formatBytes(size)}).`);
+    try {
+      await recordAudit(db, CLI_ACTOR, { action: 'database.backup', details: { file, bytes: size } }, systemClock.now());
+    } catch (e) {
+      // A database this version has never written (an empty file, another version's log): the copy stands.
+      out(`(Not noted in the audit log: ${e instanceof Error ? e.message : String(e)}.)`);
+    }
   } finally {
     fs.rmSync(partial, { force: true });
     fs.rmSync(`${partial}-journal`, { force: true });

@@ -13,15 +13,19 @@ export interface CliDatabase extends OpenDatabase {
   applied: string[];
 }
 
-/** Opens DATABASE_PATH and brings it up to date before any command touches it. */
-export async function openMigrated(config: Readonly<Config>): Promise<CliDatabase> {
-  let opened: OpenDatabase;
+/** Opens DATABASE_PATH as it is, at whatever version wrote it (a backup copies it so). */
+export function openAsIs(config: Readonly<Config>): OpenDatabase {
   try {
-    opened = openDatabase(config.databasePath);
+    return openDatabase(config.databasePath);
   } catch (e) {
     if (e instanceof DatabaseOpenError) throw new CliError(`${e.message} (DATABASE_PATH)`);
     throw e;
   }
+}
+
+/** Opens DATABASE_PATH and brings it up to date before any command touches it. */
+export async function openMigrated(config: Readonly<Config>): Promise<CliDatabase> {
+  const opened = openAsIs(config);
   let applied: string[];
   try {
     applied = (await migrateToLatest(opened.db)).map((r) => r.migrationName);

@@ -19,12 +19,13 @@ Commands:
       on the last line of output; only its SHA-256 is stored.
   backup FILE [--force]
       Copy the live database to FILE with SQLite's online backup (safe while
-      the server runs). Refuses to overwrite FILE unless --force.
+      the server runs), as it is: not upgraded first. Refuses to overwrite
+      FILE unless --force.
   help
       Show this text.
 
-The database is DATABASE_PATH (default ./data/monitor.db); every command
-migrates it first. Exit codes: 0 done, 1 failed, 2 bad arguments.
+The database is DATABASE_PATH (default ./data/monitor.db); every command but
+backup migrates it first. Exit codes: 0 done, 1 failed, 2 bad arguments.
 `;
 
 type Command = (config: Readonly<Config>, args: string[], out: (line: string) => void) => Promise<void>;
