@@ -69,7 +69,12 @@ function publicUrl(env: Env): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError('PUBLIC_URL', `must start with http:// or https://, got "${raw}"`);
   }
-  return url.origin + url.pathname.replace(/\/+$/, '');
+  // The server answers at the root of its origin (pages link /assets/…, /setup/…): a path, a query or
+  // a user name would make links that lead nowhere, or be dropped without a word.
+  if (url.pathname.replace(/\/+$/, '') !== '' || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('PUBLIC_URL', `must be an origin only, such as https://monitor.example.com (no path, query or user name; the monitor answers at the root), got "${raw}"`);
+  }
+  return url.origin;
 }
 
 /**

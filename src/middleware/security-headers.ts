@@ -46,5 +46,7 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
     h.set('Cross-Origin-Opener-Policy', 'same-origin');
     h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
     if (!h.has('Cache-Control')) h.set('Cache-Control', 'no-store');
+    // Behind an HTTPS PUBLIC_URL the browser is told to come back by HTTPS only (a year; this host only).
+    if (c.var.deps?.config.secureCookies) h.set('Strict-Transport-Security', 'max-age=31536000');
   }
 };

@@ -131,7 +131,14 @@ export const csrfProtection: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (SAFE.has(c.req.method)) return next();
   const origin = c.req.header('origin');
   if (origin !== undefined) {
-    if (origin !== ownOrigin(c)) throw new AppError('csrf', 403);
+    const own = ownOrigin(c);
+    if (origin !== own) {
+      // The usual cause in a new installation: the monitor opened at another address than PUBLIC_URL's.
+      if (origin === new URL(c.req.url).origin) {
+        c.var.deps.logger.warn(`a form was refused: it came from ${origin}, but PUBLIC_URL says the monitor is ${own}. Open it at ${own}, or set PUBLIC_URL to the address users reach.`);
+      }
+      throw new AppError('csrf', 403);
+    }
   } else {
     const site = c.req.header('sec-fetch-site');
     if (site && site !== 'same-origin' && site !== 'none') throw new AppError('csrf', 403);

@@ -10,13 +10,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function healthcheck(env: Record<string, string>): Promise<number | null> {
+function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/healthcheck.ts'], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/healthcheck.ts'], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', resolve);
+    child.on('close', (code) => resolve({ code, stderr }));
   });
 }
+const healthcheck = async (env: Record<string, string>) => (await run(env)).code;
 
 /** A server answering `status` at /healthz (404 elsewhere), on `host`. */
 async function standIn(host: string, status: number): Promise<http.Server> {
@@ -46,12 +49,19 @@ describe('health check command', () => {
     expect(await healthcheck({ PORT: port(), HOST: '::1' })).toBe(0);
   }, 30_000);
 
-  it('exits 1 for any other answer, or none', async () => {
+  it('exits 1 for any other answer, or none, saying why on one line', async () => {
     server = await standIn('127.0.0.1', 503);
-    expect(await healthcheck({ PORT: port(), HOST: '0.0.0.0' })).toBe(1);
+    const bad = await run({ PORT: port(), HOST: '0.0.0.0' });
+    expect(bad).toEqual({ code: 1, stderr: `unhealthy: http://127.0.0.1:${port()}/healthz answered 503\n` });
     const free = port();
     server.close();
     server = null;
-    expect(await healthcheck({ PORT: free, HOST: '0.0.0.0' })).toBe(1);
+    const none = await run({ PORT: free, HOST: '0.0.0.0' });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(new RegExp(`^unhealthy: http://127\\.0\\.0\\.1:${free}/healthz: .*ECONNREFUSED.*\n$`));
+  }, 30_000);
+
+  it('a bad configuration is exit 1 with the variable named, not a stack trace', async () => {
+    expect(await run({ PORT: 'bad' })).toEqual({ code: 1, stderr: 'unhealthy: configuration: PORT: must be a whole number, got "bad"\n' });
   }, 30_000);
 });

@@ -66,6 +66,26 @@ describe('headers by kind of answer', () => {
     const redirect = await t.request.get('/monitor');
     expect(redirect.status).toBe(303);
     expectSecurity(redirect, 'redirect');
+    // Not behind HTTPS: no HSTS (a browser would ignore it over http anyway).
+    expect(page.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('behind an HTTPS PUBLIC_URL, pages tell the browser to come back by HTTPS only', async () => {
+    const https = await makeApp({ publicUrl: 'https://monitor.example.com', secureCookies: true });
+    try {
+      const page = await https.request.get('/login');
+      expect(page.headers['strict-transport-security']).toBe('max-age=31536000');
+      // Opened at another address than PUBLIC_URL's, a form is refused, and the log says why.
+      const warnings: string[] = [];
+      https.deps.logger = { ...https.deps.logger, warn: (msg: string) => void warnings.push(msg) };
+      const refused = await https.request.post('/login').set('Host', 'localhost:3000').set('Origin', 'http://localhost:3000').type('form').send({ email: 'a@b.c', password: 'x' });
+      expect(refused.status).toBe(403);
+      expect(warnings).toEqual([
+        `a form was refused: it came from http://localhost:3000, but PUBLIC_URL says the monitor is https://monitor.example.com. Open it at https://monitor.example.com, or set PUBLIC_URL to the address users reach.`,
+      ]);
+    } finally {
+      await https.close();
+    }
   });
 
   it('assets keep their own caching; the health check is JSON with the security headers', async () => {
