@@ -448,7 +448,7 @@ export async function boundHosts(db: Db, licenseId: number): Promise<BoundHost[]
       (eb) =>
         eb
           .selectFrom('sessions')
-          .select(['sessions.host_id', eb.fn.countAll<number>().as('n')])
+          .select(['sessions.host_id', eb.fn.countAll<number>().as('n'), sql<number>`max(sessions.last_seen_at)`.as('seen')])
           .where('sessions.license_id', '=', licenseId)
           .where('sessions.closed_at', 'is', null)
           .groupBy('sessions.host_id')
@@ -456,7 +456,7 @@ export async function boundHosts(db: Db, licenseId: number): Promise<BoundHost[]
       (join) => join.onRef('live.host_id', '=', 'hosts.id'),
     )
     .selectAll('hosts')
-    .select('live.n as live_sessions')
+    .select(['live.n as live_sessions', 'live.seen as sessions_seen_at'])
     .where('hosts.license_id', '=', licenseId)
     .where('hosts.reset_at', 'is', null)
     .orderBy('hosts.bound_at')
@@ -469,7 +469,9 @@ export async function boundHosts(db: Db, licenseId: number): Promise<BoundHost[]
     components: parseComponents(r.components),
     machine: { hostname: r.machine_hostname, os: r.machine_os, ip: r.machine_ip },
     boundAt: r.bound_at,
-    lastSeenAt: r.last_seen_at,
+    // The host's row follows its sessions to 5 minutes (one write per host, not per heartbeat); its
+    // open sessions' own last heartbeat is exact.
+    lastSeenAt: Math.max(r.last_seen_at, Number(r.sessions_seen_at ?? 0)),
     liveSessions: Number(r.live_sessions ?? 0),
   }));
 }

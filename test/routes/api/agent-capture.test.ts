@@ -297,6 +297,13 @@ describe('POST /api/v1/sessions (capture)', () => {
     expect(await host()).toMatchObject({ machine_hostname: 'ACC-SRV-01', machine_os: 'Windows Server 2025', machine_ip: '10.0.0.9' });
     const admin = await t.request.get(`/api/v1/admin/licenses/${lic.id}`).set('Authorization', `Bearer ${await makeApiToken(t, 'support')}`);
     expect(admin.body.hosts[0].machine).toEqual({ hostname: 'ACC-SRV-01', os: 'Windows Server 2025', ip: '10.0.0.9' });
+    // Shown, a host's lastSeenAt is its open sessions' latest heartbeat (its row follows to 5 minutes).
+    const rowSeen = (await host()).last_seen_at;
+    t.clock.advance(60_000);
+    expect((await heartbeat(t, a)).status).toBe(200);
+    expect((await host()).last_seen_at).toBe(rowSeen);
+    const seen = await t.request.get(`/api/v1/admin/licenses/${lic.id}`).set('Authorization', `Bearer ${await makeApiToken(t, 'support')}`);
+    expect(seen.body.hosts[0].lastSeenAt).toBe(new Date(t.clock.now()).toISOString());
   });
 
   it('session ids are UUIDs in the order the sessions were opened', async () => {
