@@ -18,7 +18,8 @@ export function formatDateTime(ms: number | null | undefined, locale: Locale, ti
     f = new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
       timeZone,
       year: 'numeric',
-      month: '2-digit',
+      // English by the month's name: 07/12 reads as 7 December here and as 12 July in the US.
+      month: locale === 'ru' ? '2-digit' : 'short',
       day: '2-digit',
       hour: '2-digit',
       minute: '2-digit',

@@ -52,11 +52,11 @@ describe('wall times in a zone across daylight-saving changes', () => {
     expect(isRepeatedWallTime(second, NY)).toBe(true);
     expect(isRepeatedWallTime(Z('2027-11-07T07:30:00Z'), NY)).toBe(false); // 02:30 EST, once
     expect(isRepeatedWallTime(Z('2027-07-01T12:00:00Z'), NY)).toBe(false);
-    expect(formatDateTime(first, 'en', NY)).toBe('07/11/2027, 01:30:00 UTC−04:00');
-    expect(formatDateTime(second, 'en', NY)).toBe('07/11/2027, 01:30:00 UTC−05:00');
+    expect(formatDateTime(first, 'en', NY)).toBe('07 Nov 2027, 01:30:00 UTC−04:00');
+    expect(formatDateTime(second, 'en', NY)).toBe('07 Nov 2027, 01:30:00 UTC−05:00');
     expect(formatDateTime(second, 'ru', NY)).toBe('07.11.2027, 01:30:00 UTC−05:00');
     // Any other time reads as before, without an offset.
-    expect(formatDateTime(Z('2027-11-07T08:00:00Z'), 'en', NY)).toBe('07/11/2027, 03:00:00');
+    expect(formatDateTime(Z('2027-11-07T08:00:00Z'), 'en', NY)).toBe('07 Nov 2027, 03:00:00');
     expect(formatDateTime(Z('2026-11-21T10:00:00Z'), 'ru', 'Europe/Moscow')).toBe('21.11.2026, 13:00:00');
   });
 });

@@ -43,7 +43,7 @@ function refusalLabel(ctx: PageContext, code: string | null): string {
 function axisLabel(ctx: PageContext, ms: number, days: boolean): string {
   return new Intl.DateTimeFormat(ctx.locale === 'ru' ? 'ru-RU' : 'en-GB', {
     timeZone: ctx.timeZone,
-    ...(days ? { day: '2-digit', month: '2-digit' } : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+    ...(days ? { day: '2-digit', month: ctx.locale === 'ru' ? '2-digit' : 'short' } : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
   }).format(ms);
 }
 

@@ -31,7 +31,7 @@ export function shortWhen(ctx: PageContext, ms: number): string {
     f = new Intl.DateTimeFormat(ctx.locale === 'ru' ? 'ru-RU' : 'en-GB', {
       timeZone: ctx.timeZone,
       day: '2-digit',
-      month: '2-digit',
+      month: ctx.locale === 'ru' ? '2-digit' : 'short', // "07 Dec", never "07/12" (12 July in the US)
       hour: '2-digit',
       minute: '2-digit',
       second: '2-digit',

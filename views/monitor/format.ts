@@ -12,7 +12,8 @@ export function shortTime(ms: number | null | undefined, locale: Locale, timeZon
   let f = formatters.get(key);
   if (!f) {
     f = new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
-      timeZone, day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+      // English by the month's name: 07/12 reads as 7 December here and as 12 July in the US.
+      timeZone, day: '2-digit', month: locale === 'ru' ? '2-digit' : 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
     });
     formatters.set(key, f);
   }

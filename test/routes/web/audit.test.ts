@@ -32,8 +32,8 @@ describe('audit page', () => {
     const res = await get();
     expect(res.status).toBe(200);
     expect(times(res.text)).toEqual(['2026-11-21T10:00:00.000Z', '2026-11-21T09:00:00.000Z']);
-    expect(res.text).toContain('21/11/2026, 13:00:00');
-    expect(res.text).toContain('21/11/2026, 12:00:00');
+    expect(res.text).toContain('21 Nov 2026, 13:00:00');
+    expect(res.text).toContain('21 Nov 2026, 12:00:00');
     expect(res.text).toContain('Europe/Moscow');
     for (const text of ['billing', 'API token', 'binding.reset', 'PC-&lt;9&gt;', 'new motherboard', '10.0.0.3', 'alice@vendor.test', 'User created', 'new@vendor.test']) {
       expect(res.text).toContain(text);

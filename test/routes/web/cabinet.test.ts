@@ -238,7 +238,7 @@ describe('client cabinet', () => {
 
 /** As pages format times for a viewer without a zone of their own (the test default, UTC). */
 function time(ms: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(ms);
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(ms);
 }
 
 // Two server processes on one database file: the quota check and the reset must be one

@@ -38,7 +38,7 @@ describe('infobase pages', () => {
     expect(rowOf(scheduled)).toMatch(/class="lock-badge lock-scheduled"><svg[\s\S]*?<\/svg>Lock scheduled/);
     expect(rowOf(expired)).toMatch(/class="lock-badge lock-expired"><svg[\s\S]*?<\/svg>Lock over/);
     // No "from": in force since it was set.
-    expect(rowOf(active)).toContain('21/11/2026, 10:00:00 – until unlocked');
+    expect(rowOf(active)).toContain('21 Nov 2026, 10:00:00 – until unlocked');
     // Grouped by client, each group headed by the client.
     expect(res.text.indexOf(`href="/clients/${acme.id}">Acme`)).toBeLessThan(res.text.indexOf(`href="/clients/${globex.id}">Globex`));
     const filtered = await get(s, `/infobases?client=${globex.id}`);

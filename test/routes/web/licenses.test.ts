@@ -145,7 +145,7 @@ describe('license pages', () => {
       expect(res.text).toMatch(/<code>reports<\/code> <span class="muted">no limit of its own<\/span>/);
       expect(res.text).toContain('1 of 3 hosts bound');
       expect(res.text).toContain('(1 open now)');
-      expect(res.text).toContain('01/01/2027');
+      expect(res.text).toContain('01 Jan 2027');
       expect(res.text).toContain('1 of 4 used in the last 30 days (3 left)');
       // Staff see the fingerprint's components and the machine.
       expect(res.text).toContain('ACC-SRV-01');
@@ -516,7 +516,7 @@ function tzOffset(timeZone: string, at: number): number {
 
 /** As the page formats times (test viewers have no zone: UTC unless configured). */
 function time(ms: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(ms);
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(ms);
 }
 
 function tableOf(html: string, cls: string): string {
