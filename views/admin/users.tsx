@@ -1,3 +1,4 @@
+import { MIN_PASSWORD_LENGTH } from '../../src/lib/passwords.js';
 import { formatDateTime } from '../../src/lib/format.js';
 import type { UserListItem } from '../../src/models/users.js';
 import { Field, Notice, PostForm } from '../components/form.js';
@@ -138,10 +139,11 @@ export function UsersPage(props: {
                 type="password"
                 required
                 autocomplete="new-password"
+                minlength={MIN_PASSWORD_LENGTH}
                 maxlength={256}
                 hint={t('admin.users.password_hint', { min: props.minPassword })}
               />
-              <Field label={t('admin.users.password_confirm')} name="confirm" type="password" required autocomplete="new-password" maxlength={256} />
+              <Field label={t('admin.users.password_confirm')} name="confirm" type="password" required autocomplete="new-password" minlength={MIN_PASSWORD_LENGTH} maxlength={256} />
             </div>
           </div>
           <button class="primary">{t('admin.users.create_submit')}</button>
@@ -206,10 +208,11 @@ export function UserPage(props: {
               type="password"
               required
               autocomplete="new-password"
+              minlength={MIN_PASSWORD_LENGTH}
               maxlength={256}
               hint={t('admin.users.password_hint', { min: props.minPassword })}
             />
-            <Field label={t('auth.password.confirm')} name="confirm" type="password" required autocomplete="new-password" maxlength={256} />
+            <Field label={t('auth.password.confirm')} name="confirm" type="password" required autocomplete="new-password" minlength={MIN_PASSWORD_LENGTH} maxlength={256} />
             <button class="primary">{t('admin.users.reset_submit')}</button>
           </PostForm>
         </section>

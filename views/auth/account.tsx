@@ -1,3 +1,4 @@
+import { MIN_PASSWORD_LENGTH } from '../../src/lib/passwords.js';
 import { Field, Notice, PostForm } from '../components/form.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
@@ -38,8 +39,8 @@ export function AccountPage(props: {
           <h2>{t('auth.password.change')}</h2>
           <PostForm action="/account/password" csrf={csrfToken}>
             <Field label={t('auth.password.current')} name="current" type="password" required autocomplete="current-password" maxlength={256} />
-            <Field label={t('auth.password.new')} name="password" type="password" required autocomplete="new-password" maxlength={256} />
-            <Field label={t('auth.password.confirm')} name="confirm" type="password" required autocomplete="new-password" maxlength={256} />
+            <Field label={t('auth.password.new')} name="password" type="password" required autocomplete="new-password" minlength={MIN_PASSWORD_LENGTH} maxlength={256} />
+            <Field label={t('auth.password.confirm')} name="confirm" type="password" required autocomplete="new-password" minlength={MIN_PASSWORD_LENGTH} maxlength={256} />
             <button class="primary">{t('auth.password.change')}</button>
           </PostForm>
         </section>

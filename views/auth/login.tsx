@@ -1,3 +1,4 @@
+import { MIN_PASSWORD_LENGTH } from '../../src/lib/passwords.js';
 import { Field, Notice, PostForm } from '../components/form.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
@@ -32,8 +33,8 @@ export function SetupPage(props: { ctx: PageContext; token: string; valid: boole
             <Notice error={props.error} />
             <PostForm action={`/setup/${encodeURIComponent(props.token)}`} csrf={null}>
               <Field label={t('auth.login.email')} name="email" type="email" value={props.email} required autocomplete="username" maxlength={254} />
-              <Field label={t('auth.password.new')} name="password" type="password" required autocomplete="new-password" maxlength={256} />
-              <Field label={t('auth.password.confirm')} name="confirm" type="password" required autocomplete="new-password" maxlength={256} />
+              <Field label={t('auth.password.new')} name="password" type="password" required autocomplete="new-password" minlength={MIN_PASSWORD_LENGTH} maxlength={256} />
+              <Field label={t('auth.password.confirm')} name="confirm" type="password" required autocomplete="new-password" minlength={MIN_PASSWORD_LENGTH} maxlength={256} />
               <button class="primary">{t('auth.setup.submit')}</button>
             </PostForm>
           </>

@@ -40,7 +40,7 @@ export function Notice(props: { error?: string | null; notice?: string | null })
   );
 }
 
-export function Field(props: { label: string; name: string; type?: string; value?: string | null; required?: boolean; autocomplete?: string; hint?: string; maxlength?: number; id?: string; min?: number; max?: number }) {
+export function Field(props: { label: string; name: string; type?: string; value?: string | null; required?: boolean; autocomplete?: string; hint?: string; minlength?: number; maxlength?: number; id?: string; min?: number; max?: number }) {
   const id = props.id ?? `f-${props.name}`;
   return (
     <div class="field">
@@ -52,6 +52,7 @@ export function Field(props: { label: string; name: string; type?: string; value
         value={props.value ?? ''}
         required={props.required}
         autocomplete={props.autocomplete}
+        minlength={props.minlength}
         maxlength={props.maxlength}
         min={props.min}
         max={props.max}
