@@ -78,8 +78,32 @@ export function zodToInvalid(error: z.ZodError, t: T = translator('en')): AppErr
 export const apiLocale = (c: Context<AppEnv>): Locale =>
   localeFromAcceptLanguage(c.req.header('accept-language')) ?? c.var.deps?.config.defaultLocale ?? 'en';
 
+/** What a JSON value is, in the catalogue's words (api.v.t.*). */
+function jsonType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/**
+ * A wrong or missing value in our own words ("required", "must be a string, not a number"): zod's
+ * say "Invalid input: expected string, received number", and its Russian names the types in English.
+ */
+function typeMessage(t: T, iss: z.core.$ZodRawIssue): string | undefined {
+  if (iss.code !== 'invalid_type') return undefined;
+  if (iss.input === undefined) return t('api.v.required');
+  const name = (type: string) => {
+    const key = `api.v.t.${type}`;
+    const text = t(key);
+    return text === key ? type : text;
+  };
+  return t('api.v.type', { expected: name(String(iss.expected)), received: name(jsonType(iss.input)) });
+}
+
 /** zod's own messages in the answer's language (PROTOCOL: `message` follows Accept-Language). */
-const ZOD_LOCALES: Record<Locale, z.core.ParseContext<z.core.$ZodIssue> | undefined> = { en: undefined, ru: { error: zodRu().localeError } };
+const zodRuError = zodRu().localeError;
+const ZOD_LOCALES: Record<Locale, z.core.ParseContext<z.core.$ZodIssue>> = {
+  en: { error: (iss) => typeMessage(translator('en'), iss) },
+  ru: { error: (iss) => typeMessage(translator('ru'), iss) ?? zodRuError(iss) },
+};
 
 /** What validates a body: a zod schema, or a function with the same answer (agent-schemas.ts parseHeartbeat). */
 export interface BodyParser<T> {
@@ -89,9 +113,8 @@ export interface BodyParser<T> {
 /** The 400 for data the parser refused, worded in the caller's language (parsed again with zod's locale: errors only). */
 function refusal(c: AppContext, parser: BodyParser<unknown>, data: unknown, error: z.ZodError): AppError {
   const locale = apiLocale(c);
-  const options = ZOD_LOCALES[locale];
-  const again = options ? parser.safeParse(data, options) : null;
-  return zodToInvalid(again && !again.success ? again.error : error, translator(locale));
+  const again = parser.safeParse(data, ZOD_LOCALES[locale]);
+  return zodToInvalid(!again.success ? again.error : error, translator(locale));
 }
 
 /** Reads and validates a JSON body against a schema; throws the protocol's 413/415/400. */

@@ -153,7 +153,14 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     // Not one English word in the Russian message; every field named in it.
     expect(ru.message).not.toMatch(/expected|invalid|received|characters|duplicate/i);
     for (const f of Object.keys(en.details.fields)) expect(ru.message).toContain(f);
-    expect(ru.details.fields.sleeping).toMatch(/ожидалось/);
+    // A wrong type in our own words, in both languages (zod's Russian named the types in English).
+    expect(ru.details.fields.sleeping).toBe('должно быть true или false, а не числом');
+    expect(en.details.fields.sleeping).toBe('must be true or false, not a number');
+    // A missing field is "required"; a string where an object goes says both.
+    const { user: _user, ...noUser } = cap({ machine: 'ACC-SRV-01' });
+    const missing = async (lang: string) => (await t.request.post('/api/v1/sessions').set('Accept-Language', lang).send(noUser)).body.error.details.fields;
+    expect(await missing('en')).toEqual({ user: 'required', machine: 'must be an object, not a string' });
+    expect(await missing('ru')).toEqual({ user: 'обязательное поле', machine: 'должно быть объектом, а не строкой' });
   });
 
   it('a 29 February of a leap year and an offset time are fine', async () => {
