@@ -306,7 +306,26 @@
     doc.querySelectorAll('#monitor-actions [data-act], #monitor-menu [data-act]').forEach(function (b) {
       if (b.tagName === 'BUTTON' && b.dataset.act !== 'pause') b.disabled = !enabled(b.dataset.act, tr);
     });
+    updateTerminateAll();
   }
+  // Support's Terminate all needs a search or filter: unavailable (and saying why) until one is shown or typed.
+  var NARROWING = /^(?:q|f_.+|license|client|infobase|host)$/;
+  function narrows(params) {
+    var yes = false;
+    new URLSearchParams(params).forEach(function (v, k) { if (v.trim() !== '' && NARROWING.test(k)) yes = true; });
+    return yes;
+  }
+  function updateTerminateAll() {
+    var a = doc.querySelector('#monitor-actions [data-act="terminate-all"][data-needs-filter]');
+    if (!a) return;
+    var off = !narrows(current().searchParams) && !narrows(typedQuery());
+    a.classList.toggle('disabled', off);
+    if (off) { a.setAttribute('aria-disabled', 'true'); a.title = a.dataset.needsFilter; }
+    else { a.removeAttribute('aria-disabled'); a.removeAttribute('title'); }
+  }
+  doc.addEventListener('input', function (e) {
+    if (e.target instanceof Element && e.target.closest('#monitor-search')) updateTerminateAll();
+  });
 
   // --- actions: ask the server for the confirm step, show it in the dialog ---
   function confirmUrl(act) {
@@ -411,7 +430,7 @@
         if (input) input.focus();
         return;
       }
-      if (el.dataset.act) { e.preventDefault(); act(el.dataset.act); return; }
+      if (el.dataset.act) { e.preventDefault(); if (el.getAttribute('aria-disabled') !== 'true') act(el.dataset.act); return; }
       if (el.hasAttribute('data-confirm-link')) { e.preventDefault(); openConfirm(el.getAttribute('href')); return; }
       if (el.hasAttribute('data-nav')) { e.preventDefault(); navigate(el.getAttribute('href'), 'push'); return; }
       if (el.matches('button.tg, button.ib')) { toggle(el); return; }

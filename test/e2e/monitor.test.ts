@@ -265,6 +265,30 @@ describe('session monitor in a browser', () => {
     for (const other of others) expect((await other.heartbeat()).status).toBe(200);
   });
 
+  it('for support, Terminate all is unavailable until a search or filter narrows the list, and says why', async () => {
+    await page.close();
+    page = await signedInPage('support');
+    const a = await openAgent('Orlov-TA');
+    await page.goto(`${base}/monitor`);
+    await expect.poll(() => row(page, a.id).count()).toBe(1);
+    const all = page.locator('#monitor-actions [data-act=terminate-all]');
+    expect(await all.getAttribute('aria-disabled')).toBe('true');
+    expect(await all.getAttribute('title')).toBe('Narrow the list with a search or a filter first: support may not terminate every session at once.');
+    await all.click({ force: true }); // (Playwright itself will not click what says it is disabled)
+    await page.waitForTimeout(300);
+    expect(await page.locator('#monitor-dialog').isVisible()).toBe(false);
+    // Typed, not yet answered: available at once; cleared again, unavailable again.
+    await page.fill('#monitor-q', 'Orlov');
+    expect(await all.getAttribute('aria-disabled')).toBeNull();
+    await page.fill('#monitor-q', '');
+    await expect.poll(() => all.getAttribute('aria-disabled')).toBe('true');
+    await page.fill('#monitor-q', 'Orlov-TA');
+    await all.click();
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain('1 session that the current filter shows');
+  });
+
   it('the context menu offers the row actions', async () => {
     const a = await openAgent('Morozov');
     await page.goto(`${base}/monitor`);

@@ -73,7 +73,13 @@ export function Toolbar(props: MonitorView) {
           </>
         )}
         {perms.terminateAll && (
-          <a class="button danger" href={confirmHref(base, q, { do: 'terminate-all' })} data-act="terminate-all">
+          <a
+            class="button danger"
+            href={confirmHref(base, q, { do: 'terminate-all' })}
+            data-act="terminate-all"
+            // Support: unavailable until a search or filter narrows the list (monitor.js keeps it so as one is typed).
+            data-needs-filter={perms.terminateAllNeedsFilter ? t('monitor.confirm.filter_required') : undefined}
+          >
             {t('monitor.act.terminate_all')}
           </a>
         )}

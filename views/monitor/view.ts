@@ -10,6 +10,8 @@ export interface MonitorPerms {
   terminate: boolean;
   /** Terminate everything the current filter shows. */
   terminateAll: boolean;
+  /** …only once a search or filter narrows the list (support). */
+  terminateAllNeedsFilter: boolean;
 }
 
 /** The props every monitor component shares: the same for the staff page and a client's cabinet. */

@@ -56,7 +56,7 @@ const scopeOf = (c: AppContext): MonitorScope => ({ clientId: scopeClientId(view
 
 function permsOf(c: AppContext): MonitorPerms {
   const staff = isStaff(viewerOf(c).actor);
-  return { operate: staff, terminate: true, terminateAll: staff };
+  return { operate: staff, terminate: true, terminateAll: staff, terminateAllNeedsFilter: viewerOf(c).user.role !== 'admin' };
 }
 
 /** An htmx request for the refreshing part (not a history restore, which wants the whole page). */
