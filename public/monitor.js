@@ -418,6 +418,10 @@
     if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
     var t = e.target instanceof Element ? e.target : null;
     if (!t) return;
+    // A drop-down (column filters, columns) closes on a click elsewhere, as menus do; a header's filter link opens it.
+    if (!t.closest('[data-filter]')) {
+      doc.querySelectorAll('details.mon-drop[open]').forEach(function (d) { if (!d.contains(t)) d.open = false; });
+    }
     if (!t.closest('#monitor-menu')) hideMenu();
     var el = t.closest('[data-act], [data-confirm-link], [data-nav], [data-filter], [data-close], #monitor-live button.tg, #monitor-live button.ib');
     if (el) {

@@ -265,6 +265,20 @@ describe('session monitor in a browser', () => {
     for (const other of others) expect((await other.heartbeat()).status).toBe(200);
   });
 
+  it('with a column filter on, the filter panel arrives closed (its count says so) and closes on a click elsewhere', async () => {
+    const a = await openAgent('Belov', { infobase: { id: 'ib-fin', name: 'Finance' } });
+    await page.goto(`${base}/monitor?f_infobase=Finance`);
+    await expect.poll(() => row(page, a.id).count()).toBe(1);
+    const panel = page.locator('#monitor-filters');
+    expect(await panel.getAttribute('open')).toBeNull();
+    expect(await panel.locator('summary').textContent()).toContain('(1)');
+    await panel.locator('summary').click();
+    expect(await page.locator('#f_infobase').isVisible()).toBe(true);
+    expect(await page.locator('#f_infobase').inputValue()).toBe('Finance');
+    await page.locator('h1').click();
+    expect(await panel.getAttribute('open')).toBeNull();
+  });
+
   it('for support, Terminate all is unavailable until a search or filter narrows the list, and says why', async () => {
     await page.close();
     page = await signedInPage('support');

@@ -98,7 +98,8 @@ function FilterPanel(props: MonitorView) {
   const { t } = ctx;
   const active = Object.keys(q.f).length;
   return (
-    <details id="monitor-filters" class="mon-drop" open={active > 0}>
+    // Closed on arrival even with filters on (the count says so): open, it lies over the table.
+    <details id="monitor-filters" class="mon-drop">
       <summary>
         {t('monitor.filters')}
         {active > 0 && ` (${active})`}
