@@ -220,6 +220,9 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
   );
 }
 
+/** Where a session runs, in a few words: its machine and infobase ("" when neither is known). */
+const where = (s: SessionBrief) => [s.machineHostname ?? s.machineIp, s.infobase?.name].filter(Boolean).join(', ');
+
 /**
  * A compact list of live sessions (the monitor has the full view): who, state,
  * where, since when, and Terminate when the viewer may.
@@ -268,6 +271,8 @@ export function SessionsCompact(props: {
               <span class="muted sname" title={s.name}>
                 {s.name}
               </span>
+              {/* On a phone the other cells are off to the side: where the session runs, under its name. */}
+              <small class="muted narrow-only">{where(s)}</small>
             </td>
             <td>
               <span class={`sst ${s.state}`}>{t(`licenses.session_state.${s.state}`)}</span>
@@ -292,7 +297,7 @@ export function SessionsCompact(props: {
             <td>{s.features.join(', ')}</td>
             {props.terminateAction && (
               <td class="actions">
-                <PostForm action={props.terminateAction(s)} csrf={ctx.csrfToken} class="inline" confirm={t('licenses.sessions.terminate_confirm', { user: s.user, name: s.name })}>
+                <PostForm action={props.terminateAction(s)} csrf={ctx.csrfToken} class="inline" confirm={where(s) ? t('licenses.sessions.terminate_confirm_on', { user: s.user, name: s.name, where: where(s) }) : t('licenses.sessions.terminate_confirm', { user: s.user, name: s.name })}>
                   <input type="hidden" name="back" value={props.back} />
                   <button class="danger small">{t('licenses.sessions.terminate')}</button>
                 </PostForm>

@@ -188,6 +188,14 @@ describe('client cabinet', () => {
     const mine = await insertSession(t, { licenseId: lic.id, hostId: (await insertHost(t, lic.id)).id });
     const theirs = await insertSession(t, { licenseId: other.id, hostId: (await insertHost(t, other.id)).id });
     const c = await loginAs(t, 'client', { clientId: lic.clientId });
+    // Where each session runs is said under its name (shown on a phone, where those columns are off to the
+    // side) and in the confirm question.
+    const ib = await insertInfobase(t, lic.clientId, 'Payroll base');
+    const placed = await insertSession(t, { licenseId: lic.id, hostId: (await insertHost(t, lic.id)).id, infobaseId: ib.id, user: 'Sokolova' });
+    const card = (await t.request.get(`/cabinet/licenses/${lic.id}`).set('Cookie', c.cookie)).text;
+    const row = new RegExp(`<tr data-session-id="${placed.id}">[\\s\\S]*?</tr>`).exec(card)?.[0] ?? '';
+    expect(row).toContain('<small class="muted narrow-only">ACC-SRV-01, Payroll base</small>');
+    expect(row).toContain(`data-confirm="Terminate the session of Sokolova (${placed.client_session_id}) on ACC-SRV-01, Payroll base?"`);
     const res = await post(c, `/cabinet/sessions/${mine.id}/terminate`, { back: `/cabinet/licenses/${lic.id}` });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`/cabinet/licenses/${lic.id}?done=terminated&n=1#sessions`);
