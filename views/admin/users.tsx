@@ -1,7 +1,7 @@
 import { MIN_PASSWORD_LENGTH } from '../../src/lib/passwords.js';
 import { formatDateTime } from '../../src/lib/format.js';
 import type { UserListItem } from '../../src/models/users.js';
-import { Field, Notice, PostForm } from '../components/form.js';
+import { ClientOptions, Field, Notice, PostForm } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
@@ -123,11 +123,7 @@ export function UsersPage(props: {
                 <label for="f-clientId">{t('admin.users.client')}</label>
                 <select id="f-clientId" name="clientId">
                   <option value="">{t('admin.users.client_none')}</option>
-                  {clients.map((c) => (
-                    <option value={String(c.id)} selected={form.clientId === String(c.id)}>
-                      {c.name}
-                    </option>
-                  ))}
+                  <ClientOptions clients={clients} selected={form.clientId} />
                 </select>
                 <small>{clients.length ? t('admin.users.client_hint') : t('admin.users.no_clients')}</small>
               </div>

@@ -61,3 +61,21 @@ export function Field(props: { label: string; name: string; type?: string; value
     </div>
   );
 }
+
+/**
+ * The options of a client picker. Clients may share a name (two "Romashka LLC" in two cities): those
+ * are told apart by their number, so a user or a license is not attached to the wrong one.
+ */
+export function ClientOptions(props: { clients: readonly { id: number; name: string }[]; selected: string | null | undefined }) {
+  const seen = new Map<string, number>();
+  for (const c of props.clients) seen.set(c.name, (seen.get(c.name) ?? 0) + 1);
+  return (
+    <>
+      {props.clients.map((c) => (
+        <option value={String(c.id)} selected={props.selected === String(c.id)}>
+          {seen.get(c.name)! > 1 ? `${c.name} (#${c.id})` : c.name}
+        </option>
+      ))}
+    </>
+  );
+}

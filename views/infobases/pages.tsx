@@ -1,6 +1,6 @@
 import type { Infobase } from '../../src/models/infobases.js';
 import type { SessionBrief } from '../../src/models/session-briefs.js';
-import { Notice, PostForm } from '../components/form.js';
+import { ClientOptions, Notice, PostForm } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import { SessionsCompact, when } from '../licenses/parts.js';
@@ -42,11 +42,7 @@ export function InfobasesPage(props: {
           <label for="f-client">{t('infobases.field.client')}</label>
           <select id="f-client" name="client">
             <option value="">{t('licenses.any_client')}</option>
-            {props.clients.map((c) => (
-              <option value={String(c.id)} selected={query.client === String(c.id)}>
-                {c.name}
-              </option>
-            ))}
+            <ClientOptions clients={props.clients} selected={query.client} />
           </select>
         </div>
         <div class="field">

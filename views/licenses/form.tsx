@@ -1,4 +1,4 @@
-import { Notice, PostForm } from '../components/form.js';
+import { ClientOptions, Notice, PostForm } from '../components/form.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 
@@ -76,11 +76,7 @@ export function LicenseFormPage(props: {
             <label for="f-clientId">{t('licenses.field.client')}</label>
             <select id="f-clientId" name="clientId" required aria-invalid={clientError ? 'true' : undefined}>
               <option value="">{t('licenses.choose_client')}</option>
-              {props.clients.map((c) => (
-                <option value={String(c.id)} selected={form.values.clientId === String(c.id)}>
-                  {c.name}
-                </option>
-              ))}
+              <ClientOptions clients={props.clients} selected={form.values.clientId} />
             </select>
             {clientError && <p class="field-error">{clientError}</p>}
           </div>

@@ -1,5 +1,5 @@
 import type { License } from '../../src/models/licenses.js';
-import { Notice } from '../components/form.js';
+import { ClientOptions, Notice } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
@@ -63,11 +63,7 @@ export function LicensesPage(props: {
           <label for="f-client">{t('licenses.field.client')}</label>
           <select id="f-client" name="client">
             <option value="">{t('licenses.any_client')}</option>
-            {props.clients.map((c) => (
-              <option value={String(c.id)} selected={query.client === String(c.id)}>
-                {c.name}
-              </option>
-            ))}
+            <ClientOptions clients={props.clients} selected={query.client} />
           </select>
         </div>
         {query.product && (

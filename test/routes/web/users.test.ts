@@ -247,6 +247,18 @@ describe('users page', () => {
     expect((await userRow(admin.user.id)).disabled_at).not.toBeNull();
   });
 
+  it('two clients of one name are told apart by number wherever a client is picked', async () => {
+    const twinA = await makeClient(t, 'Twin LLC');
+    const twinB = await makeClient(t, 'Twin LLC');
+    const solo = await makeClient(t, 'Solo LLC');
+    for (const url of ['/users', '/licenses/new', '/licenses', '/infobases']) {
+      const html = (await t.request.get(url).set('Cookie', admin.cookie)).text;
+      expect(html, url).toContain(`<option value="${twinA}">Twin LLC (#${twinA})</option>`);
+      expect(html, url).toContain(`<option value="${twinB}">Twin LLC (#${twinB})</option>`);
+      expect(html, url).toContain(`<option value="${solo}">Solo LLC</option>`);
+    }
+  });
+
   it('shows one user with the forms that apply, and 404 for an unknown one', async () => {
     const target = await makeUser(t, 'support');
     const page = await t.request.get(`/users/${target.id}`).set('Cookie', admin.cookie);
