@@ -65,6 +65,22 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.logLevel);
+  // The port before the database: a start that cannot listen (another server on it) creates,
+  // migrates and changes nothing. Until the app is ready the port answers 503 (the health check too).
+  let app: ReturnType<typeof createApp>['app'] | null = null;
+  const server = serve({
+    fetch: (req, env) => (app ? app.fetch(req, env) : new Response('Session Monitor is starting.', { status: 503, headers: { 'Retry-After': '1' } })),
+    port: config.port,
+    hostname: config.host,
+  });
+  let address: AddressInfo;
+  try {
+    address = await listening(server);
+  } catch (e) {
+    const refusal = listenRefusal(e as NodeJS.ErrnoException, config);
+    if (!refusal) throw e;
+    refuseToStart(...refusal);
+  }
   let opened;
   try {
     opened = openDatabase(config.databasePath);
@@ -81,22 +97,13 @@ async function main(): Promise<void> {
     refuseToStart(`Session Monitor cannot start: cannot update the database ${config.databasePath}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const clock = systemClock;
-  const { app, deps } = createApp({ db, config, clock, logger });
+  const created = createApp({ db, config, clock, logger });
+  const { deps } = created;
   const jobs = await startJobs(deps, sqlite);
+  app = created.app;
 
   if (!config.publicUrl || !config.publicUrl.startsWith('https://')) {
     logger.warn('PUBLIC_URL is not https: cookies are sent without the Secure flag. Put an HTTPS proxy in front and set PUBLIC_URL=https://…');
-  }
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
-  let address: AddressInfo;
-  try {
-    address = await listening(server);
-  } catch (e) {
-    const refusal = listenRefusal(e as NodeJS.ErrnoException, config);
-    if (!refusal) throw e;
-    await jobs.stop();
-    await db.destroy();
-    refuseToStart(...refusal);
   }
   // Stopping drains the server from here on, before anything is printed: whoever reads the output may stop it at once.
   let stopping = false;
