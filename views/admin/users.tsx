@@ -43,17 +43,23 @@ function AccessButton(props: { ctx: PageContext; user: Pick<UserListItem, 'id' |
 }
 
 /** The list of every user and the form that creates one. */
+/** The new-user form's fields that can be wrong. */
+export type NewUserErrors = Partial<Record<'email' | 'name' | 'role' | 'clientId' | 'password' | 'confirm', string>>;
+
 export function UsersPage(props: {
   ctx: PageContext;
   users: UserListItem[];
   clients: { id: number; name: string }[];
   selfId: number;
   form?: NewUserForm;
+  /** What is wrong with the new-user form, by field: said beside each field (the banner says it too). */
+  fieldErrors?: NewUserErrors;
   error?: string | null;
   notice?: string | null;
   minPassword: number;
 }) {
   const { ctx, users, clients } = props;
+  const errors = props.fieldErrors ?? {};
   const { t, csrfToken } = ctx;
   const form = props.form ?? { email: '', name: '', role: 'support', clientId: '' };
   return (
@@ -107,24 +113,26 @@ export function UsersPage(props: {
         <PostForm action="/users" csrf={csrfToken}>
           <div class="grid2">
             <div>
-              <Field label={t('admin.users.email')} name="email" type="email" value={form.email} required autocomplete="off" maxlength={254} />
-              <Field label={t('admin.users.name')} name="name" value={form.name} autocomplete="off" maxlength={200} />
-              <div class="field">
+              <Field label={t('admin.users.email')} name="email" type="email" value={form.email} required autocomplete="off" maxlength={254} error={errors.email} />
+              <Field label={t('admin.users.name')} name="name" value={form.name} autocomplete="off" maxlength={200} error={errors.name} />
+              <div class={errors.role ? 'field invalid' : 'field'}>
                 <label for="f-role">{t('admin.users.role')}</label>
-                <select id="f-role" name="role">
+                <select id="f-role" name="role" aria-invalid={errors.role ? 'true' : undefined}>
                   {(['admin', 'support', 'client'] as const).map((r) => (
                     <option value={r} selected={form.role === r}>
                       {t(`role.${r}`)}
                     </option>
                   ))}
                 </select>
+                {errors.role && <p class="field-error">{errors.role}</p>}
               </div>
-              <div class="field">
+              <div class={errors.clientId ? 'field invalid' : 'field'}>
                 <label for="f-clientId">{t('admin.users.client')}</label>
-                <select id="f-clientId" name="clientId">
+                <select id="f-clientId" name="clientId" aria-invalid={errors.clientId ? 'true' : undefined}>
                   <option value="">{t('admin.users.client_none')}</option>
                   <ClientOptions clients={clients} selected={form.clientId} />
                 </select>
+                {errors.clientId && <p class="field-error">{errors.clientId}</p>}
                 <small>{clients.length ? t('admin.users.client_hint') : t('admin.users.no_clients')}</small>
               </div>
             </div>
@@ -138,8 +146,18 @@ export function UsersPage(props: {
                 minlength={MIN_PASSWORD_LENGTH}
                 maxlength={256}
                 hint={t('admin.users.password_hint', { min: props.minPassword })}
+                error={errors.password}
               />
-              <Field label={t('admin.users.password_confirm')} name="confirm" type="password" required autocomplete="new-password" minlength={MIN_PASSWORD_LENGTH} maxlength={256} />
+              <Field
+                label={t('admin.users.password_confirm')}
+                name="confirm"
+                type="password"
+                required
+                autocomplete="new-password"
+                minlength={MIN_PASSWORD_LENGTH}
+                maxlength={256}
+                error={errors.confirm}
+              />
             </div>
           </div>
           <button class="primary">{t('admin.users.create_submit')}</button>

@@ -40,10 +40,10 @@ export function Notice(props: { error?: string | null; notice?: string | null })
   );
 }
 
-export function Field(props: { label: string; name: string; type?: string; value?: string | null; required?: boolean; autocomplete?: string; hint?: string; minlength?: number; maxlength?: number; id?: string; min?: number; max?: number }) {
+export function Field(props: { label: string; name: string; type?: string; value?: string | null; required?: boolean; autocomplete?: string; hint?: string; minlength?: number; maxlength?: number; id?: string; min?: number; max?: number; error?: string | null }) {
   const id = props.id ?? `f-${props.name}`;
   return (
-    <div class="field">
+    <div class={props.error ? 'field invalid' : 'field'}>
       <label for={id}>{props.label}</label>
       <input
         id={id}
@@ -56,7 +56,14 @@ export function Field(props: { label: string; name: string; type?: string; value
         maxlength={props.maxlength}
         min={props.min}
         max={props.max}
+        aria-invalid={props.error ? 'true' : undefined}
+        aria-describedby={props.error ? `${id}-error` : undefined}
       />
+      {props.error && (
+        <p class="field-error" id={`${id}-error`}>
+          {props.error}
+        </p>
+      )}
       {props.hint && <small>{props.hint}</small>}
     </div>
   );

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { UserPage, UsersPage, type NewUserForm } from '../../../views/admin/users.js';
+import { UserPage, UsersPage, type NewUserErrors, type NewUserForm } from '../../../views/admin/users.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -50,7 +50,7 @@ const USER_NOTICES: Record<string, string> = {
   enabled: 'admin.users.enabled_done',
 };
 
-async function listPage(c: AppContext, status: Status, msg: Msg & { form?: NewUserForm; doneFor?: { key: string; id: number } } = {}) {
+async function listPage(c: AppContext, status: Status, msg: Msg & { form?: NewUserForm; fieldErrors?: NewUserErrors; doneFor?: { key: string; id: number } } = {}) {
   const { db } = c.var.deps;
   const [users, clients] = await Promise.all([listUsers(db), clientChoices(db)]);
   const done = msg.doneFor && users.find((u) => u.id === msg.doneFor!.id);
@@ -62,6 +62,7 @@ async function listPage(c: AppContext, status: Status, msg: Msg & { form?: NewUs
       clients={clients}
       selfId={c.var.viewer!.user.id}
       form={msg.form}
+      fieldErrors={msg.fieldErrors}
       error={msg.error}
       notice={notice}
       minPassword={MIN_PASSWORD_LENGTH}
@@ -96,16 +97,17 @@ usersRoutes.post('/users', async (c) => {
   const password = typeof body.password === 'string' ? body.password : '';
   const confirm = typeof body.confirm === 'string' ? body.confirm : '';
   const t = c.var.t;
-  const problem = !isEmail(form.email)
-    ? t('auth.email.invalid')
-    : [...form.name].length > 200
-      ? t('admin.users.error.name_too_long')
-      : !(ROLES as readonly string[]).includes(form.role)
-        ? t('admin.users.error.role_invalid')
-        : form.clientId !== '' && !/^\d{1,15}$/.test(form.clientId)
-          ? t('admin.users.error.client_not_found')
-          : passwordProblem(t, password, confirm);
-  if (problem) return listPage(c, 400, { form, error: problem });
+  // Every field's problem at once, each said beside its field; the banner says the first.
+  const errors: NewUserErrors = {};
+  if (!isEmail(form.email)) errors.email = t('auth.email.invalid');
+  if ([...form.name].length > 200) errors.name = t('admin.users.error.name_too_long');
+  if (!(ROLES as readonly string[]).includes(form.role)) errors.role = t('admin.users.error.role_invalid');
+  if (form.clientId !== '' && !/^\d{1,15}$/.test(form.clientId)) errors.clientId = t('admin.users.error.client_not_found');
+  const short = passwordProblem(t, password, password);
+  if (short) errors.password = short;
+  else if (password !== confirm) errors.confirm = t('auth.password.mismatch');
+  const first = Object.values(errors)[0];
+  if (first) return listPage(c, 400, { form, fieldErrors: errors, error: first });
   const { db, hasher, clock } = c.var.deps;
   try {
     const role = form.role as Role;
@@ -118,7 +120,8 @@ usersRoutes.post('/users', async (c) => {
     return c.redirect(`/users?done=created&id=${user.id}`, 303);
   } catch (e) {
     const { message, status } = formError(c, e);
-    return listPage(c, status, { form, error: message });
+    const field = e instanceof AppError ? (e.code === 'email_taken' ? 'email' : e.code.startsWith('client_') ? 'clientId' : null) : null;
+    return listPage(c, status, { form, fieldErrors: field ? { [field]: message } : undefined, error: message });
   }
 });
 

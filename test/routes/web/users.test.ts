@@ -75,22 +75,30 @@ describe('users page', () => {
   it('refuses bad input with a clear message, keeps what was typed and creates nothing', async () => {
     const clientId = await makeClient(t);
     const base = { email: 'someone@vendor.test', name: 'Some One', role: 'support', clientId: '', password: NEW_PASSWORD, confirm: NEW_PASSWORD };
-    const cases: [Record<string, string>, number, string][] = [
-      [{ email: 'not-an-email' }, 400, 'Enter a valid e-mail address.'],
-      [{ password: 'short', confirm: 'short' }, 400, 'The password must be at least 10 characters long.'],
-      [{ confirm: 'a different passphrase' }, 400, 'The two passwords differ.'],
-      [{ role: 'root' }, 400, 'Choose a role.'],
-      [{ role: 'client' }, 400, 'Choose the client this user belongs to.'],
-      [{ role: 'admin', clientId: String(clientId) }, 400, 'Only client users belong to a client: leave the client empty for staff.'],
-      [{ role: 'client', clientId: '99999' }, 400, 'That client does not exist.'],
-      [{ email: admin.user.email.toUpperCase() }, 409, 'A user with this e-mail already exists.'],
+    // Each refusal is said in the banner and beside its field (the form is far below the banner).
+    const cases: [Record<string, string>, number, string, string][] = [
+      [{ email: 'not-an-email' }, 400, 'Enter a valid e-mail address.', 'f-email'],
+      [{ password: 'short', confirm: 'short' }, 400, 'The password must be at least 10 characters long.', 'f-password'],
+      [{ confirm: 'a different passphrase' }, 400, 'The two passwords differ.', 'f-confirm'],
+      [{ role: 'root' }, 400, 'Choose a role.', 'f-role'],
+      [{ role: 'client' }, 400, 'Choose the client this user belongs to.', 'f-clientId'],
+      [{ role: 'admin', clientId: String(clientId) }, 400, 'Only client users belong to a client: leave the client empty for staff.', 'f-clientId'],
+      [{ role: 'client', clientId: '99999' }, 400, 'That client does not exist.', 'f-clientId'],
+      [{ email: admin.user.email.toUpperCase() }, 409, 'A user with this e-mail already exists.', 'f-email'],
     ];
-    for (const [change, status, message] of cases) {
+    const fieldError = (html: string, id: string) =>
+      new RegExp(`<div class="field invalid"><label for="${id}">[^<]*</label>[\\s\\S]*?<p class="field-error"[^>]*>([^<]*)</p>`).exec(html)?.[1];
+    for (const [change, status, message, field] of cases) {
       const res = await post(admin, '/users', { ...base, ...change });
       expect(res.status, JSON.stringify(change)).toBe(status);
       expect(alertText(res.text)).toBe(message);
+      expect(fieldError(res.text, field), JSON.stringify(change)).toBe(message);
       expect(res.text).toContain('value="Some One"');
     }
+    // Several problems at once: each beside its own field.
+    const many = await post(admin, '/users', { ...base, email: 'nope', password: 'short', confirm: 'other' });
+    expect([fieldError(many.text, 'f-email'), fieldError(many.text, 'f-password')]).toEqual(['Enter a valid e-mail address.', 'The password must be at least 10 characters long.']);
+    expect(many.text).toContain('aria-invalid="true" aria-describedby="f-email-error"');
     expect(await t.db.selectFrom('users').select('id').execute()).toHaveLength(1);
     expect(await audit('user.created')).toHaveLength(0);
   });
