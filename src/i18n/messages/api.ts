@@ -69,6 +69,7 @@ export default defineMessages(
     'api.v.t.object': 'an object',
     'api.v.t.array': 'an array',
     'api.v.t.null': 'null',
+    'api.v.url_encoding': 'malformed percent-encoding (an escape that is not UTF-8)',
   },
   {
     'api.invalid_request': 'Некорректный запрос: {detail}',
@@ -136,5 +137,6 @@ export default defineMessages(
     'api.v.t.object': 'объектом',
     'api.v.t.array': 'массивом',
     'api.v.t.null': 'null',
+    'api.v.url_encoding': 'некорректное %-кодирование (не UTF-8)',
   },
 );

@@ -94,6 +94,18 @@ describe('admin API: sessions, bindings and pools', () => {
     expect(await ids(`q=${w.ib.external_id}`)).toEqual([s1.id]);
     expect(await ids(`q=${w.licB.key}`)).toEqual([s3.id]);
     expect(await ids('q=%00')).toEqual([]);
+    expect(await ids(`q=${encodeURIComponent('петр')}`)).toEqual([]);
+    // Escapes that are not UTF-8 name nothing: a 400 naming the part of the address, in the caller's language.
+    for (const [url, field] of [
+      ['/api/v1/admin/sessions?q=%ZZ', 'query'],
+      ['/api/v1/admin/sessions?q=%ED%A0%80', 'query'],
+      ['/api/v1/admin/sessions/%E0%A4%A', 'path'],
+    ] as const) {
+      const res = await t.request.get(url).set(support);
+      expect([url, res.status, res.body.error.details.fields]).toEqual([url, 400, { [field]: 'malformed percent-encoding (an escape that is not UTF-8)' }]);
+    }
+    const ru = await t.request.get('/api/v1/admin/sessions?q=%ZZ').set(support).set('Accept-Language', 'ru');
+    expect(ru.body.error.details.fields).toEqual({ query: 'некорректное %-кодирование (не UTF-8)' });
     const p1 = await t.request.get('/api/v1/admin/sessions?limit=2').set(support);
     expect(p1.body.items.map((x: { id: string }) => x.id)).toEqual([s3.id, s2.id]);
     const p2 = await t.request.get(`/api/v1/admin/sessions?limit=2&cursor=${p1.body.nextCursor}`).set(support);

@@ -87,6 +87,18 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     expect(await agentTableCounts(t.db)).toEqual(before);
   });
 
+  it('a path whose escapes are not UTF-8 is a 400 naming the path, and changes nothing', async () => {
+    const s = await openOk(t, key, { features: [] });
+    const before = await agentTableCounts(t.db);
+    for (const bad of ['%ZZ', '%ED%A0%80', '%E0%A4%A']) {
+      const res = await t.request.delete(`/api/v1/sessions/${s.sessionId}/features/${bad}`).set('Authorization', `Bearer ${s.token}`);
+      expect([bad, res.status, res.body.error.code, Object.keys(res.body.error.details.fields)]).toEqual([bad, 400, 'invalid_request', ['path']]);
+    }
+    expect(await agentTableCounts(t.db)).toEqual(before);
+    // A well-formed escape is the name it spells.
+    expect((await t.request.delete(`/api/v1/sessions/${s.sessionId}/features/${encodeURIComponent('отчёты')}`).set('Authorization', `Bearer ${s.token}`)).status).toBe(204);
+  });
+
   it('capture: a non-JSON content type → 415 unsupported_media_type', async () => {
     const before = await agentTableCounts(t.db);
     const res = await t.request.post('/api/v1/sessions').set('Content-Type', 'text/plain').send(JSON.stringify(cap({})));
