@@ -110,6 +110,7 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     for (const type of ['application/json; charset=iso-8859-1', 'application/json;charset=windows-1251', 'application/json; charset=utf-16']) {
       const res = await t.request.post('/api/v1/sessions').set('Content-Type', type).send(JSON.stringify(cap({})));
       expect([type, res.status, res.body.error.code]).toEqual([type, 415, 'unsupported_media_type']);
+      expect(res.body.error.message).toBe('The request body must be application/json, in UTF-8.');
     }
     expect(await agentTableCounts(t.db)).toEqual(before);
     for (const type of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/json; charset=utf8; x=1']) {
