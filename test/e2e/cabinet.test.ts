@@ -88,8 +88,28 @@ describe('client cabinet in a browser', () => {
     expect(page.url()).toMatch(/\/cabinet\/licenses\/\d+$/);
 
     await oldRow.locator('input[name=reason]').fill('Moved to the new server');
-    await Promise.all([page.waitForURL(/done=reset/), oldRow.locator('button').click()]);
-    expect(dialogs).toEqual(['Reset the binding of OLD-SRV? This closes 1 open session on it.']);
+    const resetButton = oldRow.locator('button');
+    const ask = page.locator('#confirm-dialog');
+    // The question comes in the page's own dialog, its confirm button the form's ("Reset"); Escape sends nothing.
+    await resetButton.click();
+    await ask.waitFor({ state: 'visible' });
+    expect(await page.locator('#confirm-dialog-text').textContent()).toBe('Reset the binding of OLD-SRV? This closes 1 open session on it.');
+    expect((await ask.locator('[data-confirm-ok]').textContent())?.trim()).toBe((await resetButton.textContent())?.trim());
+    expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-confirm-ok'))).toBe(true);
+    await page.keyboard.press('Escape');
+    await ask.waitFor({ state: 'hidden' });
+    expect(await page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-host-id'))).toBe(String(old.hostId));
+    expect(await page.locator(`tr[data-session-id="${old.sessionId}"]`).count()).toBe(1);
+    expect(page.url()).toMatch(/\/cabinet\/licenses\/\d+$/);
+    // Cancel does the same; the confirm button sends the form with its reason.
+    await resetButton.click();
+    await ask.locator('[data-confirm-cancel]').click();
+    await ask.waitFor({ state: 'hidden' });
+    expect(await page.locator(`tr[data-session-id="${old.sessionId}"]`).count()).toBe(1);
+    await resetButton.click();
+    await Promise.all([page.waitForURL(/done=reset/), ask.locator('[data-confirm-ok]').click()]);
+    // Never the browser's own confirm.
+    expect(dialogs).toEqual([]);
     expect(await page.locator('.msg.ok').textContent()).toContain('The binding was reset; 1 session was closed.');
     expect(await page.locator('.quota-note').textContent()).toContain('You can reset 1 more binding yourself in the rolling 30 days (1 of 2 used).');
     expect(await page.locator(`tr[data-host-id="${old.hostId}"]`).count()).toBe(0);

@@ -83,6 +83,21 @@ export function Page(props: { ctx: PageContext; title: string; children?: Child;
         <main id="main" class={props.wide ? 'wide' : undefined}>
           {props.children}
         </main>
+        {user && (
+          // The question of a form with data-confirm (components/form.tsx), asked by app.js in the page's own dialog
+          // instead of the browser's: the confirm button says what the form does ("Suspend") and is styled as it is.
+          <dialog id="confirm-dialog" class="confirm-dialog" aria-labelledby="confirm-dialog-text">
+            <p id="confirm-dialog-text"></p>
+            <p class="buttons">
+              <button type="button" class="primary" data-confirm-ok="" data-label={t('common.confirm')}>
+                {t('common.confirm')}
+              </button>{' '}
+              <button type="button" data-confirm-cancel="">
+                {t('common.cancel')}
+              </button>
+            </p>
+          </dialog>
+        )}
       </body>
     </html>
     </>
