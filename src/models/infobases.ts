@@ -147,6 +147,8 @@ export function lockProblems(input: LockInput, now: number): Record<string, stri
   const to = input.to ?? null;
   if (to !== null && from !== null && to <= from) problems.to = 'must be later than from';
   else if (to !== null && to <= now) problems.to = 'must be in the future';
+  // A lock that refuses neither new sessions nor background jobs would show "Locked" and let everyone in.
+  if (input.denySessions === false && input.denyBackgroundJobs !== true) problems.denySessions = 'a lock must refuse new sessions, background jobs or both';
   return problems;
 }
 

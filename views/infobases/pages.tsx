@@ -107,11 +107,11 @@ function LockWindow(props: { ctx: PageContext; lock: NonNullable<Infobase['lock'
   );
 }
 
-export const LOCK_FORM_FIELDS = ['from', 'to', 'message', 'permissionCode'] as const;
+export const LOCK_FORM_FIELDS = ['from', 'to', 'message', 'permissionCode', 'refuses'] as const;
 export type LockFormField = (typeof LOCK_FORM_FIELDS)[number];
 
 export interface LockFormState {
-  values: Record<LockFormField, string> & { denySessions: boolean; denyBackgroundJobs: boolean };
+  values: Record<Exclude<LockFormField, 'refuses'>, string> & { denySessions: boolean; denyBackgroundJobs: boolean };
   errors: Partial<Record<LockFormField, string>>;
 }
 
@@ -160,14 +160,15 @@ function LockForm(props: { ctx: PageContext; action: string; form: LockFormState
         {err('permissionCode')}
         <small id="lock-code-hint">{props.hasCode ? t('infobases.lock.code_hint_set') : t('infobases.lock.code_hint')}</small>
       </div>
-      <fieldset class="checks">
+      <fieldset class={form.errors.refuses ? 'checks invalid' : 'checks'} aria-describedby={form.errors.refuses ? 'lock-refuses-error' : undefined}>
         <legend class="sr-only">{t('infobases.lock.what')}</legend>
         <label>
-          <input type="checkbox" name="denySessions" value="1" checked={form.values.denySessions} /> {t('infobases.lock.deny_sessions')}
+          <input type="checkbox" name="denySessions" value="1" checked={form.values.denySessions} aria-invalid={form.errors.refuses ? 'true' : undefined} /> {t('infobases.lock.deny_sessions')}
         </label>
         <label>
-          <input type="checkbox" name="denyBackgroundJobs" value="1" checked={form.values.denyBackgroundJobs} /> {t('infobases.lock.deny_background')}
+          <input type="checkbox" name="denyBackgroundJobs" value="1" checked={form.values.denyBackgroundJobs} aria-invalid={form.errors.refuses ? 'true' : undefined} /> {t('infobases.lock.deny_background')}
         </label>
+        {err('refuses')}
       </fieldset>
       <button class="primary">{t('infobases.lock.submit')}</button>
     </PostForm>

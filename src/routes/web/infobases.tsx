@@ -78,6 +78,7 @@ export function parseLockForm(c: AppContext, body: Record<string, unknown>, ib: 
   if (!v.message) e.message = t('infobases.lock.error.message');
   else if ([...v.message].length > 512) e.message = t('infobases.lock.error.too_long', { n: 512 });
   if ([...v.permissionCode].length > 512) e.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
+  if (!v.denySessions && !v.denyBackgroundJobs) e.refuses = t('infobases.lock.error.refuses_nothing');
   if (Object.keys(e).length) return { input: null, form };
   return {
     form,
@@ -94,6 +95,7 @@ export function lockModelErrors(c: AppContext, err: unknown, form: LockFormState
     if (key === 'to') errors.to = t('infobases.lock.error.to_past');
     else if (key === 'message') errors.message = t('infobases.lock.error.message');
     else if (key === 'permissionCode') errors.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
+    else if (key === 'denySessions') errors.refuses = t('infobases.lock.error.refuses_nothing');
   }
   return { ...form, errors };
 }

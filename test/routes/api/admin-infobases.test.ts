@@ -98,6 +98,9 @@ describe('admin API: infobases and locks', () => {
       [{}, 'message'],
       [{ message: 'm', from: 'soon' }, 'from'],
       [{ message: 'm', denySessions: 'no' }, 'denySessions'],
+      // A lock that refuses nothing would show "Locked" and let everyone in.
+      [{ message: 'm', denySessions: false }, 'denySessions'],
+      [{ message: 'm', denySessions: false, denyBackgroundJobs: false }, 'denySessions'],
     ];
     for (const [body, field] of cases) {
       const res = await t.request.put(`/api/v1/admin/infobases/${ib.id}/lock`).set(support).send(body);

@@ -184,7 +184,7 @@ describe('infobase pages', () => {
       expect(skipped.text).toContain('value="2027-03-14T02:30"');
       expect(await ibRow(ib)).toMatchObject({ lock_set_at: null, lock_from: null });
       // 01:30 on 7 November 2027 happens twice (EDT, then EST): the first one, 05:30Z.
-      const repeated = await post(s, `/infobases/${ib}/lock`, { from: '2027-11-07T01:30', to: '', message: 'DST night' }, 'America/New_York');
+      const repeated = await post(s, `/infobases/${ib}/lock`, { from: '2027-11-07T01:30', to: '', message: 'DST night', denySessions: '1' }, 'America/New_York');
       expect(repeated.status).toBe(303);
       expect(await ibRow(ib)).toMatchObject({ lock_from: Date.parse('2027-11-07T05:30:00Z') });
     });
@@ -198,6 +198,8 @@ describe('infobase pages', () => {
         [{ from: '', to: '2026-11-21T09:00', message: 'x' }, '&quot;To&quot; must be in the future.'],
         [{ from: '', to: '', message: '   ' }, 'Enter the message refused users will see.'],
         [{ from: '2026-02-30T10:00', to: '', message: 'x' }, 'Not a valid date and time.'],
+        // Neither box ticked: a lock that refuses nothing.
+        [{ from: '', to: '', message: 'x', denyBackgroundJobs: '' }, 'A lock must refuse new sessions, background jobs or both'],
       ];
       for (const [body, text] of cases) {
         const res = await post(s, `/infobases/${ib}/lock`, body);
