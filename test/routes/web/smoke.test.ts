@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loginAs, makeApp, type TestApp } from '../../helpers/app.js';
 
@@ -19,6 +20,15 @@ describe('skeleton', () => {
     const acc = await t.request.get('/account').set('Cookie', s.cookie);
     expect(acc.status).toBe(200);
     expect(acc.text).toContain(s.user.email);
+  });
+
+  it('health is 503 when the database no longer answers for its own data (select 1 would still pass)', async () => {
+    expect((await t.request.get('/healthz')).body).toEqual({ status: 'ok' });
+    // A database that lost its tables (or whose pages are unreadable) serves no page of the product.
+    await sql`drop table settings`.execute(t.db);
+    const res = await t.request.get('/healthz');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ status: 'unavailable' });
   });
 });
 
