@@ -168,14 +168,10 @@ export async function enqueueCommand(db: Db, actor: Actor, sessionId: string, cm
       let running: boolean;
       if (cmd.packageId) running = pkg?.state === 'running';
       else if (cmd.path) {
-        const r = await trx
-          .selectFrom('packages')
-          .select('package_id')
-          .where('session_id', '=', s.id)
-          .where('path', '=', cmd.path)
-          .where('state', '=', 'running')
-          .executeTakeFirst();
-        running = !!r;
+        const states = await trx.selectFrom('packages').select('state').where('session_id', '=', s.id).where('path', '=', cmd.path).execute();
+        // As with a package id: a path the session has no package at is a mistake in the request.
+        if (!states.length) throw invalid({ path: 'api.v.no_package_at_path' });
+        running = states.some((r) => r.state === 'running');
       } else running = s.running === 1;
       if (!running) throw new AppError('not_running', 409);
     } else if (cmd.type === 'closePackage') {

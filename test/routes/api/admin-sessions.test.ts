@@ -159,6 +159,10 @@ describe('admin API: sessions, bindings and pools', () => {
     const refused = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send({ type: 'stop' });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('not_running');
+    // A stop by the path of a package that is open but idle: nothing running.
+    const idlePath = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send({ type: 'stop', path: '/b.lgp' });
+    expect(idlePath.status).toBe(409);
+    expect(idlePath.body.error.code).toBe('not_running');
     for (const body of [{ type: 'explode' }, {}, { type: 'message' }, { type: 'message', text: '  ' }]) {
       const res = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
@@ -168,6 +172,8 @@ describe('admin API: sessions, bindings and pools', () => {
       [{ type: 'closePackage' }, 'path', 'a path or a packageId is required'],
       [{ type: 'closePackage', packageId: 'ghost' }, 'packageId', 'the session has no package with this id'],
       [{ type: 'stop', packageId: 'ghost' }, 'packageId', 'the session has no package with this id'],
+      // A path no package of the session has is a mistake in the request too (it said "nothing is running").
+      [{ type: 'stop', path: '/nope.lgp' }, 'path', 'the session has no package with this path'],
       [{ type: 'closePackage', packageId: 'draft' }, 'packageId', 'this package has no path (a draft); closePackage needs one'],
     ] as const) {
       const res = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send(body);
