@@ -94,9 +94,11 @@ export async function forgiveRestart(db: Db, now: number, aliveWithinMs = 0): Pr
     let shift = 0;
     if (state.alive_at !== null && now - state.alive_at > aliveWithinMs) {
       shift = Math.min(now - state.alive_at, st.lease_timeout_sec * 1000);
-      await shiftLastSeen(trx, state.alive_at, shift, now);
+      // A late row shown before the restart may be alive again: the monitor's refresh must see a change.
+      if (await shiftLastSeen(trx, state.alive_at, shift, now)) await bumpChangeMarker(trx);
     } else if (state.alive_at !== null && now < state.alive_at) {
       await moveToEarlierTimeline(trx, now - state.alive_at, now);
+      await bumpChangeMarker(trx);
     }
     await trx.updateTable('server_state').set({ alive_at: now }).where('id', '=', 1).execute();
     return shift;
@@ -120,10 +122,11 @@ export async function leaseTick(db: Db, now: number, tickMs: number): Promise<{ 
       const gap = now - last;
       if (gap > 3 * tickMs) {
         shift = gap - tickMs;
-        await shiftLastSeen(trx, last + tickMs, shift, now);
+        if (await shiftLastSeen(trx, last + tickMs, shift, now)) await bumpChangeMarker(trx);
       } else if (gap < -tickMs) {
         shift = gap;
         await moveToEarlierTimeline(trx, gap, now);
+        await bumpChangeMarker(trx);
       }
     }
     await trx.updateTable('server_state').set({ alive_at: now }).where('id', '=', 1).execute();

@@ -84,8 +84,11 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     t.clock.advance(50_000);
     await aliveAt(t.clock.now()); // the server's last sign of life
     t.clock.advance(4 * MIN); // down for four minutes
+    const marker = await changeMarker(t.db);
     expect(await forgiveRestart(t.db, t.clock.now())).toBe(4 * MIN);
     expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 50_000);
+    // The session shown late before is alive again: the monitor's poll must not answer "unchanged".
+    expect(await changeMarker(t.db)).toBeGreaterThan(marker);
     t.clock.advance(4 * MIN);
     expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0);
     t.clock.advance(10_000);
@@ -97,7 +100,9 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     const s = await openOk(t, lic.key);
     t.clock.advance(60_000);
     await aliveAt(t.clock.now() - 4_000); // the running process ticked 4 s ago
+    const marker = await changeMarker(t.db);
     expect(await forgiveRestart(t.db, t.clock.now(), 15_000)).toBe(0);
+    expect(await changeMarker(t.db)).toBe(marker); // nothing moved, nothing to refresh
     expect((await sessionRow(t, s.sessionId)).last_seen_at).toBe(t.clock.now() - 60_000);
     // A real downtime beyond a few ticks is still forgiven.
     await aliveAt(t.clock.now() - 20_000);
@@ -137,9 +142,11 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     await aliveAt(t.clock.now()); // the job ticked every 5 s until now
 
     t.clock.advance(3 * 3600_000); // forward jump of three hours
+    const marker = await changeMarker(t.db);
     let r = await leaseTick(t.db, t.clock.now(), 5000);
     expect(r.closed).toBe(0);
     expect(r.shiftedMs).toBe(3 * 3600_000 - 5000);
+    expect(await changeMarker(t.db)).toBeGreaterThan(marker);
     await heartbeat(t, live);
     // From here the sweep runs as usual (the job ticks every 5 s; a bare sweep stands for those ticks).
     t.clock.advance(2 * MIN);
