@@ -6,6 +6,7 @@ import { DatabaseOpenError, openDatabase } from './db/connection.js';
 import { migrateToLatest } from './db/migrate.js';
 import { systemClock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
+import { startingResponse } from './lib/starting.js';
 import { hashToken, newToken } from './lib/tokens.js';
 import { createSetupToken } from './models/setup.js';
 import { hasActiveAdmin } from './models/users.js';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   // migrates and changes nothing. Until the app is ready the port answers 503 (the health check too).
   let app: ReturnType<typeof createApp>['app'] | null = null;
   const server = serve({
-    fetch: (req, env) => (app ? app.fetch(req, env) : new Response('Session Monitor is starting.', { status: 503, headers: { 'Retry-After': '1' } })),
+    fetch: (req, env) => (app ? app.fetch(req, env) : startingResponse(req, config.defaultLocale)),
     port: config.port,
     hostname: config.host,
   });

@@ -23,6 +23,8 @@ export function apiError(c: Context<AppEnv>, err: AppError): Response {
   const details = err.code === 'infobase_locked' ? {} : fields ? { ...err.details, fields } : err.details;
   if (Object.keys(details).length) body.error.details = details;
   if (err instanceof RateLimited) c.header('Retry-After', String(err.retryAfterSec));
+  // RFC 6750: a 401 names the scheme it wants.
+  if (err.status === 401) c.header('WWW-Authenticate', 'Bearer');
   return c.json(body, err.status);
 }
 

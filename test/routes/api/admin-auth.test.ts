@@ -13,6 +13,7 @@ describe('admin API authentication and roles', () => {
     const none = await t.request.get('/api/v1/admin/licenses');
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('unauthorized');
+    expect(none.headers['www-authenticate']).toBe('Bearer'); // RFC 6750: the scheme it wants
     const wrong = await t.request.get('/api/v1/admin/licenses').set('Authorization', 'Bearer smt_not-a-real-token-value');
     expect(wrong.status).toBe(401);
     const token = await makeApiToken(t, 'admin');

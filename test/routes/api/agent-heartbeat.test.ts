@@ -64,6 +64,7 @@ describe('POST /api/v1/sessions/{id}/heartbeat', () => {
     const wrong = await heartbeat(t, { sessionId: s.sessionId, token: s.token + 'x' });
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.code).toBe('unauthorized');
+    expect(wrong.headers['www-authenticate']).toBe('Bearer');
     const missing = await t.request.post(`/api/v1/sessions/${s.sessionId}/heartbeat`).send({});
     expect(missing.status).toBe(401);
     const basic = await t.request.post(`/api/v1/sessions/${s.sessionId}/heartbeat`).set('Authorization', `Basic ${s.token}`).send({});
