@@ -125,8 +125,20 @@ export async function jsonBody<T>(c: AppContext, schema: BodyParser<T>): Promise
   return parsed.data;
 }
 
-/** Validates a query string against a schema (unknown parameters ignored). */
-export function queryParams<S extends z.ZodType>(c: AppContext, schema: S): z.infer<S> {
+/**
+ * Validates a query string against an object schema. A parameter the endpoint does not take, or
+ * one given twice, is a 400 naming it: a misspelt filter (`licence=6`) ignored would widen the list
+ * to everything, and a script acting on "the filtered list" would act on every session.
+ */
+export function queryParams<S extends z.ZodObject>(c: AppContext, schema: S): z.infer<S> {
+  const known = Object.keys(schema.shape);
+  const fields: Record<string, string> = {};
+  const t = translator(apiLocale(c));
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    if (!known.includes(name)) fields[name] = t('api.v.unknown_param', { known: known.join(', ') });
+    else if (values.length > 1) fields[name] = t('api.v.repeated_param');
+  }
+  if (Object.keys(fields).length) throw invalid(fields);
   const data = c.req.query();
   const parsed = schema.safeParse(data);
   if (!parsed.success) throw refusal(c, schema, data, parsed.error);

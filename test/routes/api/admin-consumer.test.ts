@@ -89,6 +89,23 @@ describe('admin API as an integration sees it: field messages', () => {
     expect(h.body.error.details.fields).toEqual({ hours: 'must be a whole number from 1 to 8784' });
   });
 
+  it('a misspelt or repeated query parameter is a 400 naming it, not a wider list', async () => {
+    const lic = await adminLicense(t);
+    // "licence" ignored would list every live session: a script terminating "the filtered list" would end them all.
+    let res = await t.request.get(`/api/v1/admin/sessions?licence=${lic.id}`).set(admin);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.fields).toEqual({ licence: 'is not a parameter of this endpoint (it takes limit, cursor, license, client, infobase, q)' });
+    res = await t.request.get('/api/v1/admin/licenses?client=1&client=2').set(admin);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.fields).toEqual({ client: 'is given more than once' });
+    res = await t.request.get('/api/v1/admin/clients?limit=1&limit=3').set(admin).set('Accept-Language', 'ru');
+    expect(res.body.error.details.fields).toEqual({ limit: 'указан больше одного раза' });
+    res = await t.request.get(`/api/v1/admin/licenses/${lic.id}/history?hour=2`).set(admin);
+    expect(res.body.error.details.fields).toEqual({ hour: 'is not a parameter of this endpoint (it takes hours)' });
+    // The ones it takes, empty or not, still work.
+    expect((await t.request.get(`/api/v1/admin/sessions?license=${lic.id}&q=&limit=`).set(admin)).status).toBe(200);
+  });
+
   it('a reset without a reason and a command of an unknown type say what is expected', async () => {
     const lic = await adminLicense(t);
     const host = await insertHost(t, lic.id);
