@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { makeApiToken, makeApp, type TestApp } from '../helpers/app.js';
 import { fingerprint, makeInfobase, makeLicense, openOk } from '../helpers/licensing.js';
-import { acceptLanguage, contentType, dbFingerprint, expectSafe, mutated, nastyJson, pct, queryString, segment, send, wireBody } from './fuzz-kit.js';
+import { FUZZ_TIMEOUT_MS, acceptLanguage, contentType, dbFingerprint, expectSafe, mutated, nastyJson, pct, queryString, segment, send, wireBody } from './fuzz-kit.js';
 
 // Every admin API endpoint (walked from app.routes, so new ones are fuzzed too)
 // with random path ids, query strings, bodies and tokens: never a 5xx, never a
@@ -109,5 +109,5 @@ describe('admin API fuzzing', () => {
       }),
       { numRuns: 1200 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

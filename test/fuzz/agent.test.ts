@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../helpers/app.js';
 import { captureBody, fingerprint, makeInfobase, makeLicense, openOk, type OpenedSession } from '../helpers/licensing.js';
-import { acceptLanguage, contentType, dbFingerprint, expectSafe, mutated, nastyJson, nastyString, pct, send, wireBody } from './fuzz-kit.js';
+import { FUZZ_TIMEOUT_MS, acceptLanguage, contentType, dbFingerprint, expectSafe, mutated, nastyJson, nastyString, pct, send, wireBody } from './fuzz-kit.js';
 
 // The agent protocol under random and mutated input: never a 5xx, never a stack
 // trace, and a refused request writes nothing — except the refusal event a 403
@@ -78,7 +78,7 @@ describe('agent API fuzzing', () => {
       }),
       { numRuns: 800 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('heartbeat, features and release: random sessions, tokens, paths and bodies', async () => {
     const heartbeat = {
@@ -126,5 +126,5 @@ describe('agent API fuzzing', () => {
       { numRuns: 800 },
     );
     // 800 runs of HTTP round trips: ~13 s alone here, ~18 s on a loaded machine; a time limit is not what this tests.
-  }, 90_000);
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -8,6 +8,9 @@ import { expect } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 
 /** Strings chosen to break parsers, SQL, HTML and number handling. */
+/** A property's time limit: hundreds of HTTP round trips take minutes on a loaded 2-core machine, not the default 20 s (and a timed-out property keeps writing into the next test). */
+export const FUZZ_TIMEOUT_MS = 120_000;
+
 export const NASTY_STRINGS = [
   '',
   ' ',

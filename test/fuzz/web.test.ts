@@ -5,7 +5,7 @@ import type { Role } from '../../src/db/schema.js';
 import { hashToken } from '../../src/lib/tokens.js';
 import { loginAs, makeApp, type TestApp } from '../helpers/app.js';
 import { fingerprint, makeInfobase, makeLicense, openOk } from '../helpers/licensing.js';
-import { baseUrl, dbFingerprint, expectSafe, nastyString, pct, queryString, segment, send } from './fuzz-kit.js';
+import { FUZZ_TIMEOUT_MS, baseUrl, dbFingerprint, expectSafe, nastyString, pct, queryString, segment, send } from './fuzz-kit.js';
 
 // Every web page and form (walked from app.routes, so new ones are fuzzed too),
 // signed in as each role with the CSRF token (mostly): random path ids, query
@@ -179,7 +179,7 @@ describe('web pages and forms fuzzing', () => {
       }),
       { numRuns: 1500 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   /** Each session's user still has the role it stands for (the fuzz may change roles). */
   async function ensureRoles() {
