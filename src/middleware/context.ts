@@ -21,6 +21,8 @@ export type AppEnv = {
     timeZone: string;
     viewer: Viewer | null;
     apiActor: Extract<Actor, { type: 'token' }> | null;
+    /** A request's validated body or query string, for the handler (routes/api/admin.ts). */
+    input: unknown;
   };
 };
 

@@ -1,11 +1,11 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { invalid, notFound } from '../../lib/errors.js';
 import { isoUtc } from '../../lib/format.js';
 import { isDotName } from '../../lib/path-segment.js';
 import { requireApiRole, requireApiToken } from '../../middleware/api-auth.js';
 import { translator } from '../../i18n/index.js';
-import { apiLocale, isoTime, jsonBody, ownRecord, queryParams, str } from '../../middleware/api.js';
+import { apiLocale, isoTime, jsonBody, ownRecord, queryParams, str, type BodyParser } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import type { Actor } from '../../models/actor.js';
 import { clientById, createClient, listClients, updateClient, type Client } from '../../models/clients.js';
@@ -35,8 +35,33 @@ import { isEmail } from '../../models/users.js';
  * the actor by the model it calls.
  */
 export const adminRoutes = new Hono<AppEnv>();
-adminRoutes.use('*', requireApiToken);
-const adminOnly = requireApiRole('admin');
+
+// Every route checks in the contract's order (PROTOCOL "Conventions"): the size (apiRoutes), then
+// the body or query string (`body(…)`, `query(…)`: 400), then the token (`staff`: 401), then its
+// role (`admin`: 403), then what the path names (404) and the rest. test/routes/api/admin-order.test.ts
+// sends every route a request without a token and checks it is refused.
+/** A valid API token of either role. */
+const staff = requireApiToken;
+/** A valid admin token (after `staff`). */
+const admin = requireApiRole('admin');
+
+/** Validates the JSON body before authentication; the handler reads it with `.of(c)`. */
+function body<T>(schema: BodyParser<T>) {
+  const check: MiddlewareHandler<AppEnv> = async (c, next) => {
+    c.set('input', await jsonBody(c, schema));
+    await next();
+  };
+  return { check, of: (c: AppContext) => c.get('input') as T };
+}
+
+/** Validates the query string before authentication; the handler reads it with `.of(c)`. */
+function query<S extends z.ZodObject>(schema: S) {
+  const check: MiddlewareHandler<AppEnv> = async (c, next) => {
+    c.set('input', queryParams(c, schema));
+    await next();
+  };
+  return { check, of: (c: AppContext) => c.get('input') as z.infer<S> };
+}
 
 // ---- input shapes ----
 // Bounds the models check too are checked here first, so that every field message is a
@@ -229,54 +254,56 @@ const clientBody = z.object({
   notes: str().nullish(),
 });
 
-adminRoutes.post('/clients', adminOnly, async (c) => {
-  const body = await jsonBody(c, clientBody);
-  return c.json(clientJson(await createClient(c.var.deps.db, actor(c), body, now(c))), 201);
+const newClient = body(clientBody);
+adminRoutes.post('/clients', newClient.check, staff, admin, async (c) => {
+  return c.json(clientJson(await createClient(c.var.deps.db, actor(c), newClient.of(c), now(c))), 201);
 });
 
 // Reading clients is support's too, as in the web UI (support calls the client's contact); changes are admin-only.
-adminRoutes.get('/clients', async (c) => {
-  const q = queryParams(c, z.object({ ...page, q: optText() }));
+const clientList = query(z.object({ ...page, q: optText() }));
+adminRoutes.get('/clients', clientList.check, staff, async (c) => {
+  const q = clientList.of(c);
   const res = await listClients(c.var.deps.db, { q: q.q }, { limit: q.limit ?? 100, cursor: q.cursor });
   return c.json({ items: res.items.map(clientJson), nextCursor: res.nextCursor });
 });
 
-adminRoutes.get('/clients/:id', async (c) => {
+adminRoutes.get('/clients/:id', staff, async (c) => {
   const client = await clientById(c.var.deps.db, pathId(c, 'id'));
   if (!client) throw notFound();
   return c.json(clientJson(client));
 });
 
-adminRoutes.patch('/clients/:id', adminOnly, async (c) => {
+const clientChange = body(clientBody.partial());
+adminRoutes.patch('/clients/:id', clientChange.check, staff, admin, async (c) => {
   const clientId = pathId(c, 'id');
-  const body = await jsonBody(c, clientBody.partial());
-  return c.json(clientJson(await updateClient(c.var.deps.db, actor(c), clientId, body, now(c))));
+  return c.json(clientJson(await updateClient(c.var.deps.db, actor(c), clientId, clientChange.of(c), now(c))));
 });
 
 // ---- licenses ----
 
-adminRoutes.post('/licenses', adminOnly, async (c) => {
-  const body = await jsonBody(
-    c,
-    z.object({
-      clientId: id(),
-      product: text(200),
-      features: features().nullish(),
-      maxHosts: count(1, MAX_LIMIT),
-      maxSessions: count(1, MAX_LIMIT).nullish(),
-      featureLimits: featureLimits().nullish(),
-      expiresAt: time().nullish(),
-      selfResetQuota: count(0, 1000).nullish(),
-      notes: str().nullish(),
-    }),
-  );
+const newLicense = body(
+  z.object({
+    clientId: id(),
+    product: text(200),
+    features: features().nullish(),
+    maxHosts: count(1, MAX_LIMIT),
+    maxSessions: count(1, MAX_LIMIT).nullish(),
+    featureLimits: featureLimits().nullish(),
+    expiresAt: time().nullish(),
+    selfResetQuota: count(0, 1000).nullish(),
+    notes: str().nullish(),
+  }),
+);
+adminRoutes.post('/licenses', newLicense.check, staff, admin, async (c) => {
+  const body = newLicense.of(c);
   checkLimitsNamed(body.features ?? [], body.featureLimits);
   const license = await createLicense(c.var.deps.db, actor(c), body, now(c));
   return c.json(await licenseDetail(c, license.id), 201);
 });
 
-adminRoutes.get('/licenses', async (c) => {
-  const q = queryParams(c, z.object({ ...page, client: queryId(), key: optText(), product: optText(), q: optText() }));
+const licenseList = query(z.object({ ...page, client: queryId(), key: optText(), product: optText(), q: optText() }));
+adminRoutes.get('/licenses', licenseList.check, staff, async (c) => {
+  const q = licenseList.of(c);
   const res = await listLicenses(
     c.var.deps.db,
     { clientId: q.client, key: q.key, product: q.product, q: q.q },
@@ -286,24 +313,24 @@ adminRoutes.get('/licenses', async (c) => {
   return c.json({ items: res.items.map(licenseJson), nextCursor: res.nextCursor });
 });
 
-adminRoutes.get('/licenses/:id', async (c) => c.json(await licenseDetail(c, pathId(c, 'id'))));
+adminRoutes.get('/licenses/:id', staff, async (c) => c.json(await licenseDetail(c, pathId(c, 'id'))));
 
-adminRoutes.patch('/licenses/:id', adminOnly, async (c) => {
+const licenseChange = body(
+  z.object({
+    product: text(200).optional(),
+    suspended: z.boolean().optional(),
+    maxHosts: count(1, MAX_LIMIT).optional(),
+    maxSessions: count(1, MAX_LIMIT).nullish(),
+    features: features().nullish(),
+    featureLimits: featureLimits().nullish(),
+    expiresAt: time().nullish(),
+    selfResetQuota: count(0, 1000).nullish(),
+    notes: str().nullish(),
+  }),
+);
+adminRoutes.patch('/licenses/:id', licenseChange.check, staff, admin, async (c) => {
   const licenseId = pathId(c, 'id');
-  const body = await jsonBody(
-    c,
-    z.object({
-      product: text(200).optional(),
-      suspended: z.boolean().optional(),
-      maxHosts: count(1, MAX_LIMIT).optional(),
-      maxSessions: count(1, MAX_LIMIT).nullish(),
-      features: features().nullish(),
-      featureLimits: featureLimits().nullish(),
-      expiresAt: time().nullish(),
-      selfResetQuota: count(0, 1000).nullish(),
-      notes: str().nullish(),
-    }),
-  );
+  const body = licenseChange.of(c);
   if (body.featureLimits) {
     const before = body.features === undefined ? await licenseById(c.var.deps.db, licenseId) : undefined;
     checkLimitsNamed(body.features ?? before?.features ?? [], body.featureLimits);
@@ -312,9 +339,10 @@ adminRoutes.patch('/licenses/:id', adminOnly, async (c) => {
   return c.json(await licenseDetail(c, licenseId));
 });
 
-adminRoutes.get('/licenses/:id/history', async (c) => {
+const historyQuery = query(z.object({ hours: queryCount(1, 24 * 366) }));
+adminRoutes.get('/licenses/:id/history', historyQuery.check, staff, async (c) => {
   const licenseId = pathId(c, 'id');
-  const q = queryParams(c, z.object({ hours: queryCount(1, 24 * 366) }));
+  const q = historyQuery.of(c);
   const { db } = c.var.deps;
   if (!(await licenseById(db, licenseId))) throw notFound();
   const to = now(c);
@@ -328,14 +356,14 @@ adminRoutes.get('/licenses/:id/history', async (c) => {
   });
 });
 
-adminRoutes.delete('/licenses/:id/hosts/:hostId', async (c) => {
+const resetReason = body(z.object({ reason: z.unknown().refine((v) => v !== undefined, { message: 'api.v.reason_required' }).pipe(str()) }));
+adminRoutes.delete('/licenses/:id/hosts/:hostId', resetReason.check, staff, async (c) => {
   const licenseId = pathId(c, 'id');
   const hostId = pathId(c, 'hostId');
   const { db } = c.var.deps;
   const host = await hostById(db, hostId);
   if (!host || host.license_id !== licenseId) throw notFound();
-  const body = await jsonBody(c, z.object({ reason: z.unknown().refine((v) => v !== undefined, { message: 'api.v.reason_required' }).pipe(str()) }));
-  await resetBinding(db, actor(c), hostId, body.reason, now(c));
+  await resetBinding(db, actor(c), hostId, resetReason.of(c).reason, now(c));
   return c.body(null, 204);
 });
 
@@ -348,8 +376,9 @@ function sessionId(c: AppContext): string {
   return v;
 }
 
-adminRoutes.get('/sessions', async (c) => {
-  const q = queryParams(c, z.object({ ...page, license: queryId(), client: queryId(), infobase: queryId(), q: optText() }));
+const sessionList = query(z.object({ ...page, license: queryId(), client: queryId(), infobase: queryId(), q: optText() }));
+adminRoutes.get('/sessions', sessionList.check, staff, async (c) => {
+  const q = sessionList.of(c);
   const res = await listLiveSessions(
     c.var.deps.db,
     { licenseId: q.license, clientId: q.client, infobaseId: q.infobase, q: q.q },
@@ -359,85 +388,85 @@ adminRoutes.get('/sessions', async (c) => {
   return c.json({ items: res.items.map((x) => sessionJson(x, at)), nextCursor: res.nextCursor });
 });
 
-adminRoutes.delete('/sessions/:id', async (c) => {
+const terminateMessage = body(z.object({ message: str().nullish() }));
+adminRoutes.delete('/sessions/:id', terminateMessage.check, staff, async (c) => {
   const id = sessionId(c);
-  const body = await jsonBody(c, z.object({ message: str().nullish() }));
-  await terminateSession(c.var.deps.db, actor(c), id, body.message?.trim() || null, now(c));
+  await terminateSession(c.var.deps.db, actor(c), id, terminateMessage.of(c).message?.trim() || null, now(c));
   return c.body(null, 204);
 });
 
-adminRoutes.post('/sessions/:id/commands', async (c) => {
+const command = body(
+  z.object({
+    type: z.enum(['stop', 'closePackage', 'message'], { message: 'api.v.command_type' }),
+    packageId: str(64).optional(),
+    path: str().optional(),
+    text: str().optional(),
+  }),
+);
+adminRoutes.post('/sessions/:id/commands', command.check, staff, async (c) => {
   const id = sessionId(c);
-  const body = await jsonBody(
-    c,
-    z.object({
-      type: z.enum(['stop', 'closePackage', 'message'], { message: 'api.v.command_type' }),
-      packageId: str(64).optional(),
-      path: str().optional(),
-      text: str().optional(),
-    }),
-  );
-  return c.json(await enqueueCommand(c.var.deps.db, actor(c), id, body, now(c)), 202);
+  return c.json(await enqueueCommand(c.var.deps.db, actor(c), id, command.of(c), now(c)), 202);
 });
 
-adminRoutes.post('/hosts/:hostId/pool/clear', async (c) => {
+adminRoutes.post('/hosts/:hostId/pool/clear', staff, async (c) => {
   await clearHostPool(c.var.deps.db, actor(c), pathId(c, 'hostId'), now(c));
   return c.body(null, 204);
 });
 
 // ---- infobases and locks (admin and support) ----
 
-adminRoutes.get('/infobases', async (c) => {
-  const q = queryParams(c, z.object({ ...page, client: queryId(), q: optText() }));
+const infobaseList = query(z.object({ ...page, client: queryId(), q: optText() }));
+adminRoutes.get('/infobases', infobaseList.check, staff, async (c) => {
+  const q = infobaseList.of(c);
   const res = await listInfobases(c.var.deps.db, { clientId: q.client, q: q.q }, { limit: q.limit ?? 100, cursor: q.cursor }, now(c));
   return c.json({ items: res.items.map(infobaseJson), nextCursor: res.nextCursor });
 });
 
-adminRoutes.get('/infobases/:id', async (c) => {
+adminRoutes.get('/infobases/:id', staff, async (c) => {
   const ib = await infobaseById(c.var.deps.db, pathId(c, 'id'), now(c));
   if (!ib) throw notFound();
   return c.json(infobaseJson(ib));
 });
 
-adminRoutes.put('/infobases/:id/lock', async (c) => {
+const lock = body(
+  z.object({
+    from: time().nullish(),
+    to: time().nullish(),
+    message: text(),
+    permissionCode: str().nullish(),
+    denySessions: z.boolean().optional(),
+    denyBackgroundJobs: z.boolean().optional(),
+  }),
+);
+adminRoutes.put('/infobases/:id/lock', lock.check, staff, async (c) => {
   const infobaseId = pathId(c, 'id');
-  const body = await jsonBody(
-    c,
-    z.object({
-      from: time().nullish(),
-      to: time().nullish(),
-      message: text(),
-      permissionCode: str().nullish(),
-      denySessions: z.boolean().optional(),
-      denyBackgroundJobs: z.boolean().optional(),
-    }),
-  );
+  const body = lock.of(c);
   if (body.to != null && body.from != null && body.to <= body.from) throw invalid({ to: 'api.v.to_after_from' });
   if (body.to != null && body.to <= now(c)) throw invalid({ to: 'api.v.to_in_future' });
   if (body.denySessions === false && body.denyBackgroundJobs !== true) throw invalid({ denySessions: 'api.v.lock_refuses_nothing' });
   return c.json(infobaseJson(await setLock(c.var.deps.db, actor(c), infobaseId, body, now(c))));
 });
 
-adminRoutes.delete('/infobases/:id/lock', async (c) => {
+adminRoutes.delete('/infobases/:id/lock', staff, async (c) => {
   await removeLock(c.var.deps.db, actor(c), pathId(c, 'id'), now(c));
   return c.body(null, 204);
 });
 
 // ---- settings (admin only) ----
 
-adminRoutes.get('/settings', adminOnly, async (c) => c.json(await getSettings(c.var.deps.db)));
+adminRoutes.get('/settings', staff, admin, async (c) => c.json(await getSettings(c.var.deps.db)));
 
-adminRoutes.patch('/settings', adminOnly, async (c) => {
-  const body = await jsonBody(
-    c,
-    z.object({
-      heartbeatIntervalSec: count(...SETTINGS_LIMITS.heartbeatIntervalSec).optional(),
-      leaseTimeoutSec: count(...SETTINGS_LIMITS.leaseTimeoutSec).optional(),
-      poolSize: count(...SETTINGS_LIMITS.poolSize).optional(),
-      selfResetQuotaDefault: count(...SETTINGS_LIMITS.selfResetQuotaDefault).optional(),
-      retentionDays: count(...SETTINGS_LIMITS.retentionDays).optional(),
-    }),
-  );
+const settingsChange = body(
+  z.object({
+    heartbeatIntervalSec: count(...SETTINGS_LIMITS.heartbeatIntervalSec).optional(),
+    leaseTimeoutSec: count(...SETTINGS_LIMITS.leaseTimeoutSec).optional(),
+    poolSize: count(...SETTINGS_LIMITS.poolSize).optional(),
+    selfResetQuotaDefault: count(...SETTINGS_LIMITS.selfResetQuotaDefault).optional(),
+    retentionDays: count(...SETTINGS_LIMITS.retentionDays).optional(),
+  }),
+);
+adminRoutes.patch('/settings', settingsChange.check, staff, admin, async (c) => {
+  const body = settingsChange.of(c);
   const merged = { ...(await getSettings(c.var.deps.db)), ...body };
   if (merged.leaseTimeoutSec < 3 * merged.heartbeatIntervalSec) {
     const min = 3 * merged.heartbeatIntervalSec;
