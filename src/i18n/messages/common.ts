@@ -64,7 +64,7 @@ export default defineMessages(
     'nav.monitor': 'Монитор',
     'nav.licenses': 'Лицензии',
     'nav.clients': 'Клиенты',
-    'nav.infobases': 'Информационные базы',
+    'nav.infobases': 'Инфобазы',
     'nav.cabinet': 'Мои лицензии',
     'nav.users': 'Пользователи',
     'nav.tokens': 'API-токены',
