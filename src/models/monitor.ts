@@ -11,7 +11,7 @@ import { lockState, type LockState } from './infobases.js';
 import { sharedPackagesOfHosts, type SharedPackage } from './packages.js';
 import { sessionState, type SessionState } from './session-actions.js';
 import { SEARCH_SEPARATOR } from './session-search.js';
-import { contains as like, likeContains, sessionOfHost } from './sql-helpers.js';
+import { contains as like, likeContains, searchWords, sessionOfHost } from './sql-helpers.js';
 import { setUserPreferences } from './users.js';
 
 /** Who is looking: staff see every client (null), a client user only their own client. */
@@ -181,12 +181,13 @@ function conditions(scope: MonitorScope, q: MonitorQuery, now: number): RawBuild
   if (q.client !== null) out.push(sql<boolean>`s.client_id = ${q.client}`);
   if (q.infobase !== null) out.push(sql<boolean>`s.infobase_id = ${q.infobase}`);
   if (q.host !== null) out.push(sessionOfHost('s', q.host));
-  if (q.q) {
+  // Every word of the search matches a column of the session, its license, client or infobase.
+  for (const word of q.q ? searchWords(q.q) : []) {
     // IP addresses and license keys are ASCII: a term with other letters cannot be in them (and costs three LIKEs a column).
-    const ascii = !/[^\x00-\x7f]/.test(q.q);
-    const own = ownColumnsMatch(q.q, ascii);
-    const n = asNumber(q.q);
-    const parts = [own, ...(ascii ? [licenseLike(q.q)] : []), clientLike(q.q), infobaseLike(q.q), ...(n === null ? [] : [sql<boolean>`s.session_number = ${n}`])];
+    const ascii = !/[^\x00-\x7f]/.test(word);
+    const own = ownColumnsMatch(word, ascii);
+    const n = asNumber(word);
+    const parts = [own, ...(ascii ? [licenseLike(word)] : []), clientLike(word), infobaseLike(word), ...(n === null ? [] : [sql<boolean>`s.session_number = ${n}`])];
     out.push(sql<boolean>`(${sql.join(parts, sql` or `)})`);
   }
   for (const [k, v] of Object.entries(q.f) as [FilterKey, string][]) out.push(filterSql(k, v, now));

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { PackageRow, SessionRow } from '../db/schema.js';
 import { decodeCursor, pageLimit, toPage, type PageRequest, type Paged } from './paging.js';
-import { contains } from './sql-helpers.js';
+import { contains, searchWords } from './sql-helpers.js';
 
 /** A live session with what the admin API lists beside its own columns. */
 export interface SessionListItem {
@@ -39,8 +39,8 @@ export async function listLiveSessions(db: Db, filter: SessionFilter, page: Page
   if (filter.licenseId != null) q = q.where('sessions.license_id', '=', filter.licenseId);
   if (filter.clientId != null) q = q.where('sessions.client_id', '=', filter.clientId);
   if (filter.infobaseId != null) q = q.where('sessions.infobase_id', '=', filter.infobaseId);
-  const text = filter.q?.trim();
-  if (text) {
+  // Every word matches somewhere, as in the monitor's search.
+  for (const text of searchWords(filter.q ?? '')) {
     q = q.where((eb) =>
       eb.or([
         contains('sessions.user_name', text),

@@ -19,6 +19,14 @@ export function contains(column: string, text: string): RawBuilder<boolean> {
   return sql<boolean>`(${sql.join([...forms].map((f) => likeContains(column, f)), sql` or `)})`;
 }
 
+/**
+ * The words of a search: every one must match (somewhere), so "1C-APP-02 Петров" finds Petrov's
+ * sessions on that machine. A phrase still finds what it found, its words being in it. At most 8.
+ */
+export function searchWords(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean).slice(0, 8);
+}
+
 /** True for a UNIQUE or PRIMARY KEY violation (SQLite's code; PostgreSQL's 23505 later). */
 export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;

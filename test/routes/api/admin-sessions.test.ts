@@ -93,6 +93,9 @@ describe('admin API: sessions, bindings and pools', () => {
     expect(await ids('q=accounting')).toEqual([s1.id]);
     expect(await ids(`q=${w.ib.external_id}`)).toEqual([s1.id]);
     expect(await ids(`q=${w.licB.key}`)).toEqual([s3.id]);
+    // Every word matches somewhere, as in the monitor: the user and the infobase.
+    expect(await ids('q=ivanov%20accounting')).toEqual([s1.id]);
+    expect(await ids('q=sidorov%20accounting')).toEqual([]);
     expect(await ids('q=%00')).toEqual([]);
     expect(await ids(`q=${encodeURIComponent('петр')}`)).toEqual([]);
     // Escapes that are not UTF-8 name nothing: a 400 naming the part of the address, in the caller's language.

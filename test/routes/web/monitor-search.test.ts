@@ -52,15 +52,32 @@ describe('monitor global search', () => {
     expect(await search('x_b')).toEqual([]);
     expect(await search('%')).toEqual([pct]);
     expect(await search('axbyc')).toEqual([plain]);
-    // The stored text is "axbyc\n\nsrv\n…": neither a space nor a typed newline bridges user and host.
-    expect(await search('axbyc srv')).toEqual([]);
-    expect(await search('axbyc\n\nsrv')).toEqual([]);
+    // The stored text is "axbyc\n\nsrv\n…": one word never runs from the user into the host.
     expect(await search('axbycsrv')).toEqual([]);
+    expect(await search('cs')).toEqual([]);
     // A NUL cannot stand in a LIKE pattern (SQLite stops reading it there): it is searched as itself.
     expect(await search('\0')).toEqual([]);
     expect(await search('a\0')).toEqual([]);
     const nul = await seedSession(t, { ...w, hostId: host, user: 'nul\0user', clientSessionId: null, machineHostname: 'SRV' });
     expect(await search('l\0u')).toEqual([nul]);
+  });
+
+  it('every word of the search must match, each anywhere: user and machine, user and infobase or client', async () => {
+    const w = await seedLicense(t, { clientName: 'Рога и Копыта', key: 'RK-0001-KEY' });
+    const app02 = await seedHost(t, w.licenseId, { hostname: '1C-APP-02', ip: '10.0.0.2' });
+    const app03 = await seedHost(t, w.licenseId, { hostname: '1C-APP-03', ip: '10.0.0.3' });
+    const petrov02 = await seedSession(t, { ...w, hostId: app02, user: 'Петров С.И.', machineHostname: '1C-APP-02', infobase: { externalId: 'ib-zup', name: 'Зарплата и кадры' } });
+    const petrov03 = await seedSession(t, { ...w, hostId: app03, user: 'Петров С.И.', machineHostname: '1C-APP-03' });
+    const ivanova02 = await seedSession(t, { ...w, hostId: app02, user: 'Иванова А.В.', machineHostname: '1C-APP-02' });
+    // Before, a search was one phrase: "1C-APP-02 Петров" matched no single column and found nothing.
+    expect(await search('1C-APP-02 Петров')).toEqual([petrov02]);
+    expect(await search('петров   1c-app')).toEqual([petrov02, petrov03].sort());
+    expect(await search('Петров зарплата')).toEqual([petrov02]);
+    expect(await search('копыта иванова')).toEqual([ivanova02]);
+    // A phrase still finds what it found: its words are in it.
+    expect(await search('Петров С.И.')).toEqual([petrov02, petrov03].sort());
+    expect(await search('Зарплата и кадры')).toEqual([petrov02]);
+    expect(await search('Петров Иванова')).toEqual([]);
   });
 
   it('still matches names in other tables, the session number, and combines with filters and the client scope', async () => {
