@@ -52,12 +52,33 @@ export interface AuditFilter {
   to?: number;
 }
 
+/** An audit row as the page shows it: details parsed, with nothing secret left in them. */
+export type AuditListRow = Omit<AuditRow, 'details'> & { details: Record<string, unknown> | null };
+
+// No writer stores a secret today (an infobase lock records hasPermissionCode, never the code);
+// this keeps one out of the page should a writer ever add it.
+const SECRET_DETAIL = /password|secret|token|hash|^(permission)?code$/i;
+
+/** The row's details as an object without secret-looking keys; null when absent or not a JSON object. */
+export function auditDetails(json: string | null): Record<string, unknown> | null {
+  if (!json) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const kept = Object.entries(value).filter(([k, v]) => typeof v === 'boolean' || !SECRET_DETAIL.test(k));
+  return kept.length ? Object.fromEntries(kept) : null;
+}
+
 /** Audit rows newest first, filtered and paged (limit + 1 fetched to tell if there is more). */
 export async function auditEntries(
   db: Db,
   filter: AuditFilter,
   page: { limit: number; offset: number },
-): Promise<{ rows: AuditRow[]; hasMore: boolean }> {
+): Promise<{ rows: AuditListRow[]; hasMore: boolean }> {
   let q = db.selectFrom('audit_log').selectAll();
   if (filter.actor) q = q.where(contains('actor_name', filter.actor));
   if (filter.action) q = q.where('action', '=', filter.action);
@@ -80,7 +101,7 @@ export async function auditEntries(
   if (filter.from !== undefined) q = q.where('at', '>=', filter.from);
   if (filter.to !== undefined) q = q.where('at', '<', filter.to);
   const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).offset(page.offset).execute();
-  return { rows: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+  return { rows: rows.slice(0, page.limit).map((r) => ({ ...r, details: auditDetails(r.details) })), hasMore: rows.length > page.limit };
 }
 
 /** The distinct action names present, for the filter's drop-down. */

@@ -1,10 +1,10 @@
-import type { AuditRow } from '../../src/db/schema.js';
 import { formatDateTime } from '../../src/lib/format.js';
-import type { AuditParam } from '../../src/models/audit.js';
+import type { AuditListRow, AuditParam } from '../../src/models/audit.js';
 import { Notice } from '../components/form.js';
 import { ListTable } from '../components/table.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
+import { AuditDetails } from './audit-details.js';
 
 export type AuditQueryValues = Record<AuditParam, string>;
 
@@ -25,7 +25,7 @@ function labelOr(t: PageContext['t'], key: string, fallback: string): string {
 const actionLabel = (t: PageContext['t'], action: string) => labelOr(t, `admin.audit.action.${action}`, action);
 const targetTypeLabel = (t: PageContext['t'], type: string) => labelOr(t, `admin.audit.target_type.${type}`, type);
 
-function Target(props: { ctx: PageContext; row: AuditRow; query: AuditQueryValues }) {
+function Target(props: { ctx: PageContext; row: AuditListRow; query: AuditQueryValues }) {
   const { row, ctx } = props;
   const { t } = ctx;
   if (!row.target_type) return row.target_label ? <>{row.target_label}</> : <span class="muted">{t('common.none')}</span>;
@@ -54,7 +54,7 @@ function Target(props: { ctx: PageContext; row: AuditRow; query: AuditQueryValue
 /** The audit log: filters in the query string (a GET form), newest first, paged. */
 export function AuditPage(props: {
   ctx: PageContext;
-  rows: AuditRow[];
+  rows: AuditListRow[];
   actions: string[];
   query: AuditQueryValues;
   page: number;
@@ -110,7 +110,7 @@ export function AuditPage(props: {
         <ListTable
           class="audit"
           label={t('admin.audit.title')}
-          columns={[t('admin.audit.time'), t('admin.audit.actor'), t('admin.audit.action'), t('admin.audit.target'), t('admin.audit.reason'), t('admin.audit.ip')]}
+          columns={[t('admin.audit.time'), t('admin.audit.actor'), t('admin.audit.action'), t('admin.audit.target'), t('admin.audit.details'), t('admin.audit.reason'), t('admin.audit.ip')]}
           items={rows}
           empty={t('admin.audit.empty')}
           row={(r) => (
@@ -130,6 +130,9 @@ export function AuditPage(props: {
               <td title={r.action}>{actionLabel(t, r.action)}</td>
               <td>
                 <Target ctx={ctx} row={r} query={query} />
+              </td>
+              <td class="audit-details">
+                <AuditDetails ctx={ctx} row={r} />
               </td>
               <td>{r.reason ?? ''}</td>
               <td class="mono">{r.ip ?? ''}</td>
