@@ -128,7 +128,7 @@ export function ClientCardPage(props: {
           <a class="button" href={`/monitor?client=${cl.id}`}>
             {t('clients.show_sessions')}
           </a>
-          <a class="button" href={`/audit?targetType=client&targetId=${cl.id}`}>
+          <a class="button" href={`/audit?client=${cl.id}`}>
             {t('clients.audit')}
           </a>
           {isAdmin && (

@@ -23,11 +23,11 @@ export function PostForm(props: { action: string; csrf: string | null; children?
  * a keyboard user starts from what happened, not from the top of the page, and a screen reader
  * reads it — a live region that arrives with the page is often not announced.
  */
-export function Notice(props: { error?: string | null; notice?: string | null }) {
+export function Notice(props: { error?: string | null; notice?: string | null; id?: string }) {
   return (
     <>
       {props.error && (
-        <p class="msg error" role="alert" tabindex={-1} autofocus>
+        <p class="msg error" role="alert" tabindex={-1} autofocus id={props.id}>
           {props.error}
         </p>
       )}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import admin from '../../../src/i18n/messages/admin.js';
+import { AUDIT_TARGET_TYPES } from '../../../src/models/audit.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -133,5 +134,9 @@ describe('audit labels', () => {
   it('every target type written has an English and a Russian name', () => {
     const keys = [...new Set([...scan.targetTypes, ...KNOWN_TARGET_TYPES])].map((type) => `admin.audit.target_type.${type}`);
     expect(missing(keys)).toEqual({ en: [], ru: [] });
+  });
+
+  it('the target type filter offers every target type written', () => {
+    expect([...AUDIT_TARGET_TYPES].sort()).toEqual([...new Set([...scan.targetTypes, ...KNOWN_TARGET_TYPES])].sort());
   });
 });

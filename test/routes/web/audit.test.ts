@@ -133,25 +133,99 @@ describe('audit page', () => {
     expect(rowCount(beyond.text)).toBe(0);
   });
 
-  it('answers bad filter values with 400 naming the parameter', async () => {
+  it('answers bad filter values with 400 naming the field by its visible label', async () => {
     await recordAudit(t.db, alice, { action: 'login' }, t.clock.now());
     const cases: [string, string, string][] = [
-      ['?from=2026-13-01', 'from', 'use a date such as 2026-11-21'],
-      ['?from=2026-02-30', 'from', 'use a date such as 2026-11-21'],
-      ['?to=yesterday', 'to', 'use a date such as 2026-11-21'],
-      ['?from=2026-11-21&to=2026-11-20', 'to', '&quot;to&quot; must not be before &quot;from&quot;'],
-      ['?page=0', 'page', 'use a page number from 1'],
-      ['?page=two', 'page', 'use a page number from 1'],
-      ['?action=DROP%20TABLE', 'action', 'it contains unexpected characters'],
-      ['?targetType=%3Cb%3E', 'targetType', 'it contains unexpected characters'],
-      ['?actor=' + 'a'.repeat(255), 'actor', 'it is too long'],
+      ['?from=2026-13-01', 'From', 'use a date such as 2026-11-21'],
+      ['?from=2026-02-30', 'From', 'use a date such as 2026-11-21'],
+      ['?to=yesterday', 'To (inclusive)', 'use a date such as 2026-11-21'],
+      ['?from=2026-11-21&to=2026-11-20', 'To (inclusive)', 'it must not be before &quot;From&quot;'],
+      ['?page=0', 'Page', 'use a page number from 1'],
+      ['?page=two', 'Page', 'use a page number from 1'],
+      ['?action=DROP%20TABLE', 'Action', 'it contains unexpected characters'],
+      ['?targetType=%3Cb%3E', 'Target type', 'choose a type from the list'],
+      ['?targetType=License', 'Target type', 'choose a type from the list'],
+      ['?targetType=%D0%9B%D0%B8%D1%86%D0%B5%D0%BD%D0%B7%D0%B8%D1%8F', 'Target type', 'choose a type from the list'],
+      ['?actor=' + 'a'.repeat(255), 'Actor contains', 'it is too long'],
+      ['?client=abc', 'Client', 'choose a client from the list'],
+      ['?client=0', 'Client', 'choose a client from the list'],
+      ['?client=99999999999999999999', 'Client', 'choose a client from the list'],
     ];
-    for (const [query, param, problem] of cases) {
+    for (const [query, label, problem] of cases) {
       const res = await get(query);
       expect(res.status, query).toBe(400);
-      expect(res.text, query).toContain(`The filter &quot;${param}&quot; is not valid: ${problem}.`);
+      expect(res.text, query).toContain(`The filter &quot;${label}&quot; is not valid: ${problem}.`);
       expect(rowCount(res.text)).toBe(0);
     }
+    // The bad field is marked, and the message names no query parameter.
+    const bad = await get('?targetType=License');
+    expect(bad.text).toMatch(/<select id="f-targetType" name="targetType" aria-invalid="true" aria-describedby="audit-error">/);
+    const message = /<p class="msg error"[^>]*>([^<]*)<\/p>/.exec(bad.text)![1];
+    expect(message).not.toMatch(/targetType|"from"|"to"/);
+    expect((await get('?from=2026-11-21&to=2026-11-20')).text).not.toMatch(/&quot;(to|from)&quot;/);
+    // Nothing changed.
+    expect(await t.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: 1 });
+  });
+
+  it('names the bad field in Russian too', async () => {
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', viewer.user.id).execute();
+    expect((await get('?targetType=' + encodeURIComponent('Лицензия'))).text).toContain('Фильтр «Тип объекта» задан неверно: выберите тип из списка.');
+    expect((await get('?from=2026-11-21&to=2026-11-20')).text).toContain('Фильтр «По (включительно)» задан неверно: дата не может быть раньше даты «С».');
+    expect((await get('?client=x')).text).toContain('Фильтр «Клиент» задан неверно: выберите клиента из списка.');
+  });
+
+  it('offers the target types as a select labelled from the catalogue', async () => {
+    await recordAudit(t.db, alice, { action: 'license.created', targetType: 'license', targetId: 5 }, at('2026-11-21T08:00:00Z'));
+    await recordAudit(t.db, alice, { action: 'client.created', targetType: 'client', targetId: 5 }, at('2026-11-21T08:01:00Z'));
+    const res = await get('?targetType=license');
+    expect(res.status).toBe(200);
+    expect(times(res.text)).toEqual(['2026-11-21T08:00:00.000Z']);
+    expect(res.text).toContain('<select id="f-targetType" name="targetType">');
+    expect(res.text).toContain('<option value="">Any type</option>');
+    expect(res.text).toContain('<option value="license" selected="">License</option>');
+    expect(res.text).toContain('<option value="infobase">Infobase</option>');
+    expect(res.text).not.toContain('name="targetType" value=');
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', viewer.user.id).execute();
+    expect((await get()).text).toContain('<option value="license">Лицензия</option>');
+  });
+
+  it("filters by client: everything done to the client, its licenses, hosts, infobases, sessions and users", async () => {
+    const now = t.clock.now();
+    const [a, b] = await Promise.all(
+      ['Acme', 'Other'].map((name) => t.db.insertInto('clients').values({ name, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()),
+    );
+    const clientUser = await loginAs(t, 'client', { clientId: a.id }); // writes a 'login' row with no client_id
+    await recordAudit(t.db, alice, { action: 'client.created', targetType: 'client', targetId: a.id, clientId: a.id }, at('2026-11-21T08:00:00Z'));
+    await recordAudit(t.db, alice, { action: 'license.suspended', targetType: 'license', targetId: 7, clientId: a.id }, at('2026-11-21T08:01:00Z'));
+    await recordAudit(t.db, bob, { action: 'host.reset', targetType: 'host', targetId: 9, clientId: a.id, reason: 'new disk' }, at('2026-11-21T08:02:00Z'));
+    await recordAudit(t.db, bob, { action: 'infobase.locked', targetType: 'infobase', targetId: 3, clientId: a.id }, at('2026-11-21T08:03:00Z'));
+    await recordAudit(t.db, bob, { action: 'session.terminate', targetType: 'session', targetId: 'abc', clientId: a.id }, at('2026-11-21T08:04:00Z'));
+    await recordAudit(t.db, alice, { action: 'user.password_reset', targetType: 'user', targetId: clientUser.user.id }, at('2026-11-21T08:05:00Z'));
+    // Another client's, and the same ids as targets of other types.
+    await recordAudit(t.db, alice, { action: 'license.suspended', targetType: 'license', targetId: 8, clientId: b.id }, at('2026-11-21T08:06:00Z'));
+    await recordAudit(t.db, alice, { action: 'client.created', targetType: 'client', targetId: b.id, clientId: b.id }, at('2026-11-21T08:07:00Z'));
+    await recordAudit(t.db, alice, { action: 'user.disabled', targetType: 'user', targetId: a.id }, at('2026-11-21T08:08:00Z'));
+
+    // The client card's "Audit entries" link is this filter.
+    const card = await t.request.get(`/clients/${a.id}`).set('Cookie', viewer.cookie);
+    const link = /<a class="button" href="(\/audit\?[^"]*)">Audit entries<\/a>/.exec(card.text)![1].replaceAll('&amp;', '&');
+    const res = await t.request.get(link).set('Cookie', viewer.cookie);
+    expect(res.status).toBe(200);
+    // The client user's sign-in (at the clock's now), then what was done to the client and its objects.
+    const signIn = new Date(now).toISOString();
+    expect(times(res.text)).toEqual([signIn, ...['08:05', '08:04', '08:03', '08:02', '08:01', '08:00'].map((hm) => `2026-11-21T${hm}:00.000Z`)]);
+    expect(res.text).toContain('new disk');
+    expect(res.text).toContain(`<option value="${a.id}" selected="">Acme</option>`);
+    // The other filters narrow it; paging keeps it.
+    expect(times((await get(`?client=${a.id}&targetType=host`)).text)).toEqual(['2026-11-21T08:02:00.000Z']);
+    expect(times((await get(`?client=${b.id}`)).text)).toEqual(['2026-11-21T08:07:00.000Z', '2026-11-21T08:06:00.000Z']);
+    // A client with no entries (or none by that id) is an empty list, not an error.
+    const gone = await get('?client=999');
+    expect(gone.status).toBe(200);
+    expect(rowCount(gone.text)).toBe(0);
+    expect(gone.text).toContain('<option value="999" selected="">Client #999</option>');
+    // Old links by target still work.
+    expect(times((await get(`?targetType=client&targetId=${a.id}`)).text)).toEqual(['2026-11-21T08:00:00.000Z']);
   });
 
   it('names actions and target types in Russian, with no raw codes in the visible text', async () => {
@@ -215,5 +289,6 @@ describe('audit filters (model)', () => {
       page: 2,
     });
     expect(parseAuditQuery({}, 'UTC')).toEqual({ ok: true, filter: {}, page: 1 });
+    expect(parseAuditQuery({ client: '12' }, 'UTC')).toEqual({ ok: true, filter: { clientId: 12 }, page: 1 });
   });
 });

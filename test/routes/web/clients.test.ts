@@ -60,7 +60,7 @@ describe('client pages', () => {
     expect(res.text).not.toContain(other.key);
     expect(res.text).toContain(`href="/infobases/${ib.id}"`);
     expect(res.text).toContain(`href="/monitor?client=${client.id}"`);
-    expect(res.text).toContain(`href="/audit?targetType=client&amp;targetId=${client.id}"`);
+    expect(res.text).toContain(`href="/audit?client=${client.id}"`);
     // Support: no user management link, no edit, no new license.
     expect(res.text).not.toContain(`href="/users/${user.id}"`);
     expect(res.text).not.toContain(`/clients/${client.id}/edit`);
