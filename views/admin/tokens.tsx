@@ -1,3 +1,5 @@
+import type { ApiTokenRow } from '../../src/db/schema.js';
+import type { T } from '../../src/i18n/index.js';
 import { formatDateTime } from '../../src/lib/format.js';
 import type { ApiTokenListItem } from '../../src/models/api-tokens.js';
 import { Field, Notice, PostForm } from '../components/form.js';
@@ -8,6 +10,11 @@ import type { PageContext } from '../page-context.js';
 export interface NewTokenForm {
   name: string;
   role: string;
+}
+
+/** How a token is told apart from others of its name: its first characters ("smt_77L5…"), else its number. */
+export function tokenLabel(t: T, tk: Pick<ApiTokenRow, 'id' | 'display_prefix'>): string {
+  return tk.display_prefix === null ? t('admin.tokens.by_number', { id: tk.id }) : `${tk.display_prefix}…`;
 }
 
 /** The list of API tokens and the form that creates one. */
@@ -26,6 +33,7 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
           label={t('admin.tokens.title')}
           columns={[
             t('admin.tokens.name'),
+            t('admin.tokens.token'),
             t('admin.tokens.role'),
             t('admin.tokens.created_at'),
             t('admin.tokens.created_by'),
@@ -38,6 +46,15 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
           row={(tk) => (
             <tr class={tk.revoked_at !== null ? 'is-disabled' : undefined}>
               <td>{tk.name}</td>
+              <td>
+                {tk.display_prefix === null ? (
+                  <span class="muted" title={t('admin.tokens.by_number_hint')}>
+                    {tokenLabel(t, tk)}
+                  </span>
+                ) : (
+                  <code>{tokenLabel(t, tk)}</code>
+                )}
+              </td>
               <td>
                 <span class={`badge role-${tk.role}`}>{t(`role.${tk.role}`)}</span>
               </td>
@@ -55,7 +72,7 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
               </td>
               <td class="actions">
                 {tk.revoked_at === null && (
-                  <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} class="inline" confirm={t('admin.tokens.revoke_confirm', { name: tk.name })}>
+                  <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} class="inline" confirm={t('admin.tokens.revoke_confirm', { name: tk.name, token: tokenLabel(t, tk) })}>
                     <button class="danger">{t('admin.tokens.revoke')}</button>
                   </PostForm>
                 )}

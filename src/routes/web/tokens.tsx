@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { TokenCreatedPage, TokensPage, type NewTokenForm } from '../../../views/admin/tokens.js';
+import { TokenCreatedPage, TokensPage, tokenLabel, type NewTokenForm } from '../../../views/admin/tokens.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -19,7 +19,7 @@ async function listPage(c: AppContext, status: 200 | 400, msg: { form?: NewToken
 tokensRoutes.get('/tokens', async (c) => {
   const revoked = Number(c.req.query('revoked'));
   const row = Number.isSafeInteger(revoked) && revoked > 0 ? await apiTokenById(c.var.deps.db, revoked) : undefined;
-  return listPage(c, 200, { notice: row ? c.var.t('admin.tokens.revoked_done', { name: row.name }) : null });
+  return listPage(c, 200, { notice: row ? c.var.t('admin.tokens.revoked_done', { name: row.name, token: tokenLabel(c.var.t, row) }) : null });
 });
 
 tokensRoutes.post('/tokens', async (c) => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../../../src/lib/tokens.js';
-import { apiTokenByHash } from '../../../src/models/api-tokens.js';
+import { apiTokenByHash, createApiToken } from '../../../src/models/api-tokens.js';
 import { loginAs, makeApp, type Session, type TestApp } from '../../helpers/app.js';
 
 function alertText(html: string): string | undefined {
@@ -83,7 +83,7 @@ describe('API tokens page', () => {
     const [row] = await tokens();
     const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
     expect(list.text).toContain(`action="/tokens/${row.id}/revoke"`);
-    expect(list.text).toContain('data-confirm="Revoke the token &quot;CRM&quot;?');
+    expect(list.text).toContain(`data-confirm="Revoke the token &quot;CRM&quot; (${token.slice(0, 8)}…)?`);
 
     const res = await post(admin, `/tokens/${row.id}/revoke`);
     expect(res.status).toBe(303);
@@ -91,7 +91,7 @@ describe('API tokens page', () => {
     expect((await tokens())[0].revoked_at).toBe(t.clock.now());
     expect(await apiTokenByHash(t.db, hashToken(token))).toBeUndefined();
     const after = await t.request.get(res.headers.location).set('Cookie', admin.cookie);
-    expect(after.text).toContain('Token &quot;CRM&quot; revoked.');
+    expect(after.text).toContain(`Token &quot;CRM&quot; (${token.slice(0, 8)}…) revoked.`);
     expect(after.text).not.toContain(`action="/tokens/${row.id}/revoke"`);
     expect(after.text).toContain('Revoked');
 
@@ -100,6 +100,41 @@ describe('API tokens page', () => {
     expect(revoked).toHaveLength(1);
     expect(revoked[0]).toMatchObject({ actor_id: admin.user.id, target_id: String(row.id), target_label: 'CRM' });
     expect((await post(admin, '/tokens/9999/revoke')).status).toBe(404);
+  });
+
+  it('tells tokens of one name apart by their first characters, in the list and in the revoke prompt', async () => {
+    const first = await create('billing');
+    const second = await create('billing');
+    const rows = await tokens();
+    // Kept: the prefix and 4 random characters (24 of 256 bits); never more of the token.
+    expect(rows.map((r) => r.display_prefix)).toEqual([first.slice(0, 8), second.slice(0, 8)]);
+    expect(first.slice(0, 8)).not.toBe(second.slice(0, 8));
+
+    const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    for (const [row, token] of [
+      [rows[0], first],
+      [rows[1], second],
+    ] as const) {
+      expect(list.text).toContain(`<code>${token.slice(0, 8)}…</code>`);
+      expect(list.text).not.toContain(token.slice(0, 9));
+      const form = new RegExp(`<form[^>]*action="/tokens/${row.id}/revoke"[^>]*>`).exec(list.text)?.[0];
+      expect(form).toContain(`data-confirm="Revoke the token &quot;billing&quot; (${token.slice(0, 8)}…)?`);
+    }
+  });
+
+  it('names a token made before prefixes were kept by its number, in English and Russian', async () => {
+    const old = await createApiToken(t.db, { name: 'billing', tokenHash: 'a'.repeat(64), role: 'support', createdBy: null }, t.clock.now());
+    expect(old.display_prefix).toBeNull();
+    const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    expect(list.text).toContain(`>#${old.id}</span>`);
+    expect(list.text).toContain(`data-confirm="Revoke the token &quot;billing&quot; (#${old.id})?`);
+
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', admin.user.id).execute();
+    const ru = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    expect(ru.text).toContain(`>№${old.id}</span>`);
+    expect(ru.text).toContain(`data-confirm="Отозвать токен «billing» (№${old.id})?`);
+    const revoked = await post(admin, `/tokens/${old.id}/revoke`);
+    expect((await t.request.get(revoked.headers.location).set('Cookie', admin.cookie)).text).toContain(`Токен «billing» (№${old.id}) отозван.`);
   });
 
   it('is for admins only: support 403, client users 404, nothing changes', async () => {
