@@ -102,30 +102,49 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
   );
 }
 
-/** Shown once, right after creation: the only time the plaintext token exists outside its holder. */
-export function TokenCreatedPage(props: { ctx: PageContext; name: string; role: string; token: string }) {
-  const { t } = props.ctx;
+/**
+ * The page a new token's creation redirects to. Its first view (by the login that made the token)
+ * shows the plaintext — the only time it exists outside its holder; any later view only names the token.
+ */
+export function TokenCreatedPage(props: { ctx: PageContext; token: ApiTokenRow; secret: string | null }) {
+  const { t, csrfToken } = props.ctx;
+  const { token: tk, secret } = props;
   return (
     <Page ctx={props.ctx} title={t('admin.tokens.created_title')}>
       <h1>{t('admin.tokens.created_title')}</h1>
       <section class="card">
         <p>
-          <strong>{props.name}</strong> <span class={`badge role-${props.role}`}>{t(`role.${props.role}`)}</span>
+          <strong>{tk.name}</strong> <code>{tokenLabel(t, tk)}</code> <span class={`badge role-${tk.role}`}>{t(`role.${tk.role}`)}</span>
         </p>
-        <p class="msg warn" role="status">
-          {t('admin.tokens.once')}
-        </p>
-        <div class="secret-row">
-          <code class="secret" id="new-token-value">
-            {props.token}
-          </code>
-          <button type="button" class="primary" data-copy={props.token}>
-            {t('common.copy')}
-          </button>
-        </div>
-        <p class="muted">
-          {t('admin.tokens.usage')} <code>Authorization: Bearer {props.token.slice(0, 8)}…</code>
-        </p>
+        {secret !== null ? (
+          <>
+            <p class="msg warn" role="status">
+              {t('admin.tokens.once')}
+            </p>
+            <div class="secret-row">
+              <code class="secret" id="new-token-value">
+                {secret}
+              </code>
+              <button type="button" class="primary" data-copy={secret}>
+                {t('common.copy')}
+              </button>
+            </div>
+            <p class="muted">
+              {t('admin.tokens.usage')} <code>Authorization: Bearer {tokenLabel(t, tk)}</code>
+            </p>
+          </>
+        ) : (
+          <>
+            <p class="msg warn" role="status">
+              {t('admin.tokens.shown_already')}
+            </p>
+            {tk.revoked_at === null && (
+              <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} confirm={t('admin.tokens.revoke_confirm', { name: tk.name, token: tokenLabel(t, tk) })}>
+                <button class="danger">{t('admin.tokens.revoke')}</button>
+              </PostForm>
+            )}
+          </>
+        )}
         <p>
           <a href="/tokens">{t('admin.tokens.back')}</a>
         </p>
