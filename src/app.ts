@@ -7,6 +7,7 @@ import { loadAssets, type Assets } from './lib/assets.js';
 import { renderJsxWithoutAsyncHooks } from './lib/jsx-context.js';
 import type { Clock } from './lib/clock.js';
 import { silentLogger, type Logger } from './lib/logger.js';
+import { OneTimeSecrets } from './lib/one-time-secrets.js';
 import { PasswordHasher } from './lib/passwords.js';
 import { GroupCommit } from './models/group-commit.js';
 import { RateLimiter } from './lib/rate-limit.js';
@@ -64,6 +65,8 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
       capturePerIp: new RateLimiter(config.captureRatePerIp, windowMs(config.captureRateWindowSeconds)),
       capturePerKey: new RateLimiter(config.captureRatePerKey, windowMs(config.captureRateWindowSeconds)),
     },
+    // Ten minutes: the page is one redirect away; a token not seen by then is revoked and made again.
+    newTokens: new OneTimeSecrets(10 * 60_000),
     resolveName: opts.resolveName ?? (() => null),
     groupCommit: new GroupCommit(opts.db),
   };

@@ -17,7 +17,7 @@ import { startJobs } from '../jobs/index.js';
 import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/logger.js';
 import { hashToken, newToken } from '../lib/tokens.js';
-import { createApiToken } from '../models/api-tokens.js';
+import { apiTokenDisplayPrefix, createApiToken } from '../models/api-tokens.js';
 import { createUser } from '../models/users.js';
 import { UsageError } from './errors.js';
 
@@ -148,7 +148,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     users[login.role] = u.id;
   }
   const apiToken = newToken('smt_');
-  await createApiToken(db, { name: 'demo simulator', tokenHash: hashToken(apiToken), role: 'admin', createdBy: users.admin }, now);
+  await createApiToken(db, { name: 'demo simulator', tokenHash: hashToken(apiToken), displayPrefix: apiTokenDisplayPrefix(apiToken), role: 'admin', createdBy: users.admin }, now);
   const api = new AdminClient(loopback, apiToken);
 
   await api.patch('/settings', { heartbeatIntervalSec: 5, leaseTimeoutSec: 20, poolSize: 6 });

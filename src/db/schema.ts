@@ -54,6 +54,8 @@ export interface ApiTokenTable {
   id: Generated<number>;
   name: string;
   token_hash: string;
+  /** The token's first characters, e.g. "smt_77L5" (shown with "…"); null for tokens made before they were kept. */
+  display_prefix: string | null;
   role: StaffRole;
   created_by: number | null;
   created_at: number;

@@ -7,15 +7,23 @@ import { recordAudit, type AuditActor } from './audit.js';
 /** Prefix of every API token, so a leaked one is recognisable (and greppable by secret scanners). */
 export const API_TOKEN_PREFIX = 'smt_';
 
-/** Stores a new API token's hash and role; the plaintext is shown once by the caller. */
+/** How many characters after the prefix are kept to tell tokens apart: 24 of the 256 random bits, nothing to guess with. */
+const DISPLAY_CHARS = 4;
+
+/** What is kept of a token to name it: its prefix and first random characters, e.g. "smt_77L5". */
+export function apiTokenDisplayPrefix(token: string): string {
+  return token.slice(0, API_TOKEN_PREFIX.length + DISPLAY_CHARS);
+}
+
+/** Stores a new API token's hash, display prefix and role; the plaintext is shown once by the caller. */
 export async function createApiToken(
   db: Db,
-  t: { name: string; tokenHash: string; role: StaffRole; createdBy: number | null },
+  t: { name: string; tokenHash: string; displayPrefix?: string; role: StaffRole; createdBy: number | null },
   now: number,
 ): Promise<ApiTokenRow> {
   return db
     .insertInto('api_tokens')
-    .values({ name: t.name, token_hash: t.tokenHash, role: t.role, created_by: t.createdBy, created_at: now })
+    .values({ name: t.name, token_hash: t.tokenHash, display_prefix: t.displayPrefix ?? null, role: t.role, created_by: t.createdBy, created_at: now })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -76,7 +84,7 @@ export async function issueApiToken(
   const token = newToken(API_TOKEN_PREFIX);
   const createdBy = actor.type === 'user' ? actor.id : null;
   const row = await db.transaction().execute(async (trx) => {
-    const row = await createApiToken(trx, { name: input.name.trim(), tokenHash: hashToken(token), role: input.role, createdBy }, now);
+    const row = await createApiToken(trx, { name: input.name.trim(), tokenHash: hashToken(token), displayPrefix: apiTokenDisplayPrefix(token), role: input.role, createdBy }, now);
     await recordAudit(trx, actor, { action: 'token.created', targetType: 'api_token', targetId: row.id, targetLabel: row.name, details: { role: row.role } }, now);
     return row;
   });

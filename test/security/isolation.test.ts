@@ -69,6 +69,7 @@ const RULES: Record<string, Rule> = {
   'POST /users/:id/role': ADMIN,
   'GET /tokens': ADMIN,
   'POST /tokens': ADMIN,
+  'GET /tokens/:id/created': ADMIN,
   'POST /tokens/:id/revoke': ADMIN,
   'GET /audit': STAFF,
   // ---- web: monitor ----

@@ -53,8 +53,10 @@ describe('secrets at rest', () => {
     const csrf = await csrfOf(adminCookie);
     secrets.csrf = csrf;
 
-    // An API token, shown once.
-    const tokenPage = await (await form('/tokens', { _csrf: csrf, name: 'billing', role: 'admin' }, adminCookie)).text();
+    // An API token, shown once on the page its creation redirects to (held in memory meanwhile).
+    const issued = await form('/tokens', { _csrf: csrf, name: 'billing', role: 'admin' }, adminCookie);
+    expect(issued.status).toBe(303);
+    const tokenPage = await (await fetch(base + issued.headers.get('location')!, { headers: { Cookie: adminCookie } })).text();
     secrets.apiToken = /(smt_[\w-]{20,})/.exec(tokenPage)![1];
 
     // A client, a license, a client user who signs in.
@@ -62,7 +64,7 @@ describe('secrets at rest', () => {
     const license = await json('POST', '/api/v1/admin/licenses', { clientId: client.id, product: 'Payroll', maxHosts: 5 }, secrets.apiToken);
     secrets.userPassword = 'client user passphrase 2';
     const created = await form('/users', { _csrf: csrf, email: 'peter@initech.test', role: 'client', clientId: String(client.id), password: secrets.userPassword, confirm: secrets.userPassword }, adminCookie);
-    expect(created.status).toBe(303);
+    expect(issued.status).toBe(303);
     const login = await form('/login', { email: 'peter@initech.test', password: secrets.userPassword });
     expect(login.status).toBe(303);
     secrets.userCookie = cookieOf(login).split('=')[1];

@@ -1,3 +1,5 @@
+import type { ApiTokenRow } from '../../src/db/schema.js';
+import type { T } from '../../src/i18n/index.js';
 import { formatDateTime } from '../../src/lib/format.js';
 import type { ApiTokenListItem } from '../../src/models/api-tokens.js';
 import { Field, Notice, PostForm } from '../components/form.js';
@@ -8,6 +10,11 @@ import type { PageContext } from '../page-context.js';
 export interface NewTokenForm {
   name: string;
   role: string;
+}
+
+/** How a token is told apart from others of its name: its first characters ("smt_77L5…"), else its number. */
+export function tokenLabel(t: T, tk: Pick<ApiTokenRow, 'id' | 'display_prefix'>): string {
+  return tk.display_prefix === null ? t('admin.tokens.by_number', { id: tk.id }) : `${tk.display_prefix}…`;
 }
 
 /** The list of API tokens and the form that creates one. */
@@ -26,6 +33,7 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
           label={t('admin.tokens.title')}
           columns={[
             t('admin.tokens.name'),
+            t('admin.tokens.token'),
             t('admin.tokens.role'),
             t('admin.tokens.created_at'),
             t('admin.tokens.created_by'),
@@ -38,6 +46,15 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
           row={(tk) => (
             <tr class={tk.revoked_at !== null ? 'is-disabled' : undefined}>
               <td>{tk.name}</td>
+              <td>
+                {tk.display_prefix === null ? (
+                  <span class="muted" title={t('admin.tokens.by_number_hint')}>
+                    {tokenLabel(t, tk)}
+                  </span>
+                ) : (
+                  <code>{tokenLabel(t, tk)}</code>
+                )}
+              </td>
               <td>
                 <span class={`badge role-${tk.role}`}>{t(`role.${tk.role}`)}</span>
               </td>
@@ -55,7 +72,7 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
               </td>
               <td class="actions">
                 {tk.revoked_at === null && (
-                  <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} class="inline" confirm={t('admin.tokens.revoke_confirm', { name: tk.name })}>
+                  <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} class="inline" confirm={t('admin.tokens.revoke_confirm', { name: tk.name, token: tokenLabel(t, tk) })}>
                     <button class="danger">{t('admin.tokens.revoke')}</button>
                   </PostForm>
                 )}
@@ -85,30 +102,49 @@ export function TokensPage(props: { ctx: PageContext; tokens: ApiTokenListItem[]
   );
 }
 
-/** Shown once, right after creation: the only time the plaintext token exists outside its holder. */
-export function TokenCreatedPage(props: { ctx: PageContext; name: string; role: string; token: string }) {
-  const { t } = props.ctx;
+/**
+ * The page a new token's creation redirects to. Its first view (by the login that made the token)
+ * shows the plaintext — the only time it exists outside its holder; any later view only names the token.
+ */
+export function TokenCreatedPage(props: { ctx: PageContext; token: ApiTokenRow; secret: string | null }) {
+  const { t, csrfToken } = props.ctx;
+  const { token: tk, secret } = props;
   return (
     <Page ctx={props.ctx} title={t('admin.tokens.created_title')}>
       <h1>{t('admin.tokens.created_title')}</h1>
       <section class="card">
         <p>
-          <strong>{props.name}</strong> <span class={`badge role-${props.role}`}>{t(`role.${props.role}`)}</span>
+          <strong>{tk.name}</strong> <code>{tokenLabel(t, tk)}</code> <span class={`badge role-${tk.role}`}>{t(`role.${tk.role}`)}</span>
         </p>
-        <p class="msg warn" role="status">
-          {t('admin.tokens.once')}
-        </p>
-        <div class="secret-row">
-          <code class="secret" id="new-token-value">
-            {props.token}
-          </code>
-          <button type="button" class="primary" data-copy={props.token}>
-            {t('common.copy')}
-          </button>
-        </div>
-        <p class="muted">
-          {t('admin.tokens.usage')} <code>Authorization: Bearer {props.token.slice(0, 8)}…</code>
-        </p>
+        {secret !== null ? (
+          <>
+            <p class="msg warn" role="status">
+              {t('admin.tokens.once')}
+            </p>
+            <div class="secret-row">
+              <code class="secret" id="new-token-value">
+                {secret}
+              </code>
+              <button type="button" class="primary" data-copy={secret}>
+                {t('common.copy')}
+              </button>
+            </div>
+            <p class="muted">
+              {t('admin.tokens.usage')} <code>Authorization: Bearer {tokenLabel(t, tk)}</code>
+            </p>
+          </>
+        ) : (
+          <>
+            <p class="msg warn" role="status">
+              {t('admin.tokens.shown_already')}
+            </p>
+            {tk.revoked_at === null && (
+              <PostForm action={`/tokens/${tk.id}/revoke`} csrf={csrfToken} confirm={t('admin.tokens.revoke_confirm', { name: tk.name, token: tokenLabel(t, tk) })}>
+                <button class="danger">{t('admin.tokens.revoke')}</button>
+              </PostForm>
+            )}
+          </>
+        )}
         <p>
           <a href="/tokens">{t('admin.tokens.back')}</a>
         </p>

@@ -1,12 +1,13 @@
 import { Hono } from 'hono';
-import { TokenCreatedPage, TokensPage, type NewTokenForm } from '../../../views/admin/tokens.js';
+import { TokenCreatedPage, TokensPage, tokenLabel, type NewTokenForm } from '../../../views/admin/tokens.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
+import { notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
 import { apiTokenById, issueApiToken, listApiTokens, revokeApiTokenAs } from '../../models/api-tokens.js';
 
-/** API tokens page (admins only): create (shown once), list, revoke. */
+/** API tokens page (admins only): create (then shown once, on a page of its own), list, revoke. */
 export const tokensRoutes = new Hono<AppEnv>();
 tokensRoutes.use('/tokens', requireRole('admin'));
 tokensRoutes.use('/tokens/*', requireRole('admin'));
@@ -19,7 +20,7 @@ async function listPage(c: AppContext, status: 200 | 400, msg: { form?: NewToken
 tokensRoutes.get('/tokens', async (c) => {
   const revoked = Number(c.req.query('revoked'));
   const row = Number.isSafeInteger(revoked) && revoked > 0 ? await apiTokenById(c.var.deps.db, revoked) : undefined;
-  return listPage(c, 200, { notice: row ? c.var.t('admin.tokens.revoked_done', { name: row.name }) : null });
+  return listPage(c, 200, { notice: row ? c.var.t('admin.tokens.revoked_done', { name: row.name, token: tokenLabel(c.var.t, row) }) : null });
 });
 
 tokensRoutes.post('/tokens', async (c) => {
@@ -36,8 +37,19 @@ tokensRoutes.post('/tokens', async (c) => {
   if (error) return listPage(c, 400, { form, error });
   const { db, clock } = c.var.deps;
   const { token, row } = await issueApiToken(db, c.var.viewer!.actor, { name: form.name, role: form.role as 'admin' | 'support' }, clock.now());
-  // Rendered, not redirected: this answer is the only place the plaintext ever appears (no-store).
-  return c.html(<TokenCreatedPage ctx={pageCtx(c)} name={row.name} role={row.role} token={token} />);
+  // Redirected, so that a reload (or Back and "resubmit") shows a page instead of creating another token;
+  // the plaintext waits in memory for this login's first view of that page.
+  c.var.deps.newTokens.put(c.var.viewer!.tokenHash, String(row.id), token, clock.now());
+  return c.redirect(`/tokens/${row.id}/created`, 303);
+});
+
+tokensRoutes.get('/tokens/:id{[0-9]{1,15}}/created', async (c) => {
+  const { db, clock, newTokens } = c.var.deps;
+  const row = await apiTokenById(db, Number(c.req.param('id')));
+  if (!row) throw notFound();
+  // A HEAD (a link checker, a prefetch) runs this handler too; it must not spend the one showing.
+  const token = c.req.method === 'GET' ? newTokens.take(c.var.viewer!.tokenHash, String(row.id), clock.now()) : undefined;
+  return c.html(<TokenCreatedPage ctx={pageCtx(c)} token={row} secret={row.revoked_at === null ? (token ?? null) : null} />);
 });
 
 tokensRoutes.post('/tokens/:id{[0-9]{1,15}}/revoke', async (c) => {

@@ -76,7 +76,7 @@ describe('role matrix', () => {
     { path: '/users/:target/password', body: () => ({ password: PASSWORD, confirm: PASSWORD }), admin: 303 },
     { path: '/users/:target/disable', body: () => ({}), admin: 303 },
     { path: '/users/:target/enable', body: () => ({}), admin: 303 },
-    { path: '/tokens', body: () => ({ name: 'from matrix', role: 'support' }), admin: 200 },
+    { path: '/tokens', body: () => ({ name: 'from matrix', role: 'support' }), admin: 303 },
     { path: '/tokens/:token/revoke', body: () => ({}), admin: 303 },
   ];
 
@@ -145,13 +145,19 @@ describe('security headers and CSP', () => {
   afterAll(() => t.close());
 
   it('every page carries a CSP without inline script or eval, and no inline script or style in its HTML', async () => {
-    const pages: [string, () => supertest.Test][] = [
+    const pages: [string, () => PromiseLike<supertest.Response>][] = [
       ['/login', () => t.request.get('/login')],
       ['/nope', () => t.request.get('/nope')],
       ...['/account', '/users', `/users/${admin.user.id}`, '/tokens', '/audit', '/audit?page=x', '/nope'].map(
         (path): [string, () => supertest.Test] => [path, () => t.request.get(path).set('Cookie', admin.cookie)],
       ),
-      ['POST /tokens', () => t.request.post('/tokens').set('Cookie', admin.cookie).type('form').send({ _csrf: admin.csrf, name: 'csp' })],
+      [
+        'a new token, shown once',
+        async () => {
+          const res = await t.request.post('/tokens').set('Cookie', admin.cookie).type('form').send({ _csrf: admin.csrf, name: 'csp' });
+          return t.request.get(res.headers.location).set('Cookie', admin.cookie);
+        },
+      ],
     ];
     for (const [path, request] of pages) {
       const res = await request();

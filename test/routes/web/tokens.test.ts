@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../../../src/lib/tokens.js';
-import { apiTokenByHash } from '../../../src/models/api-tokens.js';
+import { apiTokenByHash, createApiToken } from '../../../src/models/api-tokens.js';
 import { loginAs, makeApp, type Session, type TestApp } from '../../helpers/app.js';
 
 function alertText(html: string): string | undefined {
@@ -20,16 +20,22 @@ describe('API tokens page', () => {
   const tokens = () => t.db.selectFrom('api_tokens').selectAll().orderBy('id').execute();
   const audit = (action: string) => t.db.selectFrom('audit_log').selectAll().where('action', '=', action).orderBy('id').execute();
 
+  const get = (s: Session, url: string) => t.request.get(url).set('Cookie', s.cookie);
+
   async function create(name: string, role?: string): Promise<string> {
     const res = await post(admin, '/tokens', role ? { name, role } : { name });
-    expect(res.status).toBe(200);
-    const token = /data-copy="(smt_[A-Za-z0-9_-]+)"/.exec(res.text)?.[1];
+    expect(res.status).toBe(303);
+    const page = await get(admin, res.headers.location);
+    expect(page.status).toBe(200);
+    const token = /data-copy="(smt_[A-Za-z0-9_-]+)"/.exec(page.text)?.[1];
     expect(token).toBeDefined();
     return token!;
   }
 
   it('shows a new token once, with a copy button, and stores only its SHA-256', async () => {
-    const res = await post(admin, '/tokens', { name: 'Billing <sync>', role: 'admin' });
+    const created = await post(admin, '/tokens', { name: 'Billing <sync>', role: 'admin' });
+    expect(created.status).toBe(303);
+    const res = await get(admin, created.headers.location);
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const token = /<code class="secret"[^>]*>(smt_[A-Za-z0-9_-]+)<\/code>/.exec(res.text)?.[1];
@@ -52,10 +58,10 @@ describe('API tokens page', () => {
     expect(list.text).toContain('never');
     expect((await apiTokenByHash(t.db, hashToken(token!)))?.role).toBe('admin');
 
-    const created = await audit('token.created');
-    expect(created).toHaveLength(1);
-    expect(created[0]).toMatchObject({ actor_id: admin.user.id, target_type: 'api_token', target_id: String(rows[0].id), target_label: 'Billing <sync>' });
-    expect(JSON.parse(created[0].details!)).toEqual({ role: 'admin' });
+    const createdAudit = await audit('token.created');
+    expect(createdAudit).toHaveLength(1);
+    expect(createdAudit[0]).toMatchObject({ actor_id: admin.user.id, target_type: 'api_token', target_id: String(rows[0].id), target_label: 'Billing <sync>' });
+    expect(JSON.parse(createdAudit[0].details!)).toEqual({ role: 'admin' });
   });
 
   it('defaults to the support role', async () => {
@@ -83,7 +89,7 @@ describe('API tokens page', () => {
     const [row] = await tokens();
     const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
     expect(list.text).toContain(`action="/tokens/${row.id}/revoke"`);
-    expect(list.text).toContain('data-confirm="Revoke the token &quot;CRM&quot;?');
+    expect(list.text).toContain(`data-confirm="Revoke the token &quot;CRM&quot; (${token.slice(0, 8)}…)?`);
 
     const res = await post(admin, `/tokens/${row.id}/revoke`);
     expect(res.status).toBe(303);
@@ -91,7 +97,7 @@ describe('API tokens page', () => {
     expect((await tokens())[0].revoked_at).toBe(t.clock.now());
     expect(await apiTokenByHash(t.db, hashToken(token))).toBeUndefined();
     const after = await t.request.get(res.headers.location).set('Cookie', admin.cookie);
-    expect(after.text).toContain('Token &quot;CRM&quot; revoked.');
+    expect(after.text).toContain(`Token &quot;CRM&quot; (${token.slice(0, 8)}…) revoked.`);
     expect(after.text).not.toContain(`action="/tokens/${row.id}/revoke"`);
     expect(after.text).toContain('Revoked');
 
@@ -100,6 +106,99 @@ describe('API tokens page', () => {
     expect(revoked).toHaveLength(1);
     expect(revoked[0]).toMatchObject({ actor_id: admin.user.id, target_id: String(row.id), target_label: 'CRM' });
     expect((await post(admin, '/tokens/9999/revoke')).status).toBe(404);
+  });
+
+  it('creates with POST-redirect-GET: a reload of the page creates nothing and shows the secret no more', async () => {
+    const res = await post(admin, '/tokens', { name: 'billing', role: 'support' });
+    expect(res.status).toBe(303);
+    const [row] = await tokens();
+    expect(res.headers.location).toBe(`/tokens/${row.id}/created`);
+    // The secret travels in no URL, no cookie and not in the redirect itself.
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.text).not.toMatch(/smt_/);
+
+    const first = await get(admin, res.headers.location);
+    const token = /<code class="secret"[^>]*>(smt_[A-Za-z0-9_-]{43})<\/code>/.exec(first.text)?.[1];
+    expect(token).toBeDefined();
+    expect(row.token_hash).toBe(hashToken(token!));
+    expect(first.text).toContain(`Authorization: Bearer ${token!.slice(0, 8)}…`);
+
+    // Reload, and Back/Forward (no-store: the browser asks again): the same token, named, never its secret.
+    for (let i = 0; i < 2; i++) {
+      const again = await get(admin, res.headers.location);
+      expect(again.status).toBe(200);
+      expect(again.headers['cache-control']).toBe('no-store');
+      expect(again.text).not.toContain(token!);
+      expect(again.text).not.toContain('data-copy="smt_');
+      expect(again.text).toContain('A token is shown only once, right after it is created, and never again');
+      expect(again.text).toContain(`<code>${token!.slice(0, 8)}…</code>`);
+      expect(again.text).toContain(`action="/tokens/${row.id}/revoke"`);
+    }
+    expect(await tokens()).toHaveLength(1);
+    expect(await audit('token.created')).toHaveLength(1);
+    expect((await get(admin, '/tokens/9999/created')).status).toBe(404);
+  });
+
+  it('shows the secret only to the login that made it, only within ten minutes, and never a HEAD', async () => {
+    const other = await loginAs(t, 'admin');
+    const res = await post(admin, '/tokens', { name: 'billing' });
+    expect((await get(other, res.headers.location)).text).not.toContain('data-copy="smt_');
+    expect((await t.request.head(res.headers.location).set('Cookie', admin.cookie)).status).toBe(200);
+    expect((await get(admin, res.headers.location)).text).toContain('data-copy="smt_');
+
+    const late = await post(admin, '/tokens', { name: 'billing' });
+    t.clock.advance(10 * 60_000);
+    const page = await get(admin, late.headers.location);
+    expect(page.text).not.toContain('data-copy="smt_');
+    expect(page.text).toContain('A token is shown only once');
+
+    // Revoked before it was seen: nothing left worth showing.
+    const revoked = await post(admin, '/tokens', { name: 'billing' });
+    const id = Number(/\/tokens\/(\d+)\/created/.exec(revoked.headers.location)![1]);
+    await post(admin, `/tokens/${id}/revoke`);
+    expect((await get(admin, revoked.headers.location)).text).not.toContain('data-copy="smt_');
+  });
+
+  it('says so in Russian too, on the page seen again', async () => {
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', admin.user.id).execute();
+    const res = await post(admin, '/tokens', { name: 'биллинг' });
+    expect((await get(admin, res.headers.location)).text).toContain('Скопируйте токен сейчас');
+    expect((await get(admin, res.headers.location)).text).toContain('Токен показывается только один раз, сразу после создания, и больше никогда');
+  });
+
+  it('tells tokens of one name apart by their first characters, in the list and in the revoke prompt', async () => {
+    const first = await create('billing');
+    const second = await create('billing');
+    const rows = await tokens();
+    // Kept: the prefix and 4 random characters (24 of 256 bits); never more of the token.
+    expect(rows.map((r) => r.display_prefix)).toEqual([first.slice(0, 8), second.slice(0, 8)]);
+    expect(first.slice(0, 8)).not.toBe(second.slice(0, 8));
+
+    const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    for (const [row, token] of [
+      [rows[0], first],
+      [rows[1], second],
+    ] as const) {
+      expect(list.text).toContain(`<code>${token.slice(0, 8)}…</code>`);
+      expect(list.text).not.toContain(token.slice(0, 9));
+      const form = new RegExp(`<form[^>]*action="/tokens/${row.id}/revoke"[^>]*>`).exec(list.text)?.[0];
+      expect(form).toContain(`data-confirm="Revoke the token &quot;billing&quot; (${token.slice(0, 8)}…)?`);
+    }
+  });
+
+  it('names a token made before prefixes were kept by its number, in English and Russian', async () => {
+    const old = await createApiToken(t.db, { name: 'billing', tokenHash: 'a'.repeat(64), role: 'support', createdBy: null }, t.clock.now());
+    expect(old.display_prefix).toBeNull();
+    const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    expect(list.text).toContain(`>#${old.id}</span>`);
+    expect(list.text).toContain(`data-confirm="Revoke the token &quot;billing&quot; (#${old.id})?`);
+
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', admin.user.id).execute();
+    const ru = await t.request.get('/tokens').set('Cookie', admin.cookie);
+    expect(ru.text).toContain(`>№${old.id}</span>`);
+    expect(ru.text).toContain(`data-confirm="Отозвать токен «billing» (№${old.id})?`);
+    const revoked = await post(admin, `/tokens/${old.id}/revoke`);
+    expect((await t.request.get(revoked.headers.location).set('Cookie', admin.cookie)).text).toContain(`Токен «billing» (№${old.id}) отозван.`);
   });
 
   it('is for admins only: support 403, client users 404, nothing changes', async () => {
@@ -112,6 +211,7 @@ describe('API tokens page', () => {
       const s = await loginAs(t, role);
       expect((await t.request.get('/tokens').set('Cookie', s.cookie)).status).toBe(status);
       expect((await post(s, '/tokens', { name: 'sneaky', role: 'admin' })).status).toBe(status);
+      expect((await get(s, `/tokens/${row.id}/created`)).status).toBe(status);
       expect((await post(s, `/tokens/${row.id}/revoke`)).status).toBe(status);
     }
     expect((await tokens()).map((r) => [r.name, r.revoked_at])).toEqual([['keep me', null]]);
