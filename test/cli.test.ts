@@ -123,6 +123,43 @@ describe('command line', () => {
     expect(query("select role from users where email = 'ops@vendor.test'")).toEqual([{ role: 'admin' }]);
   });
 
+  it('user password sets a new password and ends the sign-ins (an admin who forgot theirs)', async () => {
+    const t = await makeApp({}, dbFile);
+    let before;
+    try {
+      before = await login(t, 'ops@vendor.test', PASSWORD);
+    } finally {
+      await t.close();
+    }
+    const NEW = 'a brand new passphrase';
+    const res = await cli(['user', 'password', '--email', 'OPS@vendor.test'], { input: `${NEW}\n` });
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    expect(res.stdout).toMatch(/^Set a new password for admin user ops@vendor\.test \(id \d+\); their sign-ins were ended\./);
+    const [user] = query<{ id: number; password_hash: string }>("select id, password_hash from users where email = 'ops@vendor.test'");
+    expect(await hasher.verify(user.password_hash, NEW)).toBe(true);
+    expect(query('select count(*) as n from web_sessions where user_id = ?', user.id)).toEqual([{ n: 0 }]);
+    expect(query("select actor_name, target_id from audit_log where action = 'user.password_reset'")).toEqual([{ actor_name: 'cli', target_id: String(user.id) }]);
+    const t2 = await makeApp({}, dbFile);
+    try {
+      // The old sign-in is over; the new password lets them in.
+      expect((await t2.request.get('/users').set('Cookie', before.cookie)).status).toBe(303);
+      expect((await t2.request.get('/users').set('Cookie', (await login(t2, 'ops@vendor.test', NEW)).cookie)).status).toBe(200);
+    } finally {
+      await t2.close();
+    }
+    // Refusals change nothing.
+    const unknown = await cli(['user', 'password', '--email', 'nobody@vendor.test'], { input: `${NEW}\n` });
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('--email: there is no user with this e-mail')]);
+    const short = await cli(['user', 'password', '--email', 'ops@vendor.test'], { input: 'short\n' });
+    expect([short.code, short.stderr]).toEqual([2, expect.stringContaining('password: The password must be at least 10 characters long.')]);
+    const noDb = path.join(dir, 'none', 'monitor.db');
+    const missing = await cli(['user', 'password', '--email', 'ops@vendor.test'], { input: `${NEW}\n`, env: { DATABASE_PATH: noDb } });
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('does not exist (DATABASE_PATH)')]);
+    expect(fs.existsSync(noDb)).toBe(false);
+    for (const r of [unknown, short, missing]) expect(r.stderr).not.toMatch(NO_STACK);
+    expect(await hasher.verify(query<{ password_hash: string }>("select password_hash from users where email = 'ops@vendor.test'")[0].password_hash, NEW)).toBe(true);
+  });
+
   it('token create prints the token alone on the last line and stores only its SHA-256', async () => {
     const res = await cli(['token', 'create', '--name', 'nightly export', '--role', 'admin']);
     expect(res.stderr).toBe('');
@@ -205,7 +242,9 @@ describe('command line', () => {
     const cases: [string[], string][] = [
       [[], 'Commands:'],
       [['frobnicate'], 'unknown command "frobnicate"'],
-      [['user', 'delete'], 'unknown subcommand "delete"'],
+      [['user', 'delete'], 'unknown subcommand "delete" ("create" or "password")'],
+      [['user'], 'missing subcommand ("create" or "password")'],
+      [['user', 'password'], '--email is required'],
       [['user', 'create', '--email', 'x@y.test'], '--role is required'],
       [['user', 'create', '--email', 'not-mail', '--role', 'admin'], '--email "not-mail" is not an e-mail address'],
       [['user', 'create', '--email', 'x@y.test', '--role', 'root'], '--role must be one of admin, support, client, got "root"'],

@@ -4,7 +4,7 @@ import { CliError, UsageError } from './errors.js';
 import { CLI } from './invocation.js';
 import { migrate } from './migrate.js';
 import { tokenCreate } from './token.js';
-import { userCreate } from './user.js';
+import { userCreate, userPassword } from './user.js';
 
 const HELP = `Session Monitor command line (${CLI} <command>)
 
@@ -14,6 +14,9 @@ Commands:
   user create --email E --role admin|support|client [--client ID] [--name N]
       Create a user. The password is read from standard input (its first line
       when piped; typed twice when on a terminal). Client users need --client.
+  user password --email E
+      Set a user's password (read as above) and end their sign-ins: for an
+      admin who forgot theirs, when no other admin can reset it in Users.
   token create --name N [--role admin|support]
       Create an API token (default role: support). It is printed once, alone
       on the last line of output; only its SHA-256 is stored.
@@ -30,11 +33,12 @@ backup migrates it first. Exit codes: 0 done, 1 failed, 2 bad arguments.
 
 type Command = (config: Readonly<Config>, args: string[], out: (line: string) => void) => Promise<void>;
 
-const COMMANDS: Record<string, { sub?: string; run: Command }> = {
-  migrate: { run: migrate },
-  user: { sub: 'create', run: userCreate },
-  token: { sub: 'create', run: tokenCreate },
-  backup: { run: backup },
+/** A command, or a command whose first argument names one of its subcommands. */
+const COMMANDS: Record<string, Command | Record<string, Command>> = {
+  migrate,
+  user: { create: userCreate, password: userPassword },
+  token: { create: tokenCreate },
+  backup,
 };
 
 let stdoutClosed = false;
@@ -62,11 +66,17 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    const command = COMMANDS[name];
-    if (!command) throw new UsageError(`unknown command "${name}"`);
+    const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!entry) throw new UsageError(`unknown command "${name}"`);
+    let command: Command;
     let args = rest;
-    if (command.sub) {
-      if (rest[0] !== command.sub) throw new UsageError(rest[0] === undefined ? `${name}: missing "${command.sub}"` : `${name}: unknown subcommand "${rest[0]}" (only "${command.sub}")`);
+    if (typeof entry === 'function') command = entry;
+    else {
+      const subs = Object.keys(entry).map((s) => `"${s}"`).join(' or ');
+      const sub = rest[0];
+      if (sub === undefined) throw new UsageError(`${name}: missing subcommand (${subs})`);
+      if (!Object.hasOwn(entry, sub)) throw new UsageError(`${name}: unknown subcommand "${sub}" (${subs})`);
+      command = entry[sub];
       args = rest.slice(1);
     }
     let config: Readonly<Config>;
@@ -76,7 +86,7 @@ export async function runCli(argv: string[]): Promise<number> {
       if (e instanceof ConfigError) throw new CliError(`configuration: ${e.message}`, 2);
       throw e;
     }
-    await command.run(config, args, out);
+    await command(config, args, out);
     // A failed write reports its EPIPE on a later tick. The reader may have missed a token: say so.
     await new Promise((resolve) => setImmediate(resolve));
     if (stdoutClosed) process.stderr.write('warning: standard output was closed early (broken pipe): the command completed, but not all of its output was shown.\n');

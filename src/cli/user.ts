@@ -6,7 +6,7 @@ import { systemClock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { PasswordHasher } from '../lib/passwords.js';
 import { passwordProblem } from '../models/auth.js';
-import { createUserAs, isEmail, ROLES, userByEmail } from '../models/users.js';
+import { createUserAs, isEmail, resetUserPassword, ROLES, userByEmail } from '../models/users.js';
 import { parseCommand, required } from './args.js';
 import { CLI_ACTOR, openMigrated } from './database.js';
 import { UsageError } from './errors.js';
@@ -65,6 +65,36 @@ export async function userCreate(config: Readonly<Config>, args: string[], out: 
       throw e;
     }
     out(`Created ${user.role} user ${user.email} (id ${user.id}${user.client_id ? `, client ${user.client_id}` : ''}).`);
+  } finally {
+    await db.destroy();
+  }
+}
+
+const PASSWORD_CMD = 'user password';
+
+/**
+ * `user password --email E`, the new password on standard input: sets it and ends the user's
+ * sign-ins, audited as the command line. For the admin who forgot theirs when no other admin is
+ * there to reset it in Users (a disabled account stays disabled: that is Users' to change).
+ */
+export async function userPassword(config: Readonly<Config>, args: string[], out: (line: string) => void): Promise<void> {
+  const { values } = parseCommand(PASSWORD_CMD, args, { email: { type: 'string' } });
+  const email = required(PASSWORD_CMD, 'email', values.email);
+  if (!isEmail(email)) throw new UsageError(`${PASSWORD_CMD}: --email "${email}" is not an e-mail address`);
+  // A database that does not exist has no users: say so rather than create one.
+  if (!fs.existsSync(config.databasePath)) throw new UsageError(`${PASSWORD_CMD}: the database ${config.databasePath} does not exist (DATABASE_PATH)`);
+  const { password, confirm } = await readNewPassword();
+  const problem = passwordProblem(translator('en'), password, confirm);
+  if (problem) throw new UsageError(`${PASSWORD_CMD}: password: ${problem}`);
+
+  const { db } = await openMigrated(config);
+  try {
+    const user = await userByEmail(db, email);
+    if (!user) throw new UsageError(`${PASSWORD_CMD}: --email: there is no user with this e-mail`);
+    const passwordHash = await new PasswordHasher(1).hash(password);
+    await resetUserPassword(db, CLI_ACTOR, user.id, passwordHash, systemClock.now());
+    out(`Set a new password for ${user.role} user ${user.email} (id ${user.id}); their sign-ins were ended.`);
+    if (user.disabled_at !== null) out('The account is disabled: an admin can enable it in Users.');
   } finally {
     await db.destroy();
   }
