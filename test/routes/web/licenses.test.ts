@@ -18,6 +18,15 @@ function formFields(html: string): Record<string, string> {
   return values;
 }
 
+/** The messages a field is described by (its error messages and hint), after checking it is marked invalid. */
+function fieldProblems(html: string, id: string): string[] {
+  const el = new RegExp(`<(?:input|textarea|select)\\b[^>]*\\sid="${id}"[^>]*>`).exec(html)?.[0];
+  expect(el, id).toBeDefined();
+  expect(el, id).toContain('aria-invalid="true"');
+  const ids = (/\saria-describedby="([^"]*)"/.exec(el!)?.[1] ?? '').split(' ').filter((x) => x && !x.endsWith('-hint'));
+  return ids.map((x) => new RegExp(`<p class="field-error" id="${x}">([^<]*)</p>`).exec(html)?.[1] ?? `(no message ${x})`);
+}
+
 describe('license pages', () => {
   let t: TestApp;
   beforeEach(async () => {
@@ -237,7 +246,7 @@ describe('license pages', () => {
       const res = await post(s, '/licenses', { clientId: String(client.id), product: '', features: 'export = lots', maxHosts: '0', expiresAt: 'soon' });
       expect(res.status).toBe(400);
       expect(res.text).toContain('Please correct the marked fields.');
-      expect(res.text).toContain('Cannot read &quot;export = lots&quot;');
+      expect(res.text).toContain('The limit of &quot;export&quot; must be a whole number from 1 to 1,000,000.');
       expect(res.text).toContain('Not a valid date and time.');
       const model = await post(s, '/licenses', { clientId: String(client.id), product: '', features: 'export', maxHosts: '0' });
       expect(model.status).toBe(400);
@@ -254,6 +263,76 @@ describe('license pages', () => {
       expect(noClient.text).toContain('Choose a client.');
       expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(0);
       expect(await auditRows(t, 'license.created')).toHaveLength(before.length);
+    });
+
+    it('shows every problem at once beside its field, every bad feature line named, and keeps what was typed', async () => {
+      const client = await adminClient(t);
+      const s = await loginAs(t, 'admin');
+      // What a script or an old browser sends past the inputs' own checks.
+      const sent = {
+        clientId: String(client.id),
+        product: 'Payroll',
+        features: 'export = -1\r\nimport = 2.5\r\n= 3\r\nreport=abc\r\nreports',
+        maxHosts: '-1',
+        maxSessions: '2.5',
+        expiresAt: '2020-01-01T10:00',
+        selfResetQuota: '-3',
+        notes: 'Signed',
+      };
+      const res = await post(s, '/licenses', sent);
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Please correct the marked fields.');
+      expect(fieldProblems(res.text, 'f-features')).toEqual([
+        'The limit of &quot;export&quot; must be a whole number from 1 to 1,000,000.',
+        'The limit of &quot;import&quot; must be a whole number from 1 to 1,000,000.',
+        'Cannot read &quot;= 3&quot;: write a name, optionally followed by &quot;= N&quot;.',
+        'The limit of &quot;report&quot; must be a whole number from 1 to 1,000,000.',
+      ]);
+      expect(fieldProblems(res.text, 'f-maxHosts')).toEqual(['Enter a whole number from 1 to 1,000,000.']);
+      expect(fieldProblems(res.text, 'f-maxSessions')).toEqual(['Leave empty or enter a whole number from 1 to 1,000,000.']);
+      expect(fieldProblems(res.text, 'f-selfResetQuota')).toEqual(['Leave empty or enter a whole number from 0 to 1000.']);
+      expect(fieldProblems(res.text, 'f-expiresAt')[0]).toMatch(/^This time has passed/);
+      // The fields' hints are still read after their problems.
+      expect(res.text).toMatch(/id="f-features"[^>]*aria-describedby="f-features-error f-features-error-2 f-features-error-3 f-features-error-4 f-features-hint"/);
+      // Everything as typed, to correct rather than retype.
+      const kept = formFields(res.text);
+      for (const f of ['maxHosts', 'maxSessions', 'expiresAt', 'selfResetQuota', 'product', 'notes'] as const) expect(kept[f], f).toBe(sent[f]);
+      expect(kept.features.replace(/\r\n/g, '\n')).toBe(sent.features.replace(/\r\n/g, '\n'));
+      expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(0);
+
+      // The same on edit.
+      const lic = await adminLicense(t, { clientId: client.id });
+      const edit = await post(s, `/licenses/${lic.id}`, { ...sent, expiresAt: '' });
+      expect(edit.status).toBe(400);
+      expect(fieldProblems(edit.text, 'f-features')).toHaveLength(4);
+      for (const id of ['f-maxHosts', 'f-maxSessions', 'f-selfResetQuota']) expect(fieldProblems(edit.text, id), id).toHaveLength(1);
+      expect(await licenseRow(lic.id)).toMatchObject({ max_hosts: 2, max_sessions: null, self_reset_quota: null });
+    });
+
+    it('refuses a feature listed twice (also in another Unicode form), naming it, instead of keeping one of its limits', async () => {
+      const client = await adminClient(t);
+      const s = await loginAs(t, 'admin');
+      const features = 'export = 2\nexport = 5\nreport\nreport\ncaf\u00e9\ncafe\u0301 = 1';
+      const res = await post(s, '/licenses', { clientId: String(client.id), product: 'P', maxHosts: '1', features });
+      expect(res.status).toBe(400);
+      expect(fieldProblems(res.text, 'f-features')).toEqual([
+        '&quot;export&quot; is listed more than once: keep one line for it, with the limit it should have.',
+        '&quot;report&quot; is listed more than once: keep one line for it, with the limit it should have.',
+        '&quot;cafe\u0301&quot; is listed more than once: keep one line for it, with the limit it should have.',
+      ]);
+      expect(formFields(res.text).features).toBe(features);
+      expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(0);
+
+      const lic = await adminLicense(t, { clientId: client.id, features: ['export'], featureLimits: { export: 2 } });
+      const ru = await t.request
+        .post(`/licenses/${lic.id}`)
+        .set('Cookie', `${s.cookie}; sm_lang=ru`)
+        .type('form')
+        .send({ _csrf: s.csrf, product: 'Payroll', maxHosts: '2', features: 'export = 2\nexport = 5' });
+      expect(ru.status).toBe(400);
+      expect(ru.text).toContain('Функция «export» указана больше одного раза');
+      const feats = await t.db.selectFrom('license_features').select(['feature', 'max_sessions']).where('license_id', '=', lic.id).execute();
+      expect(feats).toEqual([{ feature: 'export', max_sessions: 2 }]);
     });
 
     it('admin edits features, limits and expiry; audited with what changed', async () => {
