@@ -182,10 +182,13 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
     if ('at' in r) expiresAt = r.at;
     else addError(errors, 'expiresAt', dateTimeFieldError(r, t, 'licenses.form.error.date', c.var.timeZone, now(c)));
   }
-  // A new license expired from the start is a typo (2025 for 2027), and its client would be refused at once.
-  // A guard for a person typing, not a rule of the model: the admin API takes any date, so that an
-  // integration can import the licenses of an older system, expired ones included (the demo does).
-  if (!shown && expiresAt !== null && expiresAt <= now(c)) addError(errors, 'expiresAt', t('licenses.form.error.expires_past'));
+  // An expiry typed in the past is a typo (2025 for 2027): the client would be refused at once. A guard
+  // for a person typing, not a rule of the model: the admin API takes any date, so that an integration
+  // can import the licenses of an older system, expired ones included (the demo does). An expired
+  // license's expiry left as it was still saves: its other terms may be edited.
+  if (expiresAt !== null && expiresAt !== shown?.expiresAt && expiresAt <= now(c)) {
+    addError(errors, 'expiresAt', t(shown ? 'licenses.form.error.expires_past_edit' : 'licenses.form.error.expires_past'));
+  }
   const maxHosts = wholeNumber(v.maxHosts);
   return {
     errors,

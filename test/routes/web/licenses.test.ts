@@ -335,6 +335,27 @@ describe('license pages', () => {
       expect(feats).toEqual([{ feature: 'export', max_sessions: 2 }]);
     });
 
+    it('refuses an edited expiry that has passed, but saves an expired license whose expiry was left as it was', async () => {
+      const lic = await adminLicense(t, { expiresAt: Date.parse('2027-01-01T00:00:00Z') });
+      const s = await loginAs(t, 'admin');
+      const values = formFields((await get(s, `/licenses/${lic.id}/edit`)).text);
+      const past = await post(s, `/licenses/${lic.id}`, { ...values, expiresAt: '2026-11-21T09:00' }); // now is 10:00 UTC
+      expect(past.status).toBe(400);
+      expect(fieldProblems(past.text, 'f-expiresAt')).toEqual([
+        'This time has passed: the license would expire at once and refuse new captures. Choose a later date, or leave it empty for no expiry; to stop the license now, suspend it.',
+      ]);
+      expect(formFields(past.text).expiresAt).toBe('2026-11-21T09:00');
+      expect((await licenseRow(lic.id)).expires_at).toBe(Date.parse('2027-01-01T00:00:00Z'));
+
+      const expired = await adminLicense(t, { expiresAt: Date.parse('2025-06-01T00:00:00Z') });
+      const form = formFields((await get(s, `/licenses/${expired.id}/edit`)).text);
+      const saved = await post(s, `/licenses/${expired.id}`, { ...form, notes: 'Renewal pending' });
+      expect(saved.status).toBe(303);
+      expect(await licenseRow(expired.id)).toMatchObject({ expires_at: Date.parse('2025-06-01T00:00:00Z'), notes: 'Renewal pending' });
+      // Moved to another past time, it is refused like any other.
+      expect((await post(s, `/licenses/${expired.id}`, { ...form, expiresAt: '2025-07-01T00:00' })).status).toBe(400);
+    });
+
     it('admin edits features, limits and expiry; audited with what changed', async () => {
       const lic = await adminLicense(t, { features: ['export'], featureLimits: { export: 1 }, maxSessions: 4, expiresAt: Date.parse('2027-01-01T00:00:00Z') });
       const s = await loginAs(t, 'admin');
