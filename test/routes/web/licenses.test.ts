@@ -170,6 +170,35 @@ describe('license pages', () => {
       expect(res.text).not.toContain(`/licenses/${lic.id}/suspend`);
     });
 
+    it('says "host" or "hosts" as the limit asks, and writes counts with the language\'s grouping', async () => {
+      const client = await adminClient(t, 'Acme Ltd');
+      const one = await adminLicense(t, { clientId: client.id, maxHosts: 1 });
+      const over = await adminLicense(t, { clientId: client.id, maxHosts: 3 });
+      for (let i = 0; i < 3; i++) await insertHost(t, over.id);
+      await t.db.updateTable('licenses').set({ max_hosts: 1 }).where('id', '=', over.id).execute();
+      const big = await adminLicense(t, { clientId: client.id, maxHosts: 1_000_000, maxSessions: 1_000_000, features: ['export'], featureLimits: { export: 1_000_000 } });
+      const s = await loginAs(t, 'support');
+
+      const card = (await get(s, `/licenses/${one.id}`)).text;
+      expect(card).toContain('<span class="muted">0 of 1 host bound</span>'); // the Bound hosts header
+      expect(card).toContain('<dd><span>0 of 1 host bound</span></dd>');
+      const overCard = (await get(s, `/licenses/${over.id}`)).text;
+      expect(overCard).toContain('<span class="muted">3 of 1 host bound</span>');
+      expect(overCard).toContain('<span class="badge warn">3 of 1 host bound</span>');
+      const bigCard = (await get(s, `/licenses/${big.id}`)).text;
+      expect(bigCard).toContain('<span class="muted">0 of 1,000,000 hosts bound</span>');
+      expect(bigCard).toContain('<dd>1,000,000 <span class="muted">(0 open now)</span></dd>');
+      expect(bigCard).toContain('at most 1,000,000 at once');
+      const list = (await get(s, `/licenses?client=${client.id}`)).text;
+      for (const text of ['0 of 1 host bound', '3 of 1 host bound', '0 of 1,000,000 hosts bound']) expect(list).toContain(text);
+
+      const ru = (url: string) => t.request.get(url).set('Cookie', `${s.cookie}; sm_lang=ru`);
+      const ruCard = (await ru(`/licenses/${big.id}`)).text;
+      expect(ruCard).toContain('привязано: 0 из 1\u00a0000\u00a0000');
+      expect(ruCard).toContain('не больше 1\u00a0000\u00a0000 одновременно');
+      expect((await ru(`/licenses/${over.id}`)).text).toContain('привязано: 3 из 1');
+    });
+
     it('shows admins Edit and Suspend; an unknown or malformed id is 404', async () => {
       const lic = await adminLicense(t);
       const s = await loginAs(t, 'admin');
