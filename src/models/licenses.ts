@@ -394,6 +394,14 @@ export async function updateLicense(db: Db, actor: Actor, id: number, changes: L
 }
 
 /**
+ * How many bound hosts and open sessions the license has above its limits (0 when within). Lowering
+ * a limit frees and closes nothing (it refuses only new captures), so an edit may leave a license above it.
+ */
+export function usageAboveLimits(l: Pick<License, 'boundHosts' | 'maxHosts' | 'liveSessions' | 'maxSessions'>): { hosts: number; sessions: number } {
+  return { hosts: Math.max(0, l.boundHosts - l.maxHosts), sessions: l.maxSessions === null ? 0 : Math.max(0, l.liveSessions - l.maxSessions) };
+}
+
+/**
  * Suspends (closing every live session of the license with reason
  * 'license_suspended' in the same transaction) or lifts a suspension (which
  * reopens nothing). A call that changes nothing writes nothing. Returns the

@@ -6,6 +6,7 @@ import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/lis
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
 import { AppError, errorDetail, notFound } from '../../lib/errors.js';
+import { formatCount } from '../../lib/format.js';
 import { countParam, dateTimeField, dateTimeFieldError, field, typedText } from '../../lib/forms.js';
 import { isDotName } from '../../lib/path-segment.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
@@ -24,6 +25,7 @@ import {
   selfResetStatus,
   setLicenseSuspended,
   updateLicense,
+  usageAboveLimits,
   type License,
   type LicenseChanges,
 } from '../../models/licenses.js';
@@ -312,12 +314,16 @@ licensesRoutes.post(`/licenses/:id${ID}`, adminOnly, async (c) => {
     selfResetQuota: input.selfResetQuota,
     notes: input.notes,
   };
+  let saved: License;
   try {
-    await updateLicense(c.var.deps.db, actor(c), l.id, changes, now(c));
+    saved = await updateLicense(c.var.deps.db, actor(c), l.id, changes, now(c));
   } catch (e) {
     return formPage(c, 400, 'edit', { values, errors: modelErrors(c, e, input) }, l);
   }
-  return c.redirect(`/licenses/${l.id}?done=updated`, 303);
+  // A limit changed to below what is in use: the card says so, and that nothing was freed or closed.
+  const above = usageAboveLimits(saved);
+  const over = [saved.maxHosts !== l.maxHosts && above.hosts > 0 && 'hosts', saved.maxSessions !== l.maxSessions && above.sessions > 0 && 'sessions'].filter(Boolean);
+  return c.redirect(`/licenses/${l.id}?done=updated${over.length ? `&over=${over.join(',')}` : ''}`, 303);
 });
 
 // ---- the card ----
@@ -346,6 +352,24 @@ export function doneNotice(c: AppContext, area: string, done: Set<string>): stri
   return n === null ? null : c.var.t.n(key, n);
 }
 
+/**
+ * After an edit that left the license above a limit it changed (`&over=hosts,sessions`): how far
+ * above, from the license itself, not from the URL; and that nothing was freed or closed.
+ */
+function overLimitNotice(c: AppContext, l: License): string | null {
+  if (c.req.query('done') !== 'updated') return null;
+  const named = (c.req.query('over') ?? '').split(',');
+  const above = usageAboveLimits(l);
+  const t = c.var.t;
+  const count = (n: number) => formatCount(n, t.locale);
+  const parts: string[] = [];
+  if (named.includes('hosts') && above.hosts) parts.push(t.n('licenses.done.over_hosts', l.boundHosts, { over: count(above.hosts), max: count(l.maxHosts) }));
+  if (named.includes('sessions') && above.sessions && l.maxSessions !== null) {
+    parts.push(t.n('licenses.done.over_sessions', l.liveSessions, { over: count(above.sessions), max: count(l.maxSessions) }));
+  }
+  return parts.length ? [t('licenses.done.updated'), ...parts, t('licenses.done.over_note')].join(' ') : null;
+}
+
 async function cardPage(c: AppContext, license: License, status: 200 | 400 | 409 = 200, error: string | null = null) {
   const { db } = c.var.deps;
   const data = await licenseCardData(db, license, now(c));
@@ -356,7 +380,7 @@ async function cardPage(c: AppContext, license: License, status: 200 | 400 | 409
       quotaIsDefault={license.selfResetQuota === null}
       now={now(c)}
       isAdmin={isAdmin(c)}
-      notice={error ? null : doneNotice(c, 'licenses', DONE)}
+      notice={error ? null : (overLimitNotice(c, data.license) ?? doneNotice(c, 'licenses', DONE))}
       error={error}
     />,
     status,

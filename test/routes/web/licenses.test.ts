@@ -413,6 +413,38 @@ describe('license pages', () => {
       expect(JSON.parse(audit.details!)).toMatchObject({ product: { from: 'Payroll', to: 'Payroll Pro' }, maxSessions: { from: 4, to: null }, featureLimits: { to: { export: 3 } } });
     });
 
+    it('says after saving that lowered limits left hosts bound and sessions open above them, none freed or closed', async () => {
+      const lic = await adminLicense(t, { maxHosts: 3, maxSessions: 5 });
+      const hosts = [await insertHost(t, lic.id), await insertHost(t, lic.id), await insertHost(t, lic.id)];
+      for (const h of hosts) await insertSession(t, { licenseId: lic.id, hostId: h.id });
+      const s = await loginAs(t, 'admin');
+      const values = formFields((await get(s, `/licenses/${lic.id}/edit`)).text);
+      const res = await post(s, `/licenses/${lic.id}`, { ...values, maxHosts: '1', maxSessions: '2' });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/licenses/${lic.id}?done=updated&over=hosts,sessions`);
+      const card = await get(s, res.headers.location);
+      expect(card.text).toContain(
+        'The license was saved. 3 hosts are bound, 2 above the new limit of 1; none was freed. ' +
+          '3 sessions are open, 1 above the new limit of 2; none was closed. ' +
+          'A lower limit applies only to new captures: reset bindings or terminate sessions to come within it.',
+      );
+      expect(card.text).toContain('3 of 1 host bound');
+      // Nothing was freed or closed.
+      expect(await t.db.selectFrom('hosts').select('id').where('license_id', '=', lic.id).where('reset_at', 'is', null).execute()).toHaveLength(3);
+      expect(await t.db.selectFrom('sessions').select('id').where('license_id', '=', lic.id).where('closed_at', 'is', null).execute()).toHaveLength(3);
+      const ru = await t.request.get(res.headers.location).set('Cookie', `${s.cookie}; sm_lang=ru`);
+      expect(ru.text).toContain('Лицензия сохранена. Привязано 3 хоста — на 2 больше нового лимита (1); ни один не освобождён. Открыто 3 сеанса — на 1 больше нового лимита (2); ни один не закрыт.');
+
+      // Only the limit this save changed is named; a save within the limits is just saved.
+      const notes = await post(s, `/licenses/${lic.id}`, { ...values, maxHosts: '1', maxSessions: '4', notes: 'x' });
+      expect(notes.headers.location).toBe(`/licenses/${lic.id}?done=updated`);
+      // The URL cannot make the card claim what is not so.
+      const within = await adminLicense(t, { maxHosts: 3 });
+      const forged = await get(s, `/licenses/${within.id}?done=updated&over=hosts,sessions`);
+      expect(forged.text).toContain('The license was saved.');
+      expect(forged.text).not.toContain('above the new limit');
+    });
+
     it('saving the edit form untouched keeps every stored value exactly and audits nothing', async () => {
       // Seconds and milliseconds the datetime-local field does not show; notes from the API with bare LF.
       const expiresAt = Date.parse('2027-01-01T10:30:45.678Z');
