@@ -1,4 +1,5 @@
 import { LOCALES, type Locale, type Messages } from './define.js';
+import { formatCount } from '../lib/format.js';
 import common from './messages/common.js';
 import auth from './messages/auth.js';
 import admin from './messages/admin.js';
@@ -26,7 +27,7 @@ for (const area of areas) {
 }
 
 export type Params = Record<string, string | number>;
-/** A translator bound to one locale. `t.n(key, n)` picks the plural form `key.one|few|many|other`. */
+/** A translator bound to one locale. `t.n(key, n)` picks the plural form `key.one|few|many|other` ({count}: n with the language's digit grouping). */
 export interface T {
   (key: string, params?: Params): string;
   n(key: string, count: number, params?: Params): string;
@@ -58,7 +59,8 @@ export function translator(locale: Locale): T {
   t.n = (key: string, count: number, params?: Params) => {
     const form = pluralRules[locale].select(count);
     const k = messages.has(`${key}.${form}`) ? `${key}.${form}` : `${key}.other`;
-    return t(k, { count, ...params });
+    // The count is written as the language groups digits, as the catalogue writes its own numbers.
+    return t(k, { count: formatCount(count, locale), ...params });
   };
   t.locale = locale;
   return t;

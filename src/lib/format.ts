@@ -32,6 +32,13 @@ export function formatDateTime(ms: number | null | undefined, locale: Locale, ti
   return isRepeatedWallTime(ms, timeZone) ? `${text} ${offsetLabel(ms, timeZone)}` : text;
 }
 
+const countFormats: Record<Locale, Intl.NumberFormat> = { en: new Intl.NumberFormat('en-GB'), ru: new Intl.NumberFormat('ru-RU') };
+
+/** A count with the language's grouping, as the messages write numbers: "1,000,000" / "1 000 000". */
+export function formatCount(n: number, locale: Locale): string {
+  return countFormats[locale].format(n);
+}
+
 export function isoUtc(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }

@@ -211,6 +211,8 @@ function checkFeatures(features: string[] | null | undefined, problems: Record<s
     if (typeof f !== 'string' || f.length === 0) problems[`features.${i}`] = 'must not be empty';
     else if ([...f].length > MAX_FEATURE_NAME) problems[`features.${i}`] = `at most ${MAX_FEATURE_NAME} characters`;
     else if (isDotName(f)) problems[`features.${i}`] = 'must not be "." or ".."';
+    // A name given twice is refused, not merged: which line's limit would hold is anyone's guess.
+    else if (seen.has(f.normalize('NFC'))) problems[`features.${i}`] = 'api.v.duplicate_feature';
     else seen.add(f.normalize('NFC'));
   });
   if (seen.size > MAX_FEATURES) problems.features = `at most ${MAX_FEATURES} features`;
@@ -232,9 +234,12 @@ function checkText(v: string | null | undefined, field: string, max: number, req
 
 /** Feature limits must name licensed features: returns the rows to store. */
 function featureRows(features: string[], limits: Record<string, number | null>, problems: Record<string, string>) {
+  const named = new Set<string>();
   for (const [f, n] of Object.entries(limits)) {
     if (!features.includes(f.normalize('NFC'))) problems[`featureLimits.${f}`] = 'is not one of the license\'s features';
+    else if (named.has(f.normalize('NFC'))) problems[`featureLimits.${f}`] = 'api.v.duplicate_feature';
     else checkLimit(n, `featureLimits.${f}`, 1, MAX_LIMIT, problems);
+    named.add(f.normalize('NFC'));
   }
   const byName = new Map(Object.entries(limits).map(([f, n]) => [f.normalize('NFC'), n] as const));
   return features.map((feature) => ({ feature, max_sessions: byName.get(feature) ?? null }));
@@ -244,9 +249,7 @@ function throwIf(problems: Record<string, string>): void {
   if (Object.keys(problems).length) throw invalid(problems);
 }
 
-/** Creates a license with a fresh unique key, its features and limits (audited 'license.created'). */
-export async function createLicense(db: Db, actor: Actor, input: LicenseInput, now: number): Promise<License> {
-  const problems: Record<string, string> = {};
+function checkLicenseInput(input: LicenseInput, problems: Record<string, string>) {
   const product = checkText(input.product ?? '', 'product', 200, true, problems);
   const notes = checkText(input.notes, 'notes', 4000, false, problems);
   const features = checkFeatures(input.features, problems) ?? [];
@@ -256,6 +259,24 @@ export async function createLicense(db: Db, actor: Actor, input: LicenseInput, n
   checkLimit(input.selfResetQuota, 'selfResetQuota', 0, 1000, problems);
   checkLimit(input.expiresAt, 'expiresAt', 0, 8.64e15, problems);
   const rows = featureRows(features, input.featureLimits ?? {}, problems);
+  return { product, notes, features, rows };
+}
+
+/**
+ * Every problem of a whole license's fields that needs no database, by field
+ * ("maxHosts", "features.2", "featureLimits.export"); empty when there is none.
+ * A form asks before it saves, so that each field's problem is shown at once.
+ */
+export function licenseInputProblems(input: LicenseInput): Record<string, string> {
+  const problems: Record<string, string> = {};
+  checkLicenseInput(input, problems);
+  return problems;
+}
+
+/** Creates a license with a fresh unique key, its features and limits (audited 'license.created'). */
+export async function createLicense(db: Db, actor: Actor, input: LicenseInput, now: number): Promise<License> {
+  const problems: Record<string, string> = {};
+  const { product, notes, features, rows } = checkLicenseInput(input, problems);
   throwIf(problems);
   return db.transaction().execute(async (trx) => {
     const client = await trx.selectFrom('clients').select(['id', 'name']).where('id', '=', input.clientId).executeTakeFirst();
@@ -370,6 +391,14 @@ export async function updateLicense(db: Db, actor: Actor, id: number, changes: L
     if (changes.suspended !== undefined) await applySuspension(trx, actor, id, changes.suspended, now);
     return (await licenseById(trx, id))!;
   });
+}
+
+/**
+ * How many bound hosts and open sessions the license has above its limits (0 when within). Lowering
+ * a limit frees and closes nothing (it refuses only new captures), so an edit may leave a license above it.
+ */
+export function usageAboveLimits(l: Pick<License, 'boundHosts' | 'maxHosts' | 'liveSessions' | 'maxSessions'>): { hosts: number; sessions: number } {
+  return { hosts: Math.max(0, l.boundHosts - l.maxHosts), sessions: l.maxSessions === null ? 0 : Math.max(0, l.liveSessions - l.maxSessions) };
 }
 
 /**

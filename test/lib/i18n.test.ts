@@ -37,13 +37,27 @@ describe('message catalogue', () => {
   });
 
   it('Russian texts without a plural key read right for 1 and 21 as well', () => {
-    expect(ru('licenses.hosts_of', { bound: 1, max: 1 })).toBe('привязано: 1 из 1');
+    expect(ru.n('licenses.hosts_of', 1, { bound: 1 })).toBe('привязано: 1 из 1');
+    expect(ru.n('licenses.hosts_of', 21, { bound: 5 })).toBe('привязано: 5 из 21');
+    expect(ru.n('cabinet.computers_of', 3, { bound: 0 })).toBe('привязано: 0 из 3');
     expect(ru('cabinet.quota.spent', { quota: 3 })).toBe('Вы использовали все самостоятельные сбросы за последние 30 дней (3 из 3).');
     expect(ru('licenses.sessions.shown', { shown: 20, total: 21 })).toBe('Показано сеансов: 20 из 21');
     expect(ru('api.host_limit_reached', { boundHosts: 1, maxHosts: 1 })).toMatch(/^Лимит компьютеров лицензии исчерпан: привязано 1 из 1\./);
     expect([1, 3, 21].map((n) => ru.n('monitor.done.pools_cleared', n))).toEqual([
       'Пулы пакетов очищены на 1 хосте.', 'Пулы пакетов очищены на 3 хостах.', 'Пулы пакетов очищены на 21 хосте.',
     ]);
+  });
+
+  it('English host counts agree with the limit they are counted against', () => {
+    expect([0, 1, 3].map((bound) => en.n('licenses.hosts_of', 1, { bound }))).toEqual(['0 of 1 host bound', '1 of 1 host bound', '3 of 1 host bound']);
+    expect(en.n('licenses.hosts_of', 2, { bound: 1 })).toBe('1 of 2 hosts bound');
+    expect(en.n('cabinet.computers_of', 1, { bound: 0 })).toBe('0 of 1 computer bound');
+    expect(en.n('cabinet.computers_of', 2, { bound: 2 })).toBe('2 of 2 computers bound');
+  });
+
+  it('plural counts are grouped as each language writes numbers', () => {
+    expect(en.n('monitor.count', 1_234_567)).toBe('1,234,567 sessions');
+    expect(ru.n('monitor.count', 1_234_567)).toBe('1\u00a0234\u00a0567 сеансов');
   });
 
   it('limit refusals read right for any limit, one included', () => {

@@ -7,7 +7,7 @@ import { ListTable } from '../components/table.js';
 import { LockBadge } from '../infobases/parts.js';
 import { Page } from '../layouts/page.js';
 import { HistoryPanel, type HistoryData } from '../licenses/history.js';
-import { ClientHostsTable, LicenseFacts, LicenseState, LicenseStatusCells, LicenseTabs, licenseStatusColumns, SessionsCompact, when } from '../licenses/parts.js';
+import { ClientHostsTable, LicenseFacts, LicenseState, LicenseStatusCells, LicenseTabs, licenseStatusColumns, num, SessionsCompact, when } from '../licenses/parts.js';
 import type { PageContext } from '../page-context.js';
 
 export interface Quota {
@@ -184,7 +184,7 @@ export function CabinetLicensePage(props: {
       </section>
       <section class="card" id="hosts">
         <h2>
-          {t('cabinet.hosts')} <span class="muted">{t('cabinet.hosts_count', { bound: l.boundHosts, max: l.maxHosts })}</span>
+          {t('cabinet.hosts')} <span class="muted">{t('cabinet.hosts_count', { bound: num(ctx, l.boundHosts), max: num(ctx, l.maxHosts) })}</span>
         </h2>
         <QuotaNote ctx={ctx} license={l} quota={quota} nextAt={props.nextResetAt} supportContact={props.supportContact} />
         <ClientHostsTable ctx={ctx} hosts={props.hosts} resetAction={quota.remaining > 0 ? (hostId) => `${base}/hosts/${hostId}/reset` : null} />

@@ -4,7 +4,7 @@ import { Notice, PostForm } from '../components/form.js';
 import { Page } from '../layouts/page.js';
 import type { PageContext } from '../page-context.js';
 import { HistoryPanel, type HistoryData } from './history.js';
-import { HostsTable, LicenseFacts, LicenseState, LicenseTabs, SessionsCompact } from './parts.js';
+import { HostsTable, hostsOf, LicenseFacts, LicenseState, LicenseTabs, SessionsCompact } from './parts.js';
 import { TYPED_TEXT_MAX } from '../../src/lib/forms.js';
 
 export interface LicenseCardData {
@@ -98,7 +98,7 @@ export function LicenseCardPage(props: {
       </div>
       <section class="card" id="hosts">
         <h2>
-          {t('licenses.hosts.title')} <span class="muted">{t('licenses.hosts_of', { bound: l.boundHosts, max: l.maxHosts })}</span>
+          {t('licenses.hosts.title')} <span class="muted">{hostsOf(ctx, l)}</span>
         </h2>
         <p class="muted">{t('licenses.hosts.reset_hint')}</p>
         <HostsTable ctx={ctx} hosts={data.hosts} resetAction={(hostId) => `${base}/hosts/${hostId}/reset`} />

@@ -7,7 +7,28 @@ export type LicenseFormField = (typeof LICENSE_FORM_FIELDS)[number];
 
 export interface LicenseFormState {
   values: Record<LicenseFormField, string>;
-  errors: Partial<Record<LicenseFormField, string>>;
+  /** Every problem of each field, said beside it (features: one per bad line). */
+  errors: Partial<Record<LicenseFormField, string[]>>;
+}
+
+/** The ids of a field's error messages: "f-x-error", then "f-x-error-2"… */
+const errorIds = (id: string, messages: readonly string[] | undefined) => (messages ?? []).map((_, i) => (i === 0 ? `${id}-error` : `${id}-error-${i + 1}`));
+
+/** What a field's aria-describedby names: its error messages first, then its hint. */
+const describedBy = (id: string, messages: readonly string[] | undefined, hint: boolean) =>
+  [...errorIds(id, messages), ...(hint ? [`${id}-hint`] : [])].join(' ') || undefined;
+
+function FieldErrors(props: { id: string; messages: readonly string[] | undefined }) {
+  const ids = errorIds(props.id, props.messages);
+  return (
+    <>
+      {(props.messages ?? []).map((m, i) => (
+        <p class="field-error" id={ids[i]}>
+          {m}
+        </p>
+      ))}
+    </>
+  );
 }
 
 function Input(props: {
@@ -22,10 +43,10 @@ function Input(props: {
   maxlength?: number;
 }) {
   const { form, name } = props;
-  const error = form.errors[name];
+  const errors = form.errors[name];
   const id = `f-${name}`;
   return (
-    <div class={error ? 'field invalid' : 'field'}>
+    <div class={errors ? 'field invalid' : 'field'}>
       <label for={id}>{props.label}</label>
       <input
         id={id}
@@ -35,14 +56,10 @@ function Input(props: {
         required={props.required}
         min={props.min}
         maxlength={props.maxlength}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={error ? `${id}-error` : props.hint ? `${id}-hint` : undefined}
+        aria-invalid={errors ? 'true' : undefined}
+        aria-describedby={describedBy(id, errors, !!props.hint)}
       />
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
+      <FieldErrors id={id} messages={errors} />
       {props.hint && <small id={`${id}-hint`}>{props.hint}</small>}
     </div>
   );
@@ -74,11 +91,11 @@ export function LicenseFormPage(props: {
         {mode === 'create' ? (
           <div class={clientError ? 'field invalid' : 'field'}>
             <label for="f-clientId">{t('licenses.field.client')}</label>
-            <select id="f-clientId" name="clientId" required aria-invalid={clientError ? 'true' : undefined}>
+            <select id="f-clientId" name="clientId" required aria-invalid={clientError ? 'true' : undefined} aria-describedby={describedBy('f-clientId', clientError, false)}>
               <option value="">{t('licenses.choose_client')}</option>
               <ClientOptions clients={props.clients} selected={form.values.clientId} />
             </select>
-            {clientError && <p class="field-error">{clientError}</p>}
+            <FieldErrors id="f-clientId" messages={clientError} />
           </div>
         ) : (
           <dl class="props">
@@ -91,10 +108,16 @@ export function LicenseFormPage(props: {
         <Input ctx={ctx} form={form} name="product" label={t('licenses.field.product')} required maxlength={200} />
         <div class={form.errors.features ? 'field invalid' : 'field'}>
           <label for="f-features">{t('licenses.field.features')}</label>
-          <textarea id="f-features" name="features" rows={5} aria-describedby="f-features-hint" aria-invalid={form.errors.features ? 'true' : undefined}>
+          <textarea
+            id="f-features"
+            name="features"
+            rows={5}
+            aria-describedby={describedBy('f-features', form.errors.features, true)}
+            aria-invalid={form.errors.features ? 'true' : undefined}
+          >
             {form.values.features}
           </textarea>
-          {form.errors.features && <p class="field-error">{form.errors.features}</p>}
+          <FieldErrors id="f-features" messages={form.errors.features} />
           <small id="f-features-hint">{t('licenses.form.features_hint')}</small>
         </div>
         <div class="grid2">
@@ -120,10 +143,17 @@ export function LicenseFormPage(props: {
         </div>
         <div class={form.errors.notes ? 'field invalid' : 'field'}>
           <label for="f-notes">{t('licenses.field.notes')}</label>
-          <textarea id="f-notes" name="notes" rows={3} maxlength={4000}>
+          <textarea
+            id="f-notes"
+            name="notes"
+            rows={3}
+            maxlength={4000}
+            aria-invalid={form.errors.notes ? 'true' : undefined}
+            aria-describedby={describedBy('f-notes', form.errors.notes, false)}
+          >
             {form.values.notes}
           </textarea>
-          {form.errors.notes && <p class="field-error">{form.errors.notes}</p>}
+          <FieldErrors id="f-notes" messages={form.errors.notes} />
         </div>
         <p>
           <button class="primary">{mode === 'create' ? t('common.create') : t('common.save')}</button>{' '}

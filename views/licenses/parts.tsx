@@ -1,4 +1,4 @@
-import { formatDateTime } from '../../src/lib/format.js';
+import { formatCount, formatDateTime } from '../../src/lib/format.js';
 import type { ClientHost } from '../../src/models/cabinet.js';
 import type { BoundHost, License } from '../../src/models/licenses.js';
 import type { SessionBrief } from '../../src/models/session-briefs.js';
@@ -15,6 +15,15 @@ import { TYPED_TEXT_MAX } from '../../src/lib/forms.js';
  */
 export type Audience = 'staff' | 'client';
 export const audienceOf = (ctx: PageContext): Audience => (ctx.user?.role === 'client' ? 'client' : 'staff');
+
+/** A count as the viewer's language groups it: "1,000,000" / "1 000 000". */
+export const num = (ctx: PageContext, n: number): string => formatCount(n, ctx.locale);
+
+/** "1 of 3 hosts bound" ("computers", for a client), the noun agreeing with the limit. */
+export function hostsOf(ctx: PageContext, license: Pick<License, 'boundHosts' | 'maxHosts'>): string {
+  const key = audienceOf(ctx) === 'client' ? 'cabinet.computers_of' : 'licenses.hosts_of';
+  return ctx.t.n(key, license.maxHosts, { bound: num(ctx, license.boundHosts) });
+}
 
 /** A date and time in the viewer's zone; '' for none. */
 export function when(ctx: PageContext, ms: number | null | undefined): string {
@@ -55,8 +64,7 @@ export function LicenseState(props: { ctx: PageContext; license: Pick<License, '
 export function HostsUsage(props: { ctx: PageContext; license: Pick<License, 'boundHosts' | 'maxHosts'> }) {
   const { boundHosts, maxHosts } = props.license;
   const full = boundHosts >= maxHosts;
-  const key = audienceOf(props.ctx) === 'client' ? 'cabinet.computers_of' : 'licenses.hosts_of';
-  return <span class={full ? 'badge warn' : undefined}>{props.ctx.t(key, { bound: boundHosts, max: maxHosts })}</span>;
+  return <span class={full ? 'badge warn' : undefined}>{hostsOf(props.ctx, props.license)}</span>;
 }
 
 /** The heads over LicenseStatusCells. */
@@ -78,7 +86,7 @@ export function LicenseStatusCells(props: { ctx: PageContext; license: Pick<Lice
       <td>
         <HostsUsage ctx={ctx} license={l} />
       </td>
-      <td class="num">{l.liveSessions}</td>
+      <td class="num">{num(ctx, l.liveSessions)}</td>
       <td class="nowrap">{l.expiresAt === null ? <span class="muted">{ctx.t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
     </>
   );
@@ -167,7 +175,7 @@ export function HostsTable(props: { ctx: PageContext; hosts: BoundHost[]; resetA
           </td>
           <td class="nowrap">{when(ctx, h.boundAt)}</td>
           <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
-          <td class="num">{h.liveSessions}</td>
+          <td class="num">{num(ctx, h.liveSessions)}</td>
           {props.resetAction && (
             <td>
               <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h.machine, `#${h.id}`)} liveSessions={h.liveSessions} />
@@ -205,7 +213,7 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
           <td class="mono">{h.shortHash}</td>
           <td class="nowrap">{when(ctx, h.boundAt)}</td>
           <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
-          <td class="num">{h.liveSessions}</td>
+          <td class="num">{num(ctx, h.liveSessions)}</td>
           {/* class "reset": on a phone this cell stays in view at the table's right edge (public/app.css). */}
           <td class="reset">
             {props.resetAction ? (
@@ -308,7 +316,7 @@ export function SessionsCompact(props: {
       />
       {sessions.length < total && (
         <p class="muted sessions-cut">
-          {t('licenses.sessions.shown', { shown: sessions.length, total })} ·{' '}
+          {t('licenses.sessions.shown', { shown: num(ctx, sessions.length), total: num(ctx, total) })} ·{' '}
           <a href={props.monitorHref}>{t('licenses.sessions.open_monitor')}</a>
         </p>
       )}
@@ -356,7 +364,7 @@ export function LicenseFacts(props: {
               <li>
                 <code>{f}</code>{' '}
                 <span class="muted">
-                  {l.featureLimits[f] !== undefined ? t('licenses.features.limit', { n: l.featureLimits[f] }) : t('licenses.features.unlimited')}
+                  {l.featureLimits[f] !== undefined ? t('licenses.features.limit', { n: num(ctx, l.featureLimits[f]) }) : t('licenses.features.unlimited')}
                 </span>
               </li>
             ))}
@@ -369,13 +377,13 @@ export function LicenseFacts(props: {
       </dd>
       <dt>{t('licenses.field.max_sessions')}</dt>
       <dd>
-        {l.maxSessions === null ? t('licenses.unlimited') : l.maxSessions} <span class="muted">{t('licenses.live_now', { n: l.liveSessions })}</span>
+        {l.maxSessions === null ? t('licenses.unlimited') : num(ctx, l.maxSessions)} <span class="muted">{t('licenses.live_now', { n: num(ctx, l.liveSessions) })}</span>
       </dd>
       <dt>{t('licenses.field.expires')}</dt>
       <dd>{l.expiresAt === null ? t('licenses.never_expires') : when(ctx, l.expiresAt)}</dd>
       <dt>{t('licenses.field.quota')}</dt>
       <dd>
-        {quota.quota === 0 ? t('licenses.quota.none') : t('licenses.quota.usage', { used: quota.used, quota: quota.quota, remaining: quota.remaining })}
+        {quota.quota === 0 ? t('licenses.quota.none') : t('licenses.quota.usage', { used: num(ctx, quota.used), quota: num(ctx, quota.quota), remaining: num(ctx, quota.remaining) })}
         {props.quotaIsDefault && <span class="muted"> {t('licenses.quota.default')}</span>}
       </dd>
     </dl>

@@ -88,7 +88,18 @@ const optText = () => z.preprocess((v) => (v === '' ? undefined : v), str().opti
 const id = () => z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const time = () => isoTime().transform((s) => Date.parse(s));
 const featureLimits = () => ownRecord(z.string(), count(1, MAX_LIMIT), 'api.v.feature_limits');
-const features = () => z.array(text(128).refine((f) => !isDotName(f), { message: 'api.v.feature_dots' })).max(200);
+const features = () =>
+  z
+    .array(text(128).refine((f) => !isDotName(f), { message: 'api.v.feature_dots' }))
+    .max(200)
+    .superRefine((list, ctx) => {
+      // Named twice is a mistake to report, not to merge: the models refuse it too.
+      const seen = new Set<string>();
+      list.forEach((f, i) => {
+        if (seen.has(f.normalize('NFC'))) ctx.addIssue({ code: 'custom', path: [i], message: 'api.v.duplicate_feature' });
+        seen.add(f.normalize('NFC'));
+      });
+    });
 
 /** Feature limits must name the license's features (the model checks it again, in English). */
 function checkLimitsNamed(features: string[], limits: Record<string, number> | null | undefined): void {

@@ -6,6 +6,7 @@ import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/lis
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
 import { AppError, errorDetail, notFound } from '../../lib/errors.js';
+import { formatCount } from '../../lib/format.js';
 import { countParam, dateTimeField, dateTimeFieldError, field, typedText } from '../../lib/forms.js';
 import { isDotName } from '../../lib/path-segment.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
@@ -19,10 +20,12 @@ import {
   createLicense,
   hostById,
   licenseById,
+  licenseInputProblems,
   listLicenses,
   selfResetStatus,
   setLicenseSuspended,
   updateLicense,
+  usageAboveLimits,
   type License,
   type LicenseChanges,
 } from '../../models/licenses.js';
@@ -129,32 +132,49 @@ const wholeNumber = (s: string): number | null => (s === '' ? null : /^\d{1,9}$/
 /** A browser sends a textarea's line breaks as CRLF, whatever they were when shown. */
 const sameLines = (sent: string, shown: string | null) => sent.replace(/\r\n?/g, '\n') === (shown ?? '').replace(/\r\n?/g, '\n');
 
+type FormErrors = LicenseFormState['errors'];
+
+/** Adds a field's message (once: three lines of one name say it once). */
+function addError(errors: FormErrors, field: LicenseFormField, message: string): void {
+  const list = (errors[field] ??= []);
+  if (!list.includes(message)) list.push(message);
+}
+
+/** A name as a message quotes it: a pasted paragraph is cut. */
+const quoted = (name: string) => ([...name].length > 40 ? `${[...name].slice(0, 40).join('')}…` : name);
+
 /**
  * Reads the form into the model's input. Features are one per line, "name" or
  * "name = limit". Problems the model cannot see (syntax, dates) are returned.
  * When editing, a field sent back as it was shown keeps the stored value.
  */
-function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, shown?: License): { input: ParsedLicenseForm; errors: LicenseFormState['errors'] } {
+function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, shown?: License): { input: ParsedLicenseForm; errors: FormErrors } {
   const t = c.var.t;
-  const errors: LicenseFormState['errors'] = {};
+  const errors: FormErrors = {};
   const features: string[] = [];
   const limits: [string, number][] = [];
+  const named = new Set<string>();
+  // Every bad line is named, not only the last one read.
   for (const raw of v.features.split(/\r?\n/)) {
     const line = raw.trim();
     if (!line) continue;
     const eq = line.lastIndexOf('=');
     const name = (eq < 0 ? line : line.slice(0, eq)).trim();
     const limit = eq < 0 ? null : line.slice(eq + 1).trim();
-    if (!name || (limit !== null && !/^\d{1,7}$/.test(limit))) {
-      errors.features = t('licenses.form.error.feature_line', { line });
+    if (!name) {
+      addError(errors, 'features', t('licenses.form.error.feature_line', { line: quoted(line) }));
       continue;
     }
-    if (isDotName(name)) {
-      errors.features = t('licenses.form.error.feature_dots');
-      continue;
+    // The model's sameness: "café" typed two ways is one feature.
+    const twice = named.has(name.normalize('NFC'));
+    named.add(name.normalize('NFC'));
+    if (twice) addError(errors, 'features', t('licenses.form.error.feature_twice', { name: quoted(name) }));
+    else if (limit !== null && !/^\d{1,7}$/.test(limit)) addError(errors, 'features', t('licenses.form.error.feature_limit', { name: quoted(name) }));
+    else if (isDotName(name)) addError(errors, 'features', t('licenses.form.error.feature_dots'));
+    else {
+      features.push(name);
+      if (limit !== null) limits.push([name, Number(limit)]);
     }
-    features.push(name);
-    if (limit !== null) limits.push([name, Number(limit)]);
   }
   // Entries, not assignments: a feature may be called "__proto__".
   const featureLimits: Record<string, number> = Object.fromEntries(limits);
@@ -162,13 +182,20 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
   if (v.expiresAt) {
     const r = dateTimeField(v.expiresAt, c.var.timeZone, shown?.expiresAt);
     if ('at' in r) expiresAt = r.at;
-    else errors.expiresAt = dateTimeFieldError(r, t, 'licenses.form.error.date', c.var.timeZone, now(c));
+    else addError(errors, 'expiresAt', dateTimeFieldError(r, t, 'licenses.form.error.date', c.var.timeZone, now(c)));
+  }
+  // An expiry typed in the past is a typo (2025 for 2027): the client would be refused at once. A guard
+  // for a person typing, not a rule of the model: the admin API takes any date, so that an integration
+  // can import the licenses of an older system, expired ones included (the demo does). An expired
+  // license's expiry left as it was still saves: its other terms may be edited.
+  if (expiresAt !== null && expiresAt !== shown?.expiresAt && expiresAt <= now(c)) {
+    addError(errors, 'expiresAt', t(shown ? 'licenses.form.error.expires_past_edit' : 'licenses.form.error.expires_past'));
   }
   const maxHosts = wholeNumber(v.maxHosts);
   return {
     errors,
     input: {
-      clientId: /^\d{1,15}$/.test(v.clientId) ? Number(v.clientId) : 0,
+      clientId: shown ? shown.clientId : /^\d{1,15}$/.test(v.clientId) ? Number(v.clientId) : 0,
       product: v.product,
       features,
       featureLimits,
@@ -181,18 +208,35 @@ function parseLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, sh
   };
 }
 
-/** The model's field problems as the form's messages, in the viewer's language. */
-function modelErrors(c: AppContext, e: unknown): LicenseFormState['errors'] {
-  if (!(e instanceof AppError) || e.code !== 'invalid_request') throw e;
+/** The model's field problems as the form's messages, in the viewer's language, added to `errors`. */
+function addModelProblems(c: AppContext, fields: Record<string, string>, input: ParsedLicenseForm, errors: FormErrors): FormErrors {
   const t = c.var.t;
-  const errors: LicenseFormState['errors'] = {};
-  for (const key of Object.keys((e.details.fields ?? {}) as Record<string, string>)) {
+  for (const [key, problem] of Object.entries(fields)) {
     const [head, ...rest] = key.split('.');
-    if (head === 'featureLimits') errors.features = t('licenses.form.error.feature_limit', { name: rest.join('.') });
-    else if (head === 'features') errors.features = t('licenses.form.error.features');
-    else if ((LICENSE_FORM_FIELDS as readonly string[]).includes(head)) errors[head as LicenseFormField] = t(`licenses.form.error.${head}`);
+    if (head === 'featureLimits') addError(errors, 'features', t('licenses.form.error.feature_limit', { name: quoted(rest.join('.')) }));
+    else if (head === 'features' && rest.length) {
+      // "features.3": the input's fourth feature.
+      const name = quoted(input.features[Number(rest[0])] ?? '');
+      addError(errors, 'features', t(problem === 'api.v.duplicate_feature' ? 'licenses.form.error.feature_twice' : 'licenses.form.error.feature_name', { name }));
+    } else if (head === 'features') addError(errors, 'features', t('licenses.form.error.features'));
+    else if ((LICENSE_FORM_FIELDS as readonly string[]).includes(head)) addError(errors, head as LicenseFormField, t(`licenses.form.error.${head}`));
   }
-  if (!Object.keys(errors).length) errors.product = t('error.bad_request', { detail: errorDetail(e, t) });
+  return errors;
+}
+
+/** The form's input and every problem of it at once: what the form reads and what the model's rules say. */
+function checkLicenseForm(c: AppContext, v: Record<LicenseFormField, string>, shown?: License): { input: ParsedLicenseForm; errors: FormErrors } {
+  const { input, errors } = parseLicenseForm(c, v, shown);
+  if (!input.clientId) addError(errors, 'clientId', c.var.t('licenses.form.error.clientId'));
+  addModelProblems(c, licenseInputProblems({ ...input, maxHosts: input.maxHosts as number }), input, errors);
+  return { input, errors };
+}
+
+/** A refusal of the model at saving (a client deleted meanwhile) as the form's messages. */
+function modelErrors(c: AppContext, e: unknown, input: ParsedLicenseForm): FormErrors {
+  if (!(e instanceof AppError) || e.code !== 'invalid_request') throw e;
+  const errors = addModelProblems(c, (e.details.fields ?? {}) as Record<string, string>, input, {});
+  if (!Object.keys(errors).length) errors.product = [c.var.t('error.bad_request', { detail: errorDetail(e, c.var.t) })];
   return errors;
 }
 
@@ -226,18 +270,13 @@ licensesRoutes.get('/licenses/new', adminOnly, (c) => {
 
 licensesRoutes.post('/licenses', adminOnly, async (c) => {
   const values = formValues(await c.req.parseBody());
-  const { input, errors } = parseLicenseForm(c, values);
-  if (!input.clientId) errors.clientId = c.var.t('licenses.form.error.clientId');
-  // A new license expired from the start is a typo (2025 for 2027), and its client would be refused at once.
-  // A guard for a person typing, not a rule of the model: the admin API takes any date, so that an
-  // integration can import the licenses of an older system, expired ones included (the demo does).
-  if (input.expiresAt !== null && input.expiresAt <= now(c)) errors.expiresAt = c.var.t('licenses.form.error.expires_past');
+  const { input, errors } = checkLicenseForm(c, values);
   if (Object.keys(errors).length) return formPage(c, 400, 'create', { values, errors });
   try {
     const license = await createLicense(c.var.deps.db, actor(c), { ...input, maxHosts: input.maxHosts as number }, now(c));
     return c.redirect(`/licenses/${license.id}?done=created`, 303);
   } catch (e) {
-    return formPage(c, 400, 'create', { values, errors: modelErrors(c, e) });
+    return formPage(c, 400, 'create', { values, errors: modelErrors(c, e, input) });
   }
 });
 
@@ -263,7 +302,7 @@ licensesRoutes.get(`/licenses/:id${ID}/edit`, adminOnly, async (c) => {
 licensesRoutes.post(`/licenses/:id${ID}`, adminOnly, async (c) => {
   const l = await licenseOr404(c);
   const values = formValues(await c.req.parseBody());
-  const { input, errors } = parseLicenseForm(c, values, l);
+  const { input, errors } = checkLicenseForm(c, values, l);
   if (Object.keys(errors).length) return formPage(c, 400, 'edit', { values, errors }, l);
   const changes: LicenseChanges = {
     product: input.product,
@@ -275,12 +314,16 @@ licensesRoutes.post(`/licenses/:id${ID}`, adminOnly, async (c) => {
     selfResetQuota: input.selfResetQuota,
     notes: input.notes,
   };
+  let saved: License;
   try {
-    await updateLicense(c.var.deps.db, actor(c), l.id, changes, now(c));
+    saved = await updateLicense(c.var.deps.db, actor(c), l.id, changes, now(c));
   } catch (e) {
-    return formPage(c, 400, 'edit', { values, errors: modelErrors(c, e) }, l);
+    return formPage(c, 400, 'edit', { values, errors: modelErrors(c, e, input) }, l);
   }
-  return c.redirect(`/licenses/${l.id}?done=updated`, 303);
+  // A limit changed to below what is in use: the card says so, and that nothing was freed or closed.
+  const above = usageAboveLimits(saved);
+  const over = [saved.maxHosts !== l.maxHosts && above.hosts > 0 && 'hosts', saved.maxSessions !== l.maxSessions && above.sessions > 0 && 'sessions'].filter(Boolean);
+  return c.redirect(`/licenses/${l.id}?done=updated${over.length ? `&over=${over.join(',')}` : ''}`, 303);
 });
 
 // ---- the card ----
@@ -309,6 +352,24 @@ export function doneNotice(c: AppContext, area: string, done: Set<string>): stri
   return n === null ? null : c.var.t.n(key, n);
 }
 
+/**
+ * After an edit that left the license above a limit it changed (`&over=hosts,sessions`): how far
+ * above, from the license itself, not from the URL; and that nothing was freed or closed.
+ */
+function overLimitNotice(c: AppContext, l: License): string | null {
+  if (c.req.query('done') !== 'updated') return null;
+  const named = (c.req.query('over') ?? '').split(',');
+  const above = usageAboveLimits(l);
+  const t = c.var.t;
+  const count = (n: number) => formatCount(n, t.locale);
+  const parts: string[] = [];
+  if (named.includes('hosts') && above.hosts) parts.push(t.n('licenses.done.over_hosts', l.boundHosts, { over: count(above.hosts), max: count(l.maxHosts) }));
+  if (named.includes('sessions') && above.sessions && l.maxSessions !== null) {
+    parts.push(t.n('licenses.done.over_sessions', l.liveSessions, { over: count(above.sessions), max: count(l.maxSessions) }));
+  }
+  return parts.length ? [t('licenses.done.updated'), ...parts, t('licenses.done.over_note')].join(' ') : null;
+}
+
 async function cardPage(c: AppContext, license: License, status: 200 | 400 | 409 = 200, error: string | null = null) {
   const { db } = c.var.deps;
   const data = await licenseCardData(db, license, now(c));
@@ -319,7 +380,7 @@ async function cardPage(c: AppContext, license: License, status: 200 | 400 | 409
       quotaIsDefault={license.selfResetQuota === null}
       now={now(c)}
       isAdmin={isAdmin(c)}
-      notice={error ? null : doneNotice(c, 'licenses', DONE)}
+      notice={error ? null : (overLimitNotice(c, data.license) ?? doneNotice(c, 'licenses', DONE))}
       error={error}
     />,
     status,

@@ -21,7 +21,7 @@ describe('admin API: licenses', () => {
       .send({
         clientId: client.id,
         product: 'Payroll',
-        features: ['reports', 'export', 'reports'],
+        features: ['reports', 'export'],
         featureLimits: { export: 2 },
         maxHosts: 3,
         maxSessions: 10,
@@ -94,6 +94,37 @@ describe('admin API: licenses', () => {
     }
     expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(0);
     expect(await t.db.selectFrom('license_features').selectAll().execute()).toHaveLength(0);
+  });
+
+  it('refuses a feature named twice (after NFC) on create and edit with 400 naming it, rather than merging', async () => {
+    const client = await adminClient(t);
+    const lic = await adminLicense(t, { clientId: client.id, features: ['export'], featureLimits: { export: 2 } });
+    const cafe = 'caf\u00e9';
+    const cafeNfd = 'cafe\u0301';
+    const requests = [
+      () => t.request.post('/api/v1/admin/licenses').set(admin).send({ clientId: client.id, product: 'P', maxHosts: 1, features: ['export', 'report', 'report'] }),
+      () => t.request.post('/api/v1/admin/licenses').set(admin).send({ clientId: client.id, product: 'P', maxHosts: 1, features: [cafe, 'export', cafeNfd] }),
+      () => t.request.patch(`/api/v1/admin/licenses/${lic.id}`).set(admin).send({ features: ['export', 'report', 'report'] }),
+      () => t.request.patch(`/api/v1/admin/licenses/${lic.id}`).set(admin).send({ features: [cafe, 'export', cafeNfd], featureLimits: { export: 5 } }),
+    ];
+    const fields = ['features.2', 'features.2', 'features.2', 'features.2'];
+    for (const [i, send] of requests.entries()) {
+      const res = await send();
+      expect(res.status, String(i)).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+      expect(res.body.error.details.fields, String(i)).toEqual({ [fields[i]]: 'names the same feature as an earlier one (after Unicode NFC normalisation); give each feature once' });
+    }
+    // Two limits for one feature (the same name in two Unicode forms) are refused the same way.
+    const limits = await t.request
+      .post('/api/v1/admin/licenses')
+      .set(admin)
+      .send({ clientId: client.id, product: 'P', maxHosts: 1, features: [cafe], featureLimits: { [cafe]: 2, [cafeNfd]: 5 } });
+    expect(limits.status).toBe(400);
+    expect(limits.body.error.details.fields).toHaveProperty([`featureLimits.${cafeNfd}`]);
+    expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(1);
+    const feats = await t.db.selectFrom('license_features').select(['feature', 'max_sessions']).where('license_id', '=', lic.id).execute();
+    expect(feats).toEqual([{ feature: 'export', max_sessions: 2 }]);
+    expect(await auditRows(t, 'license.updated')).toHaveLength(0);
   });
 
   it('lists with filters by client, key and product, and pages; support may read', async () => {

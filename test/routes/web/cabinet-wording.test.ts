@@ -54,6 +54,10 @@ describe('client cabinet wording and layout', () => {
     expect(heads(home.text)).toContain('Computers');
     expect(heads(home.text)).toContain('Computer');
     expect(home.text).toContain('1 of 3 computers bound');
+    // The noun agrees with the limit.
+    await t.db.updateTable('licenses').set({ max_hosts: 1 }).where('id', '=', lic.id).execute();
+    expect((await get(c, '/cabinet')).text).toContain('1 of 1 computer bound');
+    await t.db.updateTable('licenses').set({ max_hosts: 3 }).where('id', '=', lic.id).execute();
 
     const card = await get(c, `/cabinet/licenses/${lic.id}`);
     expect(card.text).toContain('<dt>Computers</dt>');

@@ -18,6 +18,15 @@ function formFields(html: string): Record<string, string> {
   return values;
 }
 
+/** The messages a field is described by (its error messages and hint), after checking it is marked invalid. */
+function fieldProblems(html: string, id: string): string[] {
+  const el = new RegExp(`<(?:input|textarea|select)\\b[^>]*\\sid="${id}"[^>]*>`).exec(html)?.[0];
+  expect(el, id).toBeDefined();
+  expect(el, id).toContain('aria-invalid="true"');
+  const ids = (/\saria-describedby="([^"]*)"/.exec(el!)?.[1] ?? '').split(' ').filter((x) => x && !x.endsWith('-hint'));
+  return ids.map((x) => new RegExp(`<p class="field-error" id="${x}">([^<]*)</p>`).exec(html)?.[1] ?? `(no message ${x})`);
+}
+
 describe('license pages', () => {
   let t: TestApp;
   beforeEach(async () => {
@@ -161,6 +170,35 @@ describe('license pages', () => {
       expect(res.text).not.toContain(`/licenses/${lic.id}/suspend`);
     });
 
+    it('says "host" or "hosts" as the limit asks, and writes counts with the language\'s grouping', async () => {
+      const client = await adminClient(t, 'Acme Ltd');
+      const one = await adminLicense(t, { clientId: client.id, maxHosts: 1 });
+      const over = await adminLicense(t, { clientId: client.id, maxHosts: 3 });
+      for (let i = 0; i < 3; i++) await insertHost(t, over.id);
+      await t.db.updateTable('licenses').set({ max_hosts: 1 }).where('id', '=', over.id).execute();
+      const big = await adminLicense(t, { clientId: client.id, maxHosts: 1_000_000, maxSessions: 1_000_000, features: ['export'], featureLimits: { export: 1_000_000 } });
+      const s = await loginAs(t, 'support');
+
+      const card = (await get(s, `/licenses/${one.id}`)).text;
+      expect(card).toContain('<span class="muted">0 of 1 host bound</span>'); // the Bound hosts header
+      expect(card).toContain('<dd><span>0 of 1 host bound</span></dd>');
+      const overCard = (await get(s, `/licenses/${over.id}`)).text;
+      expect(overCard).toContain('<span class="muted">3 of 1 host bound</span>');
+      expect(overCard).toContain('<span class="badge warn">3 of 1 host bound</span>');
+      const bigCard = (await get(s, `/licenses/${big.id}`)).text;
+      expect(bigCard).toContain('<span class="muted">0 of 1,000,000 hosts bound</span>');
+      expect(bigCard).toContain('<dd>1,000,000 <span class="muted">(0 open now)</span></dd>');
+      expect(bigCard).toContain('at most 1,000,000 at once');
+      const list = (await get(s, `/licenses?client=${client.id}`)).text;
+      for (const text of ['0 of 1 host bound', '3 of 1 host bound', '0 of 1,000,000 hosts bound']) expect(list).toContain(text);
+
+      const ru = (url: string) => t.request.get(url).set('Cookie', `${s.cookie}; sm_lang=ru`);
+      const ruCard = (await ru(`/licenses/${big.id}`)).text;
+      expect(ruCard).toContain('привязано: 0 из 1\u00a0000\u00a0000');
+      expect(ruCard).toContain('не больше 1\u00a0000\u00a0000 одновременно');
+      expect((await ru(`/licenses/${over.id}`)).text).toContain('привязано: 3 из 1');
+    });
+
     it('shows admins Edit and Suspend; an unknown or malformed id is 404', async () => {
       const lic = await adminLicense(t);
       const s = await loginAs(t, 'admin');
@@ -237,7 +275,7 @@ describe('license pages', () => {
       const res = await post(s, '/licenses', { clientId: String(client.id), product: '', features: 'export = lots', maxHosts: '0', expiresAt: 'soon' });
       expect(res.status).toBe(400);
       expect(res.text).toContain('Please correct the marked fields.');
-      expect(res.text).toContain('Cannot read &quot;export = lots&quot;');
+      expect(res.text).toContain('The limit of &quot;export&quot; must be a whole number from 1 to 1,000,000.');
       expect(res.text).toContain('Not a valid date and time.');
       const model = await post(s, '/licenses', { clientId: String(client.id), product: '', features: 'export', maxHosts: '0' });
       expect(model.status).toBe(400);
@@ -254,6 +292,97 @@ describe('license pages', () => {
       expect(noClient.text).toContain('Choose a client.');
       expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(0);
       expect(await auditRows(t, 'license.created')).toHaveLength(before.length);
+    });
+
+    it('shows every problem at once beside its field, every bad feature line named, and keeps what was typed', async () => {
+      const client = await adminClient(t);
+      const s = await loginAs(t, 'admin');
+      // What a script or an old browser sends past the inputs' own checks.
+      const sent = {
+        clientId: String(client.id),
+        product: 'Payroll',
+        features: 'export = -1\r\nimport = 2.5\r\n= 3\r\nreport=abc\r\nreports',
+        maxHosts: '-1',
+        maxSessions: '2.5',
+        expiresAt: '2020-01-01T10:00',
+        selfResetQuota: '-3',
+        notes: 'Signed',
+      };
+      const res = await post(s, '/licenses', sent);
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Please correct the marked fields.');
+      expect(fieldProblems(res.text, 'f-features')).toEqual([
+        'The limit of &quot;export&quot; must be a whole number from 1 to 1,000,000.',
+        'The limit of &quot;import&quot; must be a whole number from 1 to 1,000,000.',
+        'Cannot read &quot;= 3&quot;: write a name, optionally followed by &quot;= N&quot;.',
+        'The limit of &quot;report&quot; must be a whole number from 1 to 1,000,000.',
+      ]);
+      expect(fieldProblems(res.text, 'f-maxHosts')).toEqual(['Enter a whole number from 1 to 1,000,000.']);
+      expect(fieldProblems(res.text, 'f-maxSessions')).toEqual(['Leave empty or enter a whole number from 1 to 1,000,000.']);
+      expect(fieldProblems(res.text, 'f-selfResetQuota')).toEqual(['Leave empty or enter a whole number from 0 to 1000.']);
+      expect(fieldProblems(res.text, 'f-expiresAt')[0]).toMatch(/^This time has passed/);
+      // The fields' hints are still read after their problems.
+      expect(res.text).toMatch(/id="f-features"[^>]*aria-describedby="f-features-error f-features-error-2 f-features-error-3 f-features-error-4 f-features-hint"/);
+      // Everything as typed, to correct rather than retype.
+      const kept = formFields(res.text);
+      for (const f of ['maxHosts', 'maxSessions', 'expiresAt', 'selfResetQuota', 'product', 'notes'] as const) expect(kept[f], f).toBe(sent[f]);
+      expect(kept.features.replace(/\r\n/g, '\n')).toBe(sent.features.replace(/\r\n/g, '\n'));
+      expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(0);
+
+      // The same on edit.
+      const lic = await adminLicense(t, { clientId: client.id });
+      const edit = await post(s, `/licenses/${lic.id}`, { ...sent, expiresAt: '' });
+      expect(edit.status).toBe(400);
+      expect(fieldProblems(edit.text, 'f-features')).toHaveLength(4);
+      for (const id of ['f-maxHosts', 'f-maxSessions', 'f-selfResetQuota']) expect(fieldProblems(edit.text, id), id).toHaveLength(1);
+      expect(await licenseRow(lic.id)).toMatchObject({ max_hosts: 2, max_sessions: null, self_reset_quota: null });
+    });
+
+    it('refuses a feature listed twice (also in another Unicode form), naming it, instead of keeping one of its limits', async () => {
+      const client = await adminClient(t);
+      const s = await loginAs(t, 'admin');
+      const features = 'export = 2\nexport = 5\nreport\nreport\ncaf\u00e9\ncafe\u0301 = 1';
+      const res = await post(s, '/licenses', { clientId: String(client.id), product: 'P', maxHosts: '1', features });
+      expect(res.status).toBe(400);
+      expect(fieldProblems(res.text, 'f-features')).toEqual([
+        '&quot;export&quot; is listed more than once: keep one line for it, with the limit it should have.',
+        '&quot;report&quot; is listed more than once: keep one line for it, with the limit it should have.',
+        '&quot;cafe\u0301&quot; is listed more than once: keep one line for it, with the limit it should have.',
+      ]);
+      expect(formFields(res.text).features).toBe(features);
+      expect(await t.db.selectFrom('licenses').selectAll().execute()).toHaveLength(0);
+
+      const lic = await adminLicense(t, { clientId: client.id, features: ['export'], featureLimits: { export: 2 } });
+      const ru = await t.request
+        .post(`/licenses/${lic.id}`)
+        .set('Cookie', `${s.cookie}; sm_lang=ru`)
+        .type('form')
+        .send({ _csrf: s.csrf, product: 'Payroll', maxHosts: '2', features: 'export = 2\nexport = 5' });
+      expect(ru.status).toBe(400);
+      expect(ru.text).toContain('Функция «export» указана больше одного раза');
+      const feats = await t.db.selectFrom('license_features').select(['feature', 'max_sessions']).where('license_id', '=', lic.id).execute();
+      expect(feats).toEqual([{ feature: 'export', max_sessions: 2 }]);
+    });
+
+    it('refuses an edited expiry that has passed, but saves an expired license whose expiry was left as it was', async () => {
+      const lic = await adminLicense(t, { expiresAt: Date.parse('2027-01-01T00:00:00Z') });
+      const s = await loginAs(t, 'admin');
+      const values = formFields((await get(s, `/licenses/${lic.id}/edit`)).text);
+      const past = await post(s, `/licenses/${lic.id}`, { ...values, expiresAt: '2026-11-21T09:00' }); // now is 10:00 UTC
+      expect(past.status).toBe(400);
+      expect(fieldProblems(past.text, 'f-expiresAt')).toEqual([
+        'This time has passed: the license would expire at once and refuse new captures. Choose a later date, or leave it empty for no expiry; to stop the license now, suspend it.',
+      ]);
+      expect(formFields(past.text).expiresAt).toBe('2026-11-21T09:00');
+      expect((await licenseRow(lic.id)).expires_at).toBe(Date.parse('2027-01-01T00:00:00Z'));
+
+      const expired = await adminLicense(t, { expiresAt: Date.parse('2025-06-01T00:00:00Z') });
+      const form = formFields((await get(s, `/licenses/${expired.id}/edit`)).text);
+      const saved = await post(s, `/licenses/${expired.id}`, { ...form, notes: 'Renewal pending' });
+      expect(saved.status).toBe(303);
+      expect(await licenseRow(expired.id)).toMatchObject({ expires_at: Date.parse('2025-06-01T00:00:00Z'), notes: 'Renewal pending' });
+      // Moved to another past time, it is refused like any other.
+      expect((await post(s, `/licenses/${expired.id}`, { ...form, expiresAt: '2025-07-01T00:00' })).status).toBe(400);
     });
 
     it('admin edits features, limits and expiry; audited with what changed', async () => {
@@ -282,6 +411,38 @@ describe('license pages', () => {
       ]);
       const [audit] = await auditRows(t, 'license.updated');
       expect(JSON.parse(audit.details!)).toMatchObject({ product: { from: 'Payroll', to: 'Payroll Pro' }, maxSessions: { from: 4, to: null }, featureLimits: { to: { export: 3 } } });
+    });
+
+    it('says after saving that lowered limits left hosts bound and sessions open above them, none freed or closed', async () => {
+      const lic = await adminLicense(t, { maxHosts: 3, maxSessions: 5 });
+      const hosts = [await insertHost(t, lic.id), await insertHost(t, lic.id), await insertHost(t, lic.id)];
+      for (const h of hosts) await insertSession(t, { licenseId: lic.id, hostId: h.id });
+      const s = await loginAs(t, 'admin');
+      const values = formFields((await get(s, `/licenses/${lic.id}/edit`)).text);
+      const res = await post(s, `/licenses/${lic.id}`, { ...values, maxHosts: '1', maxSessions: '2' });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/licenses/${lic.id}?done=updated&over=hosts,sessions`);
+      const card = await get(s, res.headers.location);
+      expect(card.text).toContain(
+        'The license was saved. 3 hosts are bound, 2 above the new limit of 1; none was freed. ' +
+          '3 sessions are open, 1 above the new limit of 2; none was closed. ' +
+          'A lower limit applies only to new captures: reset bindings or terminate sessions to come within it.',
+      );
+      expect(card.text).toContain('3 of 1 host bound');
+      // Nothing was freed or closed.
+      expect(await t.db.selectFrom('hosts').select('id').where('license_id', '=', lic.id).where('reset_at', 'is', null).execute()).toHaveLength(3);
+      expect(await t.db.selectFrom('sessions').select('id').where('license_id', '=', lic.id).where('closed_at', 'is', null).execute()).toHaveLength(3);
+      const ru = await t.request.get(res.headers.location).set('Cookie', `${s.cookie}; sm_lang=ru`);
+      expect(ru.text).toContain('Лицензия сохранена. Привязано 3 хоста — на 2 больше нового лимита (1); ни один не освобождён. Открыто 3 сеанса — на 1 больше нового лимита (2); ни один не закрыт.');
+
+      // Only the limit this save changed is named; a save within the limits is just saved.
+      const notes = await post(s, `/licenses/${lic.id}`, { ...values, maxHosts: '1', maxSessions: '4', notes: 'x' });
+      expect(notes.headers.location).toBe(`/licenses/${lic.id}?done=updated`);
+      // The URL cannot make the card claim what is not so.
+      const within = await adminLicense(t, { maxHosts: 3 });
+      const forged = await get(s, `/licenses/${within.id}?done=updated&over=hosts,sessions`);
+      expect(forged.text).toContain('The license was saved.');
+      expect(forged.text).not.toContain('above the new limit');
     });
 
     it('saving the edit form untouched keeps every stored value exactly and audits nothing', async () => {
