@@ -167,13 +167,49 @@
     noticeText = null;
     if (notice && saidBox()) { notice.removeAttribute('role'); noticeText = notice.textContent.trim(); }
     var a = doc.activeElement, l = live();
-    focusMemo = null;
-    if (a && l && l.contains(a)) {
-      var tr = a.closest('tr'), tb = tr && tr.closest('table');
-      var all = l.querySelectorAll('a,button,input,[tabindex]');
-      focusMemo = { row: tr && rowKey(tr), table: tb && tb.id, part: a.classList.contains('tg') ? '.tg' : a.classList.contains('ib') ? '.ib' : null, index: Array.prototype.indexOf.call(all, a) };
-    }
+    focusMemo = a && l && l.contains(a) ? focusMark(a) : null;
+    var sel = selectedRow();
+    selMemo = sel ? { key: selectedKey, near: nearKeys(sel) } : null;
   });
+
+  // --- focus found again by what it was on (a row's key, a header's place), not by the element a refresh replaced ---
+  var FOCUSABLE = 'a[href],button,input:not([type=hidden]),select,textarea,[tabindex]';
+  var selMemo = null; // the selected row and its neighbours before a swap: one of them takes over when it goes
+  // The rows after a row, then those before it, nearest first: where the focus goes when the row goes.
+  function nearKeys(tr) {
+    var tb = tr.closest('table'), rows = tb ? Array.prototype.slice.call(tb.querySelectorAll(ROWS)) : [], i = rows.indexOf(tr);
+    if (i < 0) return [];
+    return rows.slice(i + 1).concat(rows.slice(0, i).reverse()).map(rowKey).filter(Boolean);
+  }
+  function focusMark(a) {
+    var l = live();
+    if (!a || a === doc.body) return null;
+    if (!l || !l.contains(a)) return { el: a };
+    var tr = a.closest('tr'), tb = tr && tr.closest('table'), th = a.closest('thead th');
+    return {
+      row: tr && !th ? rowKey(tr) : null,
+      near: tr && !th ? nearKeys(tr) : [],
+      // A header's controls have no key of their own; sorting keeps the columns, so their place names them.
+      head: th && tb && tb.id ? '#' + tb.id + ' > thead > tr:nth-child(' + (tr.sectionRowIndex + 1) + ') > th:nth-child(' + (th.cellIndex + 1) + ') > ' + (a.classList.contains('flt') ? 'a.flt' : 'a:not(.flt)') : null,
+      table: tb && tb.id,
+      part: a.classList.contains('tg') ? '.tg' : a.classList.contains('ib') ? '.ib' : null,
+      index: Array.prototype.indexOf.call(l.querySelectorAll(FOCUSABLE), a),
+    };
+  }
+  function usable(el) { return !!(el && el.isConnected && !el.disabled && el.getClientRects().length); }
+  // Focuses what a mark describes, or the nearest thing left of it; says whether the mark's row went.
+  function focusBack(m) {
+    var l = live(), el = null, moved = false;
+    if (!m) return null;
+    if (m.el && usable(m.el)) el = m.el;
+    if (!el && l && m.row) { el = l.querySelector(m.row); if (el && m.part) el = el.querySelector(m.part); }
+    if (!el && l && m.head) el = l.querySelector(m.head);
+    if (!el && l && m.near) for (var i = 0; i < m.near.length && !el; i++) { el = l.querySelector(m.near[i]); moved = !!el; }
+    if (!el && m.row && m.table) el = tabStop(doc.getElementById(m.table));
+    if (!el && l && m.index >= 0) el = l.querySelectorAll(FOCUSABLE)[m.index];
+    if (el) el.focus({ preventScroll: true });
+    return el ? { el: el, moved: moved } : null;
+  }
 
   // Rows carry aria-expanded only when true (bytes); the toggles work with this script only, so it says "false".
   function markToggles() {
@@ -189,28 +225,43 @@
     markToggles();
     var l = live();
     if (!l) return;
+    var ctx = e.detail && e.detail.ctx;
     var row = selectedKey && l.querySelector(selectedKey);
+    var wasSel = selMemo && selMemo.key === selectedKey ? selMemo : null;
+    selMemo = null;
     if (row) row.setAttribute('aria-selected', 'true'); else selectedKey = null;
+    // The selected row went with an action of this page (closed, terminated): its neighbour is selected instead.
+    if (!row && wasSel && ctx && inDialog(ctx)) {
+      for (var i = 0; i < wasSel.near.length && !row; i++) row = l.querySelector(wasSel.near[i]);
+      if (row) select(row);
+    }
     rove();
     if (focusMemo) {
-      var el = focusMemo.row && l.querySelector(focusMemo.row);
-      if (el && focusMemo.part) el = el.querySelector(focusMemo.part);
-      // The focused row is gone (closed, paged away): its table's Tab stop takes the focus.
-      if (!el && focusMemo.row && focusMemo.table) el = tabStop(doc.getElementById(focusMemo.table));
-      if (!el && focusMemo.index >= 0) el = l.querySelectorAll('a,button,input,[tabindex]')[focusMemo.index];
-      if (el) el.focus({ preventScroll: true });
+      // The focused row is gone (closed, paged away): its neighbour takes the focus, and the selection if it had it.
+      var back = focusBack(focusMemo);
+      if (back && back.moved && wasSel && wasSel.key === focusMemo.row) select(back.el);
       focusMemo = null;
     }
     updateActions();
-    // After a confirmed action the dialog gave the focus back to what opened it: a button now disabled
-    // (its row is gone) or nothing. The table's Tab stop takes it then.
-    var ctx = e.detail && e.detail.ctx, a = doc.activeElement;
-    if (ctx && inDialog(ctx) && (!a || a === doc.body || a.disabled)) {
+    var d = dialog(), a = doc.activeElement;
+    // The action's target is gone meanwhile (the dialog says so): the table behind it is refreshed to show it.
+    var gone = d && d.querySelector('[data-gone]');
+    if (gone) { gone.removeAttribute('data-gone'); refresh(); }
+    // An answer into the open dialog replaced what had the focus there: its first control takes it.
+    if (d && d.open) {
+      if (!d.contains(a)) focusFirst(d);
+    } else if (ctx && inDialog(ctx) && (!a || a === doc.body || a.disabled)) {
+      // After a confirmed action the dialog gave the focus back to what opened it: a button now disabled
+      // (its row is gone) or nothing. The table's Tab stop (the selected row) takes it then.
       var stop = tabStop(doc.getElementById('monitor-sessions'));
       if (stop) stop.focus({ preventScroll: true });
     }
     if (noticeText) { announce(noticeText); noticeText = null; }
   });
+  function focusFirst(d) {
+    var first = d.querySelector('textarea, button:not([disabled]), a[href]');
+    if (first) first.focus();
+  }
 
   // --- done notices: said in a status region that is always there (#monitor-said) ---
   var noticeText = null;
@@ -232,6 +283,8 @@
   // cell, which names the row (the user, the package).
   doc.addEventListener('focusin', function (e) {
     var tr = e.target instanceof Element && e.target.matches('#monitor-live tr[tabindex]') ? e.target : null;
+    // The focused row is the selection (what Delete, the menu key and the toolbar act on): selection follows focus.
+    if (tr && rowKey(tr) !== selectedKey) select(tr);
     var w = tr && tr.closest('.table-wrap');
     if (w && w.scrollLeft > 0 && tr.cells.length) setTimeout(function () { tr.cells[0].scrollIntoView({ block: 'nearest', inline: 'nearest' }); }, 0);
   });
@@ -362,10 +415,15 @@
     return p.toString();
   }
   var confirming = false; // the confirm step on its way: shown busy, asked for once
+  var dialogFrom = null; // what had the focus when the dialog was asked for (focusMark): it gets it back
   function openConfirm(url) {
     if (!url || confirming) return;
-    hideMenu();
+    hideMenu(true);
     confirming = true;
+    dialogFrom = focusMark(doc.activeElement);
+    // Opened from the toolbar: its button may be disabled by the time the dialog closes; the row is the way back.
+    var sel = selectedRow();
+    if (dialogFrom && sel && !dialogFrom.row) { dialogFrom.row = selectedKey; dialogFrom.near = nearKeys(sel); dialogFrom.table = sel.closest('table').id; }
     var r = doc.getElementById('monitor');
     if (r) r.setAttribute('aria-busy', 'true');
     function done() { confirming = false; if (r) r.removeAttribute('aria-busy'); }
@@ -374,10 +432,19 @@
       var d = dialog();
       if (!d.firstElementChild) return;
       if (!d.open) d.showModal();
-      var first = d.querySelector('textarea, button:not([disabled]), a');
-      if (first) first.focus();
+      focusFirst(d);
     }, done);
   }
+  // The dialog gives the focus back to what opened it; when a refresh has replaced that meanwhile (or an action
+  // removed it) the focus would fall to the page: it goes to the same row, found by its key, or its neighbour.
+  doc.addEventListener('close', function (e) {
+    if (e.target !== dialog()) return;
+    var a = doc.activeElement, from = dialogFrom;
+    dialogFrom = null;
+    if (a && a !== doc.body && a.isConnected && !dialog().contains(a)) return;
+    var back = focusBack(from);
+    if (!back) { var stop = tabStop(doc.getElementById('monitor-sessions')); if (stop) stop.focus({ preventScroll: true }); }
+  }, true);
   function act(name) {
     if (name === 'refresh') return refresh();
     if (name === 'pause') {

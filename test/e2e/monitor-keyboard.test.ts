@@ -16,6 +16,7 @@ import { PasswordHasher } from '../../src/lib/passwords.js';
 import type { Actor } from '../../src/models/actor.js';
 import { createClient } from '../../src/models/clients.js';
 import { createLicense } from '../../src/models/licenses.js';
+import { terminateSession } from '../../src/models/session-actions.js';
 import { createUser } from '../../src/models/users.js';
 
 const PASSWORD = 'correct horse battery';
@@ -102,6 +103,11 @@ async function tabToRow(page: Page, max = 60) {
   }
   return -1;
 }
+
+/** Waits for the next swap into the live part (a refresh's answer landed). */
+const nextSwap = (page: Page) => page.evaluate(() => new Promise<void>((r) => document.addEventListener('htmx:after:swap', () => r(), { once: true })));
+const activeIn = (page: Page, selector: string) => page.evaluate((sel) => !!document.activeElement?.closest(sel), selector);
+const order = (page: Page) => page.evaluate(() => Array.from(document.querySelectorAll('#monitor-sessions > tbody > tr[data-session-id]')).map((tr) => tr.getAttribute('data-session-id')!));
 
 describe('the monitor with the keyboard alone', () => {
   let page: Page;
@@ -206,5 +212,91 @@ describe('the monitor with the keyboard alone', () => {
     await dialog.waitFor({ state: 'visible' });
     expect(await page.getAttribute('#monitor', 'aria-busy')).toBe(null);
     expect(asked).toBe(1);
+  });
+
+  it('an action on a session closed meanwhile says so in the dialog, with a Close that works; the table drops the row', async () => {
+    const agents = [await openAgent('Gone-A'), await openAgent('Gone-B'), await openAgent('Gone-C')];
+    await page.goto(`${base}/monitor?q=Gone-`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(3);
+    const ids = await order(page);
+    expect(new Set(ids)).toEqual(new Set(agents.map((a) => a.id)));
+    // Paused: only the answer to the action can refresh the table.
+    await page.click('#monitor-actions [data-act=pause]');
+    await row(page, ids[0]).locator('td').nth(1).click();
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await terminateSession(db, setup, ids[0], null, Date.now()); // closed in another tab
+    await dialog.locator('button.danger').click();
+    await expect.poll(() => dialog.textContent()).toContain('This session is no longer there');
+    expect(await dialog.locator('h2').textContent()).toBe('No longer there');
+    expect(await activeIn(page, '#monitor-dialog')).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Close');
+    await expect.poll(() => row(page, ids[0]).count(), { timeout: 3000 }).toBe(0);
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[1]);
+    expect(await row(page, ids[1]).getAttribute('aria-selected')).toBe('true');
+
+    // The confirm step itself finds the row gone: the same words, and the table follows.
+    await terminateSession(db, setup, ids[1], null, Date.now());
+    await page.keyboard.press('Delete');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain('This session is no longer there');
+    expect(await activeIn(page, '#monitor-dialog')).toBe(true);
+    await expect.poll(() => row(page, ids[1]).count(), { timeout: 3000 }).toBe(0);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[2]);
+  });
+
+  it('sorting from the keyboard keeps the focus on the header link, so Enter again reverses the sort', async () => {
+    await openAgent('Sort-A');
+    await page.goto(`${base}/monitor`);
+    const host = page.locator('#monitor-sessions thead th', { hasText: 'Host' });
+    await host.locator('a[data-nav]').focus();
+    let swapped = nextSwap(page);
+    await page.keyboard.press('Enter');
+    await swapped;
+    await expect.poll(() => host.getAttribute('aria-sort')).toBe('ascending');
+    const focused = () => page.evaluate(() => ({ th: document.activeElement?.closest('th')?.textContent ?? null, flt: !!document.activeElement?.matches('a.flt') }));
+    expect(await focused()).toEqual({ th: expect.stringContaining('Host'), flt: false });
+    swapped = nextSwap(page);
+    await page.keyboard.press('Enter');
+    await swapped;
+    await expect.poll(() => host.getAttribute('aria-sort')).toBe('descending');
+    expect(await page.locator('#monitor-filters').getAttribute('open')).toBeNull();
+    expect(await focused()).toEqual({ th: expect.stringContaining('Host'), flt: false });
+  });
+
+  it('the focused row is the selection: Delete acts on it, and after it is gone its neighbour has focus and selection', async () => {
+    const names = new Map<string, string>();
+    for (const user of ['Focus-A', 'Focus-B', 'Focus-C']) names.set((await openAgent(user)).id, user);
+    await page.goto(`${base}/monitor?q=Focus-`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(3);
+    const ids = await order(page);
+    await page.focus('#monitor-q');
+    expect(await tabToRow(page)).toBeGreaterThan(0);
+    expect(await focusedRow(page)).toBe(ids[0]);
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain(`(${names.get(ids[0])} `);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[0]);
+
+    // The middle row closed: the next one takes the focus and the selection, not the table's first.
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Delete');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain(`(${names.get(ids[1])} `);
+    await dialog.locator('button.danger').click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => row(page, ids[1]).count()).toBe(0);
+    await expect.poll(() => focusedRow(page)).toBe(ids[2]);
+    expect(await row(page, ids[2]).getAttribute('aria-selected')).toBe('true');
+    expect(await row(page, ids[0]).getAttribute('aria-selected')).toBeNull();
+    expect(await page.isEnabled('#monitor-actions [data-act=close]')).toBe(true);
   });
 });
