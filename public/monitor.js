@@ -125,7 +125,7 @@
     // A 304 may carry a newer validator for the same content (the marker moved, the view did not).
     if (intoLive(ctx) && ctx.target.isConnected && (status === 200 || status === 304)) etag = ctx.response.headers.get('ETag') || etag;
     var src = ctx.sourceElement;
-    if (status < 300 && src && src.closest && src.closest('#monitor-dialog') && dialog().open) dialog().close();
+    if (status < 300 && src && src.closest && src.closest('#monitor-dialog') && dialog().open) closeDialog();
   });
 
   // A refresh of what the page shows leaves the rows' settled cells out (#monitor-live[data-keep]):
@@ -437,14 +437,19 @@
   }
   // The dialog gives the focus back to what opened it; when a refresh has replaced that meanwhile (or an action
   // removed it) the focus would fall to the page: it goes to the same row, found by its key, or its neighbour.
-  doc.addEventListener('close', function (e) {
-    if (e.target !== dialog()) return;
+  // Done at once where the script closes it (the close event comes a task later, the focus on the page meanwhile).
+  function closeDialog() {
+    var d = dialog();
+    if (d.open) d.close();
     var a = doc.activeElement, from = dialogFrom;
     dialogFrom = null;
-    if (a && a !== doc.body && a.isConnected && !dialog().contains(a)) return;
+    if (a && a !== doc.body && a.isConnected && !d.contains(a)) return;
     var back = focusBack(from);
     if (!back) { var stop = tabStop(doc.getElementById('monitor-sessions')); if (stop) stop.focus({ preventScroll: true }); }
-  }, true);
+  }
+  // Escape: closed here rather than by the browser, so the focus comes back at once too.
+  doc.addEventListener('cancel', function (e) { if (e.target === dialog()) { e.preventDefault(); closeDialog(); } }, true);
+  doc.addEventListener('close', function (e) { if (e.target === dialog() && dialogFrom) closeDialog(); }, true);
   function act(name) {
     if (name === 'refresh') return refresh();
     if (name === 'pause') {
@@ -492,7 +497,7 @@
     if (!t.closest('#monitor-menu')) hideMenu();
     var el = t.closest('[data-act], [data-confirm-link], [data-nav], [data-filter], [data-close], #monitor-live button.tg, #monitor-live button.ib');
     if (el) {
-      if (el.hasAttribute('data-close')) { e.preventDefault(); dialog().close(); return; }
+      if (el.hasAttribute('data-close')) { e.preventDefault(); closeDialog(); return; }
       if (el.dataset.filter) {
         e.preventDefault();
         var box = doc.getElementById('monitor-filters');
@@ -501,7 +506,12 @@
         if (input) input.focus();
         return;
       }
-      if (el.dataset.act) { e.preventDefault(); if (el.getAttribute('aria-disabled') !== 'true') act(el.dataset.act); return; }
+      if (el.dataset.act) {
+        e.preventDefault();
+        if (el.closest('#monitor-menu')) hideMenu(true); // a chosen item closes the menu, as menus do
+        if (el.getAttribute('aria-disabled') !== 'true') act(el.dataset.act);
+        return;
+      }
       if (el.hasAttribute('data-confirm-link')) { e.preventDefault(); openConfirm(el.getAttribute('href')); return; }
       if (el.hasAttribute('data-nav')) { e.preventDefault(); navigate(el.getAttribute('href'), 'push'); return; }
       if (el.matches('button.tg, button.ib')) { toggle(el); return; }
@@ -510,22 +520,46 @@
     if (tr && !t.closest('a, button, input')) select(tr, true);
   });
 
-  // --- context menu on a row ---
-  function hideMenu() { var m = menu(); if (m) m.hidden = true; }
-  doc.addEventListener('contextmenu', function (e) {
-    var tr = e.target instanceof Element && e.target.closest('#monitor-live tr[tabindex]');
+  // --- context menu on a row: a WAI-ARIA menu (arrows, Home, End move; Escape and Tab close it, back to the row) ---
+  var menuRow = null; // the key of the row the menu is for: a refresh may replace the row while it is open
+  function menuOpen() { var m = menu(); return !!(m && !m.hidden); }
+  // back: the focus goes back to the menu's row (when it is in the menu now, or nowhere).
+  function hideMenu(back) {
     var m = menu();
-    if (!tr || !m) return;
-    e.preventDefault();
+    if (!m || m.hidden) return;
+    var a = doc.activeElement, had = !a || a === doc.body || m.contains(a);
+    m.hidden = true;
+    var l = live(), tr = back && had && menuRow && l && l.querySelector(menuRow);
+    if (tr) tr.focus({ preventScroll: true });
+  }
+  function openMenu(tr, x, y) {
+    var m = menu();
+    if (!m) return;
     select(tr, true);
+    menuRow = rowKey(tr);
     m.hidden = false;
-    var x = Math.min(e.clientX, window.innerWidth - m.offsetWidth - 4);
-    var y = Math.min(e.clientY, window.innerHeight - m.offsetHeight - 4);
-    m.style.left = Math.max(0, x) + 'px';
-    m.style.top = Math.max(0, y) + 'px';
-    var first = m.querySelector('button:not([disabled])');
+    m.style.left = Math.max(0, Math.min(x, window.innerWidth - m.offsetWidth - 4)) + 'px';
+    m.style.top = Math.max(0, Math.min(y, window.innerHeight - m.offsetHeight - 4)) + 'px';
+    var first = m.querySelector('[role=menuitem]:not([disabled])');
     if (first) first.focus();
+  }
+  doc.addEventListener('contextmenu', function (e) {
+    var t = e.target instanceof Element ? e.target : null;
+    if (t && t.closest('#monitor-menu')) { e.preventDefault(); return; } // the menu key pressed in the menu
+    var tr = t && t.closest('#monitor-live tr[tabindex]');
+    if (!tr || !menu()) return;
+    e.preventDefault();
+    openMenu(tr, e.clientX, e.clientY);
   });
+  function menuKey(e, m) {
+    var items = Array.prototype.slice.call(m.querySelectorAll('[role=menuitem]:not([disabled])'));
+    var i = items.indexOf(doc.activeElement), n = items.length, k = e.key;
+    if (k === 'Escape' || k === 'Tab') { e.preventDefault(); hideMenu(true); return; }
+    var to = k === 'ArrowDown' ? (i + 1) % n : k === 'ArrowUp' ? (i <= 0 ? n - 1 : i - 1) : k === 'Home' ? 0 : k === 'End' ? n - 1 : null;
+    if (to === null || !n) return;
+    e.preventDefault();
+    items[to].focus();
+  }
 
   // --- hotkeys: Ctrl+F search, Alt+F5 refresh, Delete close; on a row: arrows, Home, End move the selection, Space selects ---
   doc.addEventListener('keydown', function (e) {
@@ -537,11 +571,32 @@
       return;
     }
     if (e.altKey && e.key === 'F5') { e.preventDefault(); refresh(); return; }
-    if (e.key === 'Escape') { hideMenu(); return; }
+    var m = menu();
+    if (menuOpen() && t && m.contains(t)) { menuKey(e, m); return; }
+    if (e.key === 'Escape') {
+      if (menuOpen()) { hideMenu(true); return; }
+      if (dialog() && dialog().open) return;
+      // An open drop-down (column filters, columns) closes, as a menu does; the focus goes back to its summary.
+      doc.querySelectorAll('details.mon-drop[open]').forEach(function (d) {
+        var inside = d.contains(doc.activeElement);
+        d.open = false;
+        e.preventDefault();
+        if (inside) d.querySelector('summary').focus();
+      });
+      return;
+    }
     if (typing || (dialog() && dialog().open)) return;
-    if (e.key === 'Delete' && selectedRow()) { e.preventDefault(); act('close'); return; }
     var tr = t && t.closest('#monitor-live tr[tabindex]');
+    // The focused row is the one the keys act on.
+    if (tr && t === tr && (e.key === 'Delete' || e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) && rowKey(tr) !== selectedKey) select(tr);
+    if (e.key === 'Delete' && selectedRow()) { e.preventDefault(); act('close'); return; }
     if (!tr || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (t === tr && (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) {
+      e.preventDefault();
+      var r = tr.getBoundingClientRect();
+      openMenu(tr, r.left + 16, r.bottom);
+      return;
+    }
     if ((e.key === ' ' || e.key === 'Enter') && t === tr) { e.preventDefault(); select(tr, true); return; }
     var step = { ArrowDown: 1, ArrowUp: -1, Home: -Infinity, End: Infinity }[e.key];
     if (step) {

@@ -250,6 +250,44 @@ describe('the monitor with the keyboard alone', () => {
     expect(await focusedRow(page)).toBe(ids[2]);
   });
 
+  it('closing the dialog or the row menu gives the focus back to the same row, also after a refresh replaced it', async () => {
+    const agents = [await openAgent('Back-A'), await openAgent('Back-B')];
+    await page.goto(`${base}/monitor?q=Back-`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(2);
+    const ids = await order(page);
+    await row(page, ids[1]).locator('td').nth(1).click();
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    const before = await row(page, ids[1]).elementHandle();
+    let swapped = nextSwap(page);
+    expect((await agents.find((a) => a.id === ids[1])!.heartbeat({ metrics: { cpuMs: { current: 5, total: 1_234_000 } } })).status).toBe(200);
+    await page.keyboard.press('Alt+F5');
+    await swapped;
+    expect(await before!.evaluate((el) => el.isConnected)).toBe(false); // the row was replaced
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[1]);
+
+    // The row menu: Escape closes it, back on the row, a refresh in between or not.
+    const menu = page.locator('#monitor-menu');
+    await row(page, ids[0]).locator('td').nth(1).click({ button: 'right' });
+    await menu.waitFor({ state: 'visible' });
+    expect(await activeIn(page, '#monitor-menu')).toBe(true);
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[0]);
+    await row(page, ids[0]).locator('td').nth(1).click({ button: 'right' });
+    await menu.waitFor({ state: 'visible' });
+    swapped = nextSwap(page);
+    expect((await agents.find((a) => a.id === ids[0])!.heartbeat({ metrics: { cpuMs: { current: 5, total: 2_345_000 } } })).status).toBe(200);
+    await page.keyboard.press('Alt+F5');
+    await swapped;
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[0]);
+  });
+
   it('sorting from the keyboard keeps the focus on the header link, so Enter again reverses the sort', async () => {
     await openAgent('Sort-A');
     await page.goto(`${base}/monitor`);
@@ -298,5 +336,45 @@ describe('the monitor with the keyboard alone', () => {
     expect(await row(page, ids[2]).getAttribute('aria-selected')).toBe('true');
     expect(await row(page, ids[0]).getAttribute('aria-selected')).toBeNull();
     expect(await page.isEnabled('#monitor-actions [data-act=close]')).toBe(true);
+  });
+
+  it('the row menu is a menu: arrows, Home and End move over its enabled items; Tab closes it, back on the row', async () => {
+    await openAgent('Menu-A');
+    await page.goto(`${base}/monitor?q=Menu-`);
+    const [id] = await order(page);
+    await page.focus('#monitor-q');
+    expect(await tabToRow(page)).toBeGreaterThan(0);
+    await page.keyboard.press('Shift+F10');
+    const menu = page.locator('#monitor-menu');
+    await menu.waitFor({ state: 'visible' });
+    const item = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.act ?? null);
+    expect(await item()).toBe('refresh');
+    await page.keyboard.press('ArrowDown');
+    expect(await item()).toBe('close'); // Stop is disabled: nothing runs there
+    await page.keyboard.press('ArrowUp');
+    expect(await item()).toBe('refresh');
+    await page.keyboard.press('ArrowUp');
+    expect(await item()).toBe('resolve');
+    await page.keyboard.press('Home');
+    expect(await item()).toBe('refresh');
+    await page.keyboard.press('End');
+    expect(await item()).toBe('resolve');
+    await page.keyboard.press('Tab');
+    await menu.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(id);
+  });
+
+  it('Escape closes the Column filters and Columns drop-downs and puts the focus on their summary', async () => {
+    await page.goto(`${base}/monitor`);
+    for (const id of ['monitor-filters', 'monitor-columns']) {
+      const drop = page.locator(`#${id}`);
+      await drop.locator('summary').click();
+      expect(await drop.getAttribute('open')).not.toBeNull();
+      await page.keyboard.press('Tab');
+      expect(await activeIn(page, `#${id} > :not(summary)`)).toBe(true);
+      await page.keyboard.press('Escape');
+      expect(await drop.getAttribute('open')).toBeNull();
+      expect(await page.evaluate((sel) => document.activeElement === document.querySelector(sel), `#${id} > summary`)).toBe(true);
+    }
   });
 });
