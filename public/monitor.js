@@ -125,7 +125,7 @@
     // A 304 may carry a newer validator for the same content (the marker moved, the view did not).
     if (intoLive(ctx) && ctx.target.isConnected && (status === 200 || status === 304)) etag = ctx.response.headers.get('ETag') || etag;
     var src = ctx.sourceElement;
-    if (status < 300 && src && src.closest && src.closest('#monitor-dialog') && dialog().open) dialog().close();
+    if (status < 300 && src && src.closest && src.closest('#monitor-dialog') && dialog().open) closeDialog();
   });
 
   // A refresh of what the page shows leaves the rows' settled cells out (#monitor-live[data-keep]):
@@ -167,13 +167,49 @@
     noticeText = null;
     if (notice && saidBox()) { notice.removeAttribute('role'); noticeText = notice.textContent.trim(); }
     var a = doc.activeElement, l = live();
-    focusMemo = null;
-    if (a && l && l.contains(a)) {
-      var tr = a.closest('tr'), tb = tr && tr.closest('table');
-      var all = l.querySelectorAll('a,button,input,[tabindex]');
-      focusMemo = { row: tr && rowKey(tr), table: tb && tb.id, part: a.classList.contains('tg') ? '.tg' : a.classList.contains('ib') ? '.ib' : null, index: Array.prototype.indexOf.call(all, a) };
-    }
+    focusMemo = a && l && l.contains(a) ? focusMark(a) : null;
+    var sel = selectedRow();
+    selMemo = sel ? { key: selectedKey, near: nearKeys(sel) } : null;
   });
+
+  // --- focus found again by what it was on (a row's key, a header's place), not by the element a refresh replaced ---
+  var FOCUSABLE = 'a[href],button,input:not([type=hidden]),select,textarea,[tabindex]';
+  var selMemo = null; // the selected row and its neighbours before a swap: one of them takes over when it goes
+  // The rows after a row, then those before it, nearest first: where the focus goes when the row goes.
+  function nearKeys(tr) {
+    var tb = tr.closest('table'), rows = tb ? Array.prototype.slice.call(tb.querySelectorAll(ROWS)) : [], i = rows.indexOf(tr);
+    if (i < 0) return [];
+    return rows.slice(i + 1).concat(rows.slice(0, i).reverse()).map(rowKey).filter(Boolean);
+  }
+  function focusMark(a) {
+    var l = live();
+    if (!a || a === doc.body) return null;
+    if (!l || !l.contains(a)) return { el: a };
+    var tr = a.closest('tr'), tb = tr && tr.closest('table'), th = a.closest('thead th');
+    return {
+      row: tr && !th ? rowKey(tr) : null,
+      near: tr && !th ? nearKeys(tr) : [],
+      // A header's controls have no key of their own; sorting keeps the columns, so their place names them.
+      head: th && tb && tb.id ? '#' + tb.id + ' > thead > tr:nth-child(' + (tr.sectionRowIndex + 1) + ') > th:nth-child(' + (th.cellIndex + 1) + ') > ' + (a.classList.contains('flt') ? 'a.flt' : 'a:not(.flt)') : null,
+      table: tb && tb.id,
+      part: a.classList.contains('tg') ? '.tg' : a.classList.contains('ib') ? '.ib' : null,
+      index: Array.prototype.indexOf.call(l.querySelectorAll(FOCUSABLE), a),
+    };
+  }
+  function usable(el) { return !!(el && el.isConnected && !el.disabled && el.getClientRects().length); }
+  // Focuses what a mark describes, or the nearest thing left of it; says whether the mark's row went.
+  function focusBack(m) {
+    var l = live(), el = null, moved = false;
+    if (!m) return null;
+    if (m.el && usable(m.el)) el = m.el;
+    if (!el && l && m.row) { el = l.querySelector(m.row); if (el && m.part) el = el.querySelector(m.part); }
+    if (!el && l && m.head) el = l.querySelector(m.head);
+    if (!el && l && m.near) for (var i = 0; i < m.near.length && !el; i++) { el = l.querySelector(m.near[i]); moved = !!el; }
+    if (!el && m.row && m.table) el = tabStop(doc.getElementById(m.table));
+    if (!el && l && m.index >= 0) el = l.querySelectorAll(FOCUSABLE)[m.index];
+    if (el) el.focus({ preventScroll: true });
+    return el ? { el: el, moved: moved } : null;
+  }
 
   // Rows carry aria-expanded only when true (bytes); the toggles work with this script only, so it says "false".
   function markToggles() {
@@ -189,28 +225,43 @@
     markToggles();
     var l = live();
     if (!l) return;
+    var ctx = e.detail && e.detail.ctx;
     var row = selectedKey && l.querySelector(selectedKey);
+    var wasSel = selMemo && selMemo.key === selectedKey ? selMemo : null;
+    selMemo = null;
     if (row) row.setAttribute('aria-selected', 'true'); else selectedKey = null;
+    // The selected row went with an action of this page (closed, terminated): its neighbour is selected instead.
+    if (!row && wasSel && ctx && inDialog(ctx)) {
+      for (var i = 0; i < wasSel.near.length && !row; i++) row = l.querySelector(wasSel.near[i]);
+      if (row) select(row);
+    }
     rove();
     if (focusMemo) {
-      var el = focusMemo.row && l.querySelector(focusMemo.row);
-      if (el && focusMemo.part) el = el.querySelector(focusMemo.part);
-      // The focused row is gone (closed, paged away): its table's Tab stop takes the focus.
-      if (!el && focusMemo.row && focusMemo.table) el = tabStop(doc.getElementById(focusMemo.table));
-      if (!el && focusMemo.index >= 0) el = l.querySelectorAll('a,button,input,[tabindex]')[focusMemo.index];
-      if (el) el.focus({ preventScroll: true });
+      // The focused row is gone (closed, paged away): its neighbour takes the focus, and the selection if it had it.
+      var back = focusBack(focusMemo);
+      if (back && back.moved && wasSel && wasSel.key === focusMemo.row) select(back.el);
       focusMemo = null;
     }
     updateActions();
-    // After a confirmed action the dialog gave the focus back to what opened it: a button now disabled
-    // (its row is gone) or nothing. The table's Tab stop takes it then.
-    var ctx = e.detail && e.detail.ctx, a = doc.activeElement;
-    if (ctx && inDialog(ctx) && (!a || a === doc.body || a.disabled)) {
+    var d = dialog(), a = doc.activeElement;
+    // The action's target is gone meanwhile (the dialog says so): the table behind it is refreshed to show it.
+    var gone = d && d.querySelector('[data-gone]');
+    if (gone) { gone.removeAttribute('data-gone'); refresh(); }
+    // An answer into the open dialog replaced what had the focus there: its first control takes it.
+    if (d && d.open) {
+      if (!d.contains(a)) focusFirst(d);
+    } else if (ctx && inDialog(ctx) && (!a || a === doc.body || a.disabled)) {
+      // After a confirmed action the dialog gave the focus back to what opened it: a button now disabled
+      // (its row is gone) or nothing. The table's Tab stop (the selected row) takes it then.
       var stop = tabStop(doc.getElementById('monitor-sessions'));
       if (stop) stop.focus({ preventScroll: true });
     }
     if (noticeText) { announce(noticeText); noticeText = null; }
   });
+  function focusFirst(d) {
+    var first = d.querySelector('textarea, button:not([disabled]), a[href]');
+    if (first) first.focus();
+  }
 
   // --- done notices: said in a status region that is always there (#monitor-said) ---
   var noticeText = null;
@@ -232,6 +283,8 @@
   // cell, which names the row (the user, the package).
   doc.addEventListener('focusin', function (e) {
     var tr = e.target instanceof Element && e.target.matches('#monitor-live tr[tabindex]') ? e.target : null;
+    // The focused row is the selection (what Delete, the menu key and the toolbar act on): selection follows focus.
+    if (tr && rowKey(tr) !== selectedKey) select(tr);
     var w = tr && tr.closest('.table-wrap');
     if (w && w.scrollLeft > 0 && tr.cells.length) setTimeout(function () { tr.cells[0].scrollIntoView({ block: 'nearest', inline: 'nearest' }); }, 0);
   });
@@ -362,10 +415,15 @@
     return p.toString();
   }
   var confirming = false; // the confirm step on its way: shown busy, asked for once
+  var dialogFrom = null; // what had the focus when the dialog was asked for (focusMark): it gets it back
   function openConfirm(url) {
     if (!url || confirming) return;
-    hideMenu();
+    hideMenu(true);
     confirming = true;
+    dialogFrom = focusMark(doc.activeElement);
+    // Opened from the toolbar: its button may be disabled by the time the dialog closes; the row is the way back.
+    var sel = selectedRow();
+    if (dialogFrom && sel && !dialogFrom.row) { dialogFrom.row = selectedKey; dialogFrom.near = nearKeys(sel); dialogFrom.table = sel.closest('table').id; }
     var r = doc.getElementById('monitor');
     if (r) r.setAttribute('aria-busy', 'true');
     function done() { confirming = false; if (r) r.removeAttribute('aria-busy'); }
@@ -374,10 +432,24 @@
       var d = dialog();
       if (!d.firstElementChild) return;
       if (!d.open) d.showModal();
-      var first = d.querySelector('textarea, button:not([disabled]), a');
-      if (first) first.focus();
+      focusFirst(d);
     }, done);
   }
+  // The dialog gives the focus back to what opened it; when a refresh has replaced that meanwhile (or an action
+  // removed it) the focus would fall to the page: it goes to the same row, found by its key, or its neighbour.
+  // Done at once where the script closes it (the close event comes a task later, the focus on the page meanwhile).
+  function closeDialog() {
+    var d = dialog();
+    if (d.open) d.close();
+    var a = doc.activeElement, from = dialogFrom;
+    dialogFrom = null;
+    if (a && a !== doc.body && a.isConnected && !d.contains(a)) return;
+    var back = focusBack(from);
+    if (!back) { var stop = tabStop(doc.getElementById('monitor-sessions')); if (stop) stop.focus({ preventScroll: true }); }
+  }
+  // Escape: closed here rather than by the browser, so the focus comes back at once too.
+  doc.addEventListener('cancel', function (e) { if (e.target === dialog()) { e.preventDefault(); closeDialog(); } }, true);
+  doc.addEventListener('close', function (e) { if (e.target === dialog() && dialogFrom) closeDialog(); }, true);
   function act(name) {
     if (name === 'refresh') return refresh();
     if (name === 'pause') {
@@ -425,7 +497,7 @@
     if (!t.closest('#monitor-menu')) hideMenu();
     var el = t.closest('[data-act], [data-confirm-link], [data-nav], [data-filter], [data-close], #monitor-live button.tg, #monitor-live button.ib');
     if (el) {
-      if (el.hasAttribute('data-close')) { e.preventDefault(); dialog().close(); return; }
+      if (el.hasAttribute('data-close')) { e.preventDefault(); closeDialog(); return; }
       if (el.dataset.filter) {
         e.preventDefault();
         var box = doc.getElementById('monitor-filters');
@@ -434,7 +506,12 @@
         if (input) input.focus();
         return;
       }
-      if (el.dataset.act) { e.preventDefault(); if (el.getAttribute('aria-disabled') !== 'true') act(el.dataset.act); return; }
+      if (el.dataset.act) {
+        e.preventDefault();
+        if (el.closest('#monitor-menu')) hideMenu(true); // a chosen item closes the menu, as menus do
+        if (el.getAttribute('aria-disabled') !== 'true') act(el.dataset.act);
+        return;
+      }
       if (el.hasAttribute('data-confirm-link')) { e.preventDefault(); openConfirm(el.getAttribute('href')); return; }
       if (el.hasAttribute('data-nav')) { e.preventDefault(); navigate(el.getAttribute('href'), 'push'); return; }
       if (el.matches('button.tg, button.ib')) { toggle(el); return; }
@@ -443,22 +520,46 @@
     if (tr && !t.closest('a, button, input')) select(tr, true);
   });
 
-  // --- context menu on a row ---
-  function hideMenu() { var m = menu(); if (m) m.hidden = true; }
-  doc.addEventListener('contextmenu', function (e) {
-    var tr = e.target instanceof Element && e.target.closest('#monitor-live tr[tabindex]');
+  // --- context menu on a row: a WAI-ARIA menu (arrows, Home, End move; Escape and Tab close it, back to the row) ---
+  var menuRow = null; // the key of the row the menu is for: a refresh may replace the row while it is open
+  function menuOpen() { var m = menu(); return !!(m && !m.hidden); }
+  // back: the focus goes back to the menu's row (when it is in the menu now, or nowhere).
+  function hideMenu(back) {
     var m = menu();
-    if (!tr || !m) return;
-    e.preventDefault();
+    if (!m || m.hidden) return;
+    var a = doc.activeElement, had = !a || a === doc.body || m.contains(a);
+    m.hidden = true;
+    var l = live(), tr = back && had && menuRow && l && l.querySelector(menuRow);
+    if (tr) tr.focus({ preventScroll: true });
+  }
+  function openMenu(tr, x, y) {
+    var m = menu();
+    if (!m) return;
     select(tr, true);
+    menuRow = rowKey(tr);
     m.hidden = false;
-    var x = Math.min(e.clientX, window.innerWidth - m.offsetWidth - 4);
-    var y = Math.min(e.clientY, window.innerHeight - m.offsetHeight - 4);
-    m.style.left = Math.max(0, x) + 'px';
-    m.style.top = Math.max(0, y) + 'px';
-    var first = m.querySelector('button:not([disabled])');
+    m.style.left = Math.max(0, Math.min(x, window.innerWidth - m.offsetWidth - 4)) + 'px';
+    m.style.top = Math.max(0, Math.min(y, window.innerHeight - m.offsetHeight - 4)) + 'px';
+    var first = m.querySelector('[role=menuitem]:not([disabled])');
     if (first) first.focus();
+  }
+  doc.addEventListener('contextmenu', function (e) {
+    var t = e.target instanceof Element ? e.target : null;
+    if (t && t.closest('#monitor-menu')) { e.preventDefault(); return; } // the menu key pressed in the menu
+    var tr = t && t.closest('#monitor-live tr[tabindex]');
+    if (!tr || !menu()) return;
+    e.preventDefault();
+    openMenu(tr, e.clientX, e.clientY);
   });
+  function menuKey(e, m) {
+    var items = Array.prototype.slice.call(m.querySelectorAll('[role=menuitem]:not([disabled])'));
+    var i = items.indexOf(doc.activeElement), n = items.length, k = e.key;
+    if (k === 'Escape' || k === 'Tab') { e.preventDefault(); hideMenu(true); return; }
+    var to = k === 'ArrowDown' ? (i + 1) % n : k === 'ArrowUp' ? (i <= 0 ? n - 1 : i - 1) : k === 'Home' ? 0 : k === 'End' ? n - 1 : null;
+    if (to === null || !n) return;
+    e.preventDefault();
+    items[to].focus();
+  }
 
   // --- hotkeys: Ctrl+F search, Alt+F5 refresh, Delete close; on a row: arrows, Home, End move the selection, Space selects ---
   doc.addEventListener('keydown', function (e) {
@@ -470,11 +571,32 @@
       return;
     }
     if (e.altKey && e.key === 'F5') { e.preventDefault(); refresh(); return; }
-    if (e.key === 'Escape') { hideMenu(); return; }
+    var m = menu();
+    if (menuOpen() && t && m.contains(t)) { menuKey(e, m); return; }
+    if (e.key === 'Escape') {
+      if (menuOpen()) { hideMenu(true); return; }
+      if (dialog() && dialog().open) return;
+      // An open drop-down (column filters, columns) closes, as a menu does; the focus goes back to its summary.
+      doc.querySelectorAll('details.mon-drop[open]').forEach(function (d) {
+        var inside = d.contains(doc.activeElement);
+        d.open = false;
+        e.preventDefault();
+        if (inside) d.querySelector('summary').focus();
+      });
+      return;
+    }
     if (typing || (dialog() && dialog().open)) return;
-    if (e.key === 'Delete' && selectedRow()) { e.preventDefault(); act('close'); return; }
     var tr = t && t.closest('#monitor-live tr[tabindex]');
+    // The focused row is the one the keys act on.
+    if (tr && t === tr && (e.key === 'Delete' || e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) && rowKey(tr) !== selectedKey) select(tr);
+    if (e.key === 'Delete' && selectedRow()) { e.preventDefault(); act('close'); return; }
     if (!tr || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (t === tr && (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) {
+      e.preventDefault();
+      var r = tr.getBoundingClientRect();
+      openMenu(tr, r.left + 16, r.bottom);
+      return;
+    }
     if ((e.key === ' ' || e.key === 'Enter') && t === tr) { e.preventDefault(); select(tr, true); return; }
     var step = { ArrowDown: 1, ArrowUp: -1, Home: -Infinity, End: Infinity }[e.key];
     if (step) {

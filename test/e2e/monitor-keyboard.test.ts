@@ -16,6 +16,7 @@ import { PasswordHasher } from '../../src/lib/passwords.js';
 import type { Actor } from '../../src/models/actor.js';
 import { createClient } from '../../src/models/clients.js';
 import { createLicense } from '../../src/models/licenses.js';
+import { terminateSession } from '../../src/models/session-actions.js';
 import { createUser } from '../../src/models/users.js';
 
 const PASSWORD = 'correct horse battery';
@@ -102,6 +103,11 @@ async function tabToRow(page: Page, max = 60) {
   }
   return -1;
 }
+
+/** Waits for the next swap into the live part (a refresh's answer landed). */
+const nextSwap = (page: Page) => page.evaluate(() => new Promise<void>((r) => document.addEventListener('htmx:after:swap', () => r(), { once: true })));
+const activeIn = (page: Page, selector: string) => page.evaluate((sel) => !!document.activeElement?.closest(sel), selector);
+const order = (page: Page) => page.evaluate(() => Array.from(document.querySelectorAll('#monitor-sessions > tbody > tr[data-session-id]')).map((tr) => tr.getAttribute('data-session-id')!));
 
 describe('the monitor with the keyboard alone', () => {
   let page: Page;
@@ -206,5 +212,169 @@ describe('the monitor with the keyboard alone', () => {
     await dialog.waitFor({ state: 'visible' });
     expect(await page.getAttribute('#monitor', 'aria-busy')).toBe(null);
     expect(asked).toBe(1);
+  });
+
+  it('an action on a session closed meanwhile says so in the dialog, with a Close that works; the table drops the row', async () => {
+    const agents = [await openAgent('Gone-A'), await openAgent('Gone-B'), await openAgent('Gone-C')];
+    await page.goto(`${base}/monitor?q=Gone-`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(3);
+    const ids = await order(page);
+    expect(new Set(ids)).toEqual(new Set(agents.map((a) => a.id)));
+    // Paused: only the answer to the action can refresh the table.
+    await page.click('#monitor-actions [data-act=pause]');
+    await row(page, ids[0]).locator('td').nth(1).click();
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await terminateSession(db, setup, ids[0], null, Date.now()); // closed in another tab
+    await dialog.locator('button.danger').click();
+    await expect.poll(() => dialog.textContent()).toContain('This session is no longer there');
+    expect(await dialog.locator('h2').textContent()).toBe('No longer there');
+    expect(await activeIn(page, '#monitor-dialog')).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Close');
+    await expect.poll(() => row(page, ids[0]).count(), { timeout: 3000 }).toBe(0);
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[1]);
+    expect(await row(page, ids[1]).getAttribute('aria-selected')).toBe('true');
+
+    // The confirm step itself finds the row gone: the same words, and the table follows.
+    await terminateSession(db, setup, ids[1], null, Date.now());
+    await page.keyboard.press('Delete');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain('This session is no longer there');
+    expect(await activeIn(page, '#monitor-dialog')).toBe(true);
+    await expect.poll(() => row(page, ids[1]).count(), { timeout: 3000 }).toBe(0);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[2]);
+  });
+
+  it('closing the dialog or the row menu gives the focus back to the same row, also after a refresh replaced it', async () => {
+    const agents = [await openAgent('Back-A'), await openAgent('Back-B')];
+    await page.goto(`${base}/monitor?q=Back-`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(2);
+    const ids = await order(page);
+    await row(page, ids[1]).locator('td').nth(1).click();
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    const before = await row(page, ids[1]).elementHandle();
+    let swapped = nextSwap(page);
+    expect((await agents.find((a) => a.id === ids[1])!.heartbeat({ metrics: { cpuMs: { current: 5, total: 1_234_000 } } })).status).toBe(200);
+    await page.keyboard.press('Alt+F5');
+    await swapped;
+    expect(await before!.evaluate((el) => el.isConnected)).toBe(false); // the row was replaced
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[1]);
+
+    // The row menu: Escape closes it, back on the row, a refresh in between or not.
+    const menu = page.locator('#monitor-menu');
+    await row(page, ids[0]).locator('td').nth(1).click({ button: 'right' });
+    await menu.waitFor({ state: 'visible' });
+    expect(await activeIn(page, '#monitor-menu')).toBe(true);
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[0]);
+    await row(page, ids[0]).locator('td').nth(1).click({ button: 'right' });
+    await menu.waitFor({ state: 'visible' });
+    swapped = nextSwap(page);
+    expect((await agents.find((a) => a.id === ids[0])!.heartbeat({ metrics: { cpuMs: { current: 5, total: 2_345_000 } } })).status).toBe(200);
+    await page.keyboard.press('Alt+F5');
+    await swapped;
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[0]);
+  });
+
+  it('sorting from the keyboard keeps the focus on the header link, so Enter again reverses the sort', async () => {
+    await openAgent('Sort-A');
+    await page.goto(`${base}/monitor`);
+    const host = page.locator('#monitor-sessions thead th', { hasText: 'Host' });
+    await host.locator('a[data-nav]').focus();
+    let swapped = nextSwap(page);
+    await page.keyboard.press('Enter');
+    await swapped;
+    await expect.poll(() => host.getAttribute('aria-sort')).toBe('ascending');
+    const focused = () => page.evaluate(() => ({ th: document.activeElement?.closest('th')?.textContent ?? null, flt: !!document.activeElement?.matches('a.flt') }));
+    expect(await focused()).toEqual({ th: expect.stringContaining('Host'), flt: false });
+    swapped = nextSwap(page);
+    await page.keyboard.press('Enter');
+    await swapped;
+    await expect.poll(() => host.getAttribute('aria-sort')).toBe('descending');
+    expect(await page.locator('#monitor-filters').getAttribute('open')).toBeNull();
+    expect(await focused()).toEqual({ th: expect.stringContaining('Host'), flt: false });
+  });
+
+  it('the focused row is the selection: Delete acts on it, and after it is gone its neighbour has focus and selection', async () => {
+    const names = new Map<string, string>();
+    for (const user of ['Focus-A', 'Focus-B', 'Focus-C']) names.set((await openAgent(user)).id, user);
+    await page.goto(`${base}/monitor?q=Focus-`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(3);
+    const ids = await order(page);
+    await page.focus('#monitor-q');
+    expect(await tabToRow(page)).toBeGreaterThan(0);
+    expect(await focusedRow(page)).toBe(ids[0]);
+    await page.keyboard.press('Delete');
+    const dialog = page.locator('#monitor-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain(`(${names.get(ids[0])} `);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(ids[0]);
+
+    // The middle row closed: the next one takes the focus and the selection, not the table's first.
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Delete');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.textContent()).toContain(`(${names.get(ids[1])} `);
+    await dialog.locator('button.danger').click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => row(page, ids[1]).count()).toBe(0);
+    await expect.poll(() => focusedRow(page)).toBe(ids[2]);
+    expect(await row(page, ids[2]).getAttribute('aria-selected')).toBe('true');
+    expect(await row(page, ids[0]).getAttribute('aria-selected')).toBeNull();
+    expect(await page.isEnabled('#monitor-actions [data-act=close]')).toBe(true);
+  });
+
+  it('the row menu is a menu: arrows, Home and End move over its enabled items; Tab closes it, back on the row', async () => {
+    await openAgent('Menu-A');
+    await page.goto(`${base}/monitor?q=Menu-`);
+    const [id] = await order(page);
+    await page.focus('#monitor-q');
+    expect(await tabToRow(page)).toBeGreaterThan(0);
+    await page.keyboard.press('Shift+F10');
+    const menu = page.locator('#monitor-menu');
+    await menu.waitFor({ state: 'visible' });
+    const item = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.act ?? null);
+    expect(await item()).toBe('refresh');
+    await page.keyboard.press('ArrowDown');
+    expect(await item()).toBe('close'); // Stop is disabled: nothing runs there
+    await page.keyboard.press('ArrowUp');
+    expect(await item()).toBe('refresh');
+    await page.keyboard.press('ArrowUp');
+    expect(await item()).toBe('resolve');
+    await page.keyboard.press('Home');
+    expect(await item()).toBe('refresh');
+    await page.keyboard.press('End');
+    expect(await item()).toBe('resolve');
+    await page.keyboard.press('Tab');
+    await menu.waitFor({ state: 'hidden' });
+    expect(await focusedRow(page)).toBe(id);
+  });
+
+  it('Escape closes the Column filters and Columns drop-downs and puts the focus on their summary', async () => {
+    await page.goto(`${base}/monitor`);
+    for (const id of ['monitor-filters', 'monitor-columns']) {
+      const drop = page.locator(`#${id}`);
+      await drop.locator('summary').click();
+      expect(await drop.getAttribute('open')).not.toBeNull();
+      await page.keyboard.press('Tab');
+      expect(await activeIn(page, `#${id} > :not(summary)`)).toBe(true);
+      await page.keyboard.press('Escape');
+      expect(await drop.getAttribute('open')).toBeNull();
+      expect(await page.evaluate((sel) => document.activeElement === document.querySelector(sel), `#${id} > summary`)).toBe(true);
+    }
   });
 });

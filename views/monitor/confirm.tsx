@@ -74,3 +74,36 @@ export function ConfirmPage(props: { ctx: PageContext; base: string; spec: Confi
     </Page>
   );
 }
+
+/**
+ * What the confirm step shows when its session, package or host is gone meanwhile (closed in another tab,
+ * ended): said plainly, with a way out. data-gone: monitor.js refreshes the table behind it.
+ */
+export function GoneNotice(props: { ctx: PageContext; base: string; back: string; text: string }) {
+  const { ctx, base, back } = props;
+  const { t } = ctx;
+  return (
+    <div class="confirm" id="monitor-confirm" data-gone="">
+      <h2 id="monitor-dialog-title">{t('monitor.gone.title')}</h2>
+      <p class="msg warn" role="alert">
+        {props.text}
+      </p>
+      <p class="buttons">
+        <a class="button" href={back ? `${base}?${back}` : base} data-close="">
+          {t('common.close')}
+        </a>
+      </p>
+    </div>
+  );
+}
+
+/** The gone notice as a page, for browsers without JavaScript. */
+export function GonePage(props: { ctx: PageContext; base: string; back: string; text: string }) {
+  return (
+    <Page ctx={props.ctx} title={props.ctx.t('monitor.gone.title')}>
+      <div class="card narrow">
+        <GoneNotice {...props} />
+      </div>
+    </Page>
+  );
+}

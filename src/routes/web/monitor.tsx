@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { ConfirmForm, ConfirmPage, type ConfirmSpec } from '../../../views/monitor/confirm.js';
+import { ConfirmForm, ConfirmPage, GoneNotice, GonePage, type ConfirmSpec } from '../../../views/monitor/confirm.js';
 import { MonitorLive } from '../../../views/monitor/live.js';
 import { MonitorPage } from '../../../views/monitor/monitor-page.js';
 import { settledCells } from '../../../views/monitor/sessions-table.js';
@@ -216,6 +216,20 @@ export const answerUnchangedPoll: MiddlewareHandler<AppEnv> = async (c, next) =>
 
 type Params = Record<string, string>;
 
+type GoneKind = 'session' | 'package' | 'shared' | 'host';
+/**
+ * The target of an action is not there (any more, or for this viewer): still a 404, but one the confirm
+ * step words as "no longer there". A refusal for want of permission stays a bare not_found.
+ */
+const gone = (kind: GoneKind) => new AppError('not_found', 404, {}, { gone: kind });
+const goneKind = (e: unknown): GoneKind | null => (e instanceof AppError && e.code === 'not_found' && typeof e.params.gone === 'string' ? (e.params.gone as GoneKind) : null);
+
+/** The "no longer there" answer: into the dialog with htmx, a page of its own without. */
+function goneAnswer(c: AppContext, kind: GoneKind, back: MonitorQuery) {
+  const props = { ctx: pageCtx(c), base: BASE, back: monitorSearch(back), text: c.var.t(`monitor.gone.${kind}`) };
+  return c.html(wantsFragment(c) ? <GoneNotice {...props} /> : <GonePage {...props} />, 404);
+}
+
 /** Words the confirm step of an action, checking that the viewer may take it on that target. */
 async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQuery): Promise<ConfirmSpec> {
   const { db, clock } = c.var.deps;
@@ -229,13 +243,13 @@ async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQ
   };
   const session = async () => {
     const s = await actionSession(db, scope, p.session ?? '');
-    if (!s) throw notFound();
+    if (!s) throw gone('session');
     return s;
   };
   const hostOf = async () => {
     const hostId = p.host ? Number(p.host) : (await session()).hostId;
     const h = Number.isInteger(hostId) && hostId > 0 ? await actionHost(db, scope, hostId) : undefined;
-    if (!h) throw notFound();
+    if (!h) throw gone('host');
     return h;
   };
   const hostName = (h: { hostname: string | null; ip: string | null; hostId: number }) => h.hostname ?? h.ip ?? `#${h.hostId}`;
@@ -281,7 +295,7 @@ async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQ
     case 'close-package': {
       operateOnly();
       const found = await actionPackage(db, scope, p.session ?? '', p.pkg ?? '');
-      if (!found) throw notFound();
+      if (!found) throw gone('package');
       const stop = act === 'stop-package';
       const vars = { name: found.label, session: found.session.label };
       return {
@@ -337,7 +351,7 @@ async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQ
     case 'close-shared': {
       operateOnly();
       const found = await actionShared(db, scope, Number(p.host), p.path ?? '');
-      if (!found) throw notFound();
+      if (!found) throw gone('shared');
       const { host: h, shared } = found;
       return {
         ...base,
@@ -377,7 +391,14 @@ const backOf = (value: string | undefined | null) => parseMonitorQuery(new URLSe
 
 monitorRoutes.get(`${BASE}/confirm`, requireLogin, async (c) => {
   const p = c.req.query();
-  const spec = await confirmSpec(c, p.do ?? '', p, backOf(p.back));
+  let spec: ConfirmSpec;
+  try {
+    spec = await confirmSpec(c, p.do ?? '', p, backOf(p.back));
+  } catch (e) {
+    const kind = goneKind(e);
+    if (kind) return goneAnswer(c, kind, backOf(p.back));
+    throw e;
+  }
   const props = { ctx: pageCtx(c), base: BASE, spec };
   return c.html(wantsFragment(c) ? <ConfirmForm {...props} /> : <ConfirmPage {...props} />);
 });
@@ -408,8 +429,17 @@ async function perform(c: AppContext, act: string, p: Params, run: (body: Params
   try {
     result = await run(body);
   } catch (e) {
-    if (!(e instanceof AppError) || e.status >= 500 || e.status === 404 || e.status === 403) throw e;
-    const spec = await confirmSpec(c, act, { ...p, ...body }, back);
+    if (!(e instanceof AppError) || e.status >= 500 || e.status === 403) throw e;
+    // Asked again, the confirm step tells a target gone meanwhile from a refusal.
+    let spec: ConfirmSpec;
+    try {
+      spec = await confirmSpec(c, act, { ...p, ...body }, back);
+    } catch (again) {
+      const kind = goneKind(again);
+      if (kind) return goneAnswer(c, kind, back);
+      throw again;
+    }
+    if (e.status === 404) throw e;
     // When the confirm step itself now refuses (nothing running any more), its reason says it: not twice.
     if (!spec.refusal) spec.error = e.code === 'bulk_changed' ? c.var.t.n('monitor.confirm.changed', Number(e.params.count)) : errorText(c, e);
     const props = { ctx: pageCtx(c), base: BASE, spec };

@@ -92,6 +92,51 @@ describe('monitor actions', () => {
     });
   });
 
+  describe('a target gone meanwhile', () => {
+    const gone = 'data-gone=""';
+    it('a confirmed action on a session closed meanwhile says it is no longer there, with a way out, not a bare error', async () => {
+      const w = await world();
+      const s = await loginAs(t, 'support');
+      expect((await post(s, `/monitor/sessions/${w.idle}/terminate`)).status).toBe(303);
+      const again = await hxPost(s, `/monitor/sessions/${w.idle}/terminate`, { back: 'q=pet' });
+      expect(again.status).toBe(404);
+      expect(again.text).toContain(gone);
+      expect(again.text).toContain('<h2 id="monitor-dialog-title">No longer there</h2>');
+      expect(again.text).toContain('This session is no longer there');
+      expect(again.text).toMatch(/<a class="button" href="\/monitor\?q=pet" data-close="">Close<\/a>/);
+      // A stop or message to it: the same words; so is the confirm step asked for it now.
+      expect((await hxPost(s, `/monitor/sessions/${w.idle}/stop`)).text).toContain('This session is no longer there');
+      const step = await t.request.get(`/monitor/confirm?do=terminate&session=${w.idle}`).set('Cookie', s.cookie).set('HX-Request', 'true');
+      expect(step.status).toBe(404);
+      expect(step.text).toContain(gone);
+      // Without JavaScript: a page saying so, its link back to the monitor.
+      const page = await post(s, `/monitor/sessions/${w.idle}/terminate`);
+      expect(page.status).toBe(404);
+      expect(page.text).toContain('<html');
+      expect(page.text).toContain('This session is no longer there');
+    });
+
+    it('a package that ended: its confirm step and its action say the package is gone, in Russian too', async () => {
+      const w = await world();
+      const s = await loginAs(t, 'admin');
+      await t.db.deleteFrom('packages').where('session_id', '=', w.runner).where('package_id', '=', 'p-idle').execute();
+      const res = await hxPost(s, `/monitor/sessions/${w.runner}/packages/p-idle/close`);
+      expect(res.status).toBe(404);
+      expect(res.text).toContain('This package is no longer open in its session');
+      const ru = await t.request.get(`/monitor/confirm?do=close-package&session=${w.runner}&pkg=p-idle`).set('Cookie', s.cookie).set('HX-Request', 'true').set('Accept-Language', 'ru');
+      expect(ru.status).toBe(404);
+      expect(ru.text).toContain('Этот пакет уже не открыт в своём сеансе');
+    });
+
+    it('a refusal for want of permission stays a bare 404, not "no longer there"', async () => {
+      const w = await world();
+      const c = await loginAs(t, 'client', { clientId: w.a.clientId });
+      const res = await hxPost(c, `/monitor/sessions/${w.runner}/packages/p-run/stop`);
+      expect(res.status).toBe(404);
+      expect(res.text).not.toContain(gone);
+    });
+  });
+
   describe('stop, close package, message', () => {
     it('stop on a running session queues a stop command, audited; on an idle one it is refused with the reason', async () => {
       const w = await world();
