@@ -171,7 +171,7 @@ function validForm(csrf: string, w: ClientWorld): Record<string, string> {
 }
 
 /** A JSON body that satisfies every admin API endpoint. */
-const VALID_JSON = { reason: 'checked with the client', message: 'Maintenance', type: 'message', text: 'hello', name: 'Matrix', product: 'Payroll', maxHosts: 3, poolSize: 10 };
+const VALID_JSON = { reason: 'checked with the client', message: 'Maintenance', type: 'message', text: 'hello', name: 'Matrix', product: 'Payroll', clientId: 1, maxHosts: 3, poolSize: 10 };
 
 const paramCount = (path: string) => (path.match(/\/:/g) ?? []).length;
 

@@ -80,7 +80,7 @@ describe('audit page: what changed', () => {
     const res = await page('?action=infobase.locked');
     const text = visible(res.text);
     expect(text).toContain('From: at once; To: 02 Jan 2030, 14:00:00; Message to refused users: Closing the month; Permission code: set (not shown)');
-    expect(text).toContain('Refuse new sessions: Yes; Refuse background jobs too: Yes');
+    expect(text).toContain('Refuse new sessions: Yes; Refuse background jobs: Yes');
     expect(res.text).not.toContain('S3CRET-CODE');
     // Nor is it stored, so no other page can show it.
     const rows = await t.db.selectFrom('audit_log').select('details').execute();
