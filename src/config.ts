@@ -160,3 +160,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 export function testConfig(overrides: Partial<Config> = {}): Readonly<Config> {
   return Object.freeze({ ...loadConfig({}), databasePath: ':memory:', ...overrides });
 }
+
+/** The server's own address for links when PUBLIC_URL is not set: HOST when it names one address, else localhost. */
+export function localBase(host: string, port: number): string {
+  if (!host || host === '0.0.0.0' || host === '::') return `http://localhost:${port}`;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, localBase, type Config } from './config.js';
 import { DatabaseOpenError, openDatabase } from './db/connection.js';
 import { migrateToLatest } from './db/migrate.js';
 import { systemClock } from './lib/clock.js';
@@ -103,7 +103,9 @@ async function main(): Promise<void> {
   const jobs = await startJobs(deps, sqlite);
   app = created.app;
 
-  if (!config.publicUrl || !config.publicUrl.startsWith('https://')) {
+  if (!config.publicUrl) {
+    logger.warn('PUBLIC_URL is not set: cookies are sent without the Secure flag and links name this machine. Put an HTTPS proxy in front and set PUBLIC_URL=https://…');
+  } else if (!config.publicUrl.startsWith('https://')) {
     logger.warn('PUBLIC_URL is not https: cookies are sent without the Secure flag. Put an HTTPS proxy in front and set PUBLIC_URL=https://…');
   }
   // Stopping drains the server from here on, before anything is printed: whoever reads the output may stop it at once.
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
   stop = shutdown;
 
   // With PORT=0 the system picks the port: the links name the one it picked.
-  const base = config.publicUrl ?? `http://localhost:${address.port}`;
+  const base = config.publicUrl ?? localBase(config.host, address.port);
   // Only once listening: a start that fails to listen (say, its port held by a server on this
   // same database) would otherwise have replaced that server's setup link with a dead one.
   if (!(await hasActiveAdmin(db))) {

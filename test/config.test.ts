@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, localBase } from '../src/config.js';
 import { projectRoot } from '../src/lib/paths.js';
 
 function refusal(env: Record<string, string>): ConfigError {
@@ -109,5 +109,12 @@ describe('configuration', () => {
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('PORT');
     expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+  it('links name HOST when it is one address, localhost when it is every address (PUBLIC_URL unset)', () => {
+    expect(localBase('0.0.0.0', 3000)).toBe('http://localhost:3000');
+    expect(localBase('::', 3000)).toBe('http://localhost:3000');
+    expect(localBase('127.0.0.1', 4452)).toBe('http://127.0.0.1:4452');
+    expect(localBase('::1', 4452)).toBe('http://[::1]:4452');
+    expect(localBase('monitor.internal', 80)).toBe('http://monitor.internal:80');
   });
 });

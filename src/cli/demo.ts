@@ -360,11 +360,24 @@ function banner(demo: RunningDemo, dbPath: string): string {
   ].join('\n');
 }
 
+/**
+ * "--agents -1" as "--agents=-1": parseArgs calls a value starting with "-" ambiguous and says so
+ * in its own words; a negative number is a value of a numeric option here, refused below by name.
+ */
+function joinNegativeNumbers(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (/^--(port|agents|seed)$/.test(argv[i]) && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 async function main(argv: string[]): Promise<void> {
   let args;
   try {
     args = parseArgs({
-      args: argv,
+      args: joinNegativeNumbers(argv),
       options: {
         db: { type: 'string' },
         port: { type: 'string' },

@@ -167,6 +167,18 @@ describe('npm run demo', () => {
     expect(fs.readFileSync(file).equals(before)).toBe(true);
   }, 120_000);
 
+  it('a negative number is refused by the option it was given to, not as an "ambiguous" argument', async () => {
+    const file = path.join(dir, 'negative.db');
+    for (const [option, message] of [
+      ['--agents', '--agents must be a whole number from 0 to 100000\n'],
+      ['--port', '--port must be a whole number from 0 to 65535\n'],
+    ]) {
+      const res = await demoRun(['--db', file, option, '-1']);
+      expect([res.code, res.stderr], option).toEqual([2, message]);
+    }
+    expect(fs.existsSync(file)).toBe(false);
+  }, 60_000);
+
   it('deletes an existing --db only when the demo created it', async () => {
     const notes = path.join(dir, 'notes.txt');
     fs.writeFileSync(notes, 'my notes');
