@@ -185,7 +185,13 @@ export async function listLicenses(db: Db, filter: LicenseFilter, page: PageRequ
   if (filter.key) q = q.where('licenses.key', '=', normalizeLicenseKey(filter.key));
   if (filter.product) q = q.where('licenses.product', '=', filter.product);
   const text = filter.q?.trim();
-  if (text) q = q.where((eb) => eb.or([contains('licenses.key', text), contains('licenses.product', text), contains('clients.name', text)]));
+  if (text) {
+    const parts = [contains('licenses.key', text), contains('licenses.product', text), contains('clients.name', text)];
+    // A key read out over the phone or copied from a log comes without its dashes: "72PREZWD" finds 72PR-EZWD-….
+    const compact = text.replace(/[-\s]/g, '');
+    if (/^[A-Za-z0-9]{4,}$/.test(compact)) parts.push(sql<boolean>`replace(licenses.key, '-', '') like ${`%${compact}%`}`);
+    q = q.where((eb) => eb.or(parts));
+  }
   if (filter.suspended !== undefined) q = q.where('licenses.suspended_at', filter.suspended ? 'is not' : 'is', null);
   if (filter.expired === true) q = q.where('licenses.expires_at', '<=', now);
   if (filter.expired === false) q = q.where((eb) => eb.or([eb('licenses.expires_at', 'is', null), eb('licenses.expires_at', '>', now)]));

@@ -56,6 +56,11 @@ describe('license pages', () => {
       const byKey = await get(s, `/licenses?q=${a.key.slice(0, 9)}`);
       expect(byKey.text).toContain(a.key);
       expect(byKey.text).not.toContain(b.key);
+      // Without its dashes, in any case (read out over the phone, copied from a log).
+      const undashed = a.key.replace(/-/g, '').slice(2, 12).toLowerCase();
+      const byBareKey = await get(s, `/licenses?q=${undashed}`);
+      expect(byBareKey.text).toContain(a.key);
+      expect(byBareKey.text).not.toContain(b.key);
       const byClient = await get(s, '/licenses?q=globex');
       expect(byClient.text).toContain(b.key);
       expect(byClient.text).not.toContain(a.key);
