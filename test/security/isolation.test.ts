@@ -74,6 +74,7 @@ const RULES: Record<string, Rule> = {
   'GET /audit': STAFF,
   // ---- web: monitor ----
   'GET /monitor': { ...ALL, queries: (w) => ['', `?license=${w.licenseId}`, `?client=${w.clientId}`, `?infobase=${w.infobaseId}`, `?q=${encodeURIComponent(w.markers[2])}`] },
+  'GET /monitor/licenses/:id/history': ALL,
   'GET /monitor/confirm': {
     ...ALL,
     queries: (w) => [`?do=terminate&session=${w.sessionId}`],

@@ -61,13 +61,13 @@ function QueryState(props: { query: MonitorQuery }) {
 
 /**
  * Filtered by a license key the viewer may see: the History tab beside Active
- * sessions (PRODUCT §5), to that license's history — the cabinet's for a client user.
+ * sessions (PRODUCT §5), to that license's history within the monitor (history-page.tsx).
  */
 function LicenseTabs(props: MonitorView & { data: MonitorPage }) {
   const { query: q, base, data, ctx } = props;
   const { t } = ctx;
   if (q.license === null || data.labels.license === undefined) return null;
-  const history = ctx.user?.role === 'client' ? `/cabinet/licenses/${q.license}/history` : `/licenses/${q.license}/history`;
+  const history = `/monitor/licenses/${q.license}/history`;
   return (
     <nav class="tabs" aria-label={t('monitor.tabs')}>
       <a href={monitorHref(base, q)} aria-current="page">

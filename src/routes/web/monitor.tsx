@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { ConfirmForm, ConfirmPage, GoneNotice, GonePage, type ConfirmSpec } from '../../../views/monitor/confirm.js';
+import { MonitorHistoryPage } from '../../../views/monitor/history-page.js';
 import { MonitorLive } from '../../../views/monitor/live.js';
 import { MonitorPage } from '../../../views/monitor/monitor-page.js';
 import { settledCells } from '../../../views/monitor/sessions-table.js';
@@ -41,7 +42,9 @@ import {
   terminateSession,
   terminateSessions,
 } from '../../models/session-actions.js';
+import { licenseById } from '../../models/licenses.js';
 import { changeMarker } from '../../models/session-lifecycle.js';
+import { loadHistory } from './licenses.js';
 import { webSessionAndChangeMarker } from '../../models/web-sessions.js';
 
 /** The session monitor: the page, its refreshing fragment, and the actions on what it shows. */
@@ -167,6 +170,15 @@ const queryOf = (c: AppContext) => parseMonitorQuery(new URL(c.req.url).searchPa
 
 // Who may see the monitor: any live login (requireLogin; client users see their own client's
 // sessions). answerUnchangedPoll below asks the same before it answers 304: change both together.
+/** The History tab of the monitor filtered by a license key: that license's history (a client user's own only, else 404). */
+monitorRoutes.get(`${BASE}/licenses/:id{[0-9]{1,15}}/history`, requireLogin, async (c) => {
+  const { db, clock } = c.var.deps;
+  const license = await licenseById(db, Number(c.req.param('id')), scopeOf(c).clientId);
+  if (!license) throw notFound();
+  const data = await loadHistory(db, license, c.req.query('period'), clock.now());
+  return c.html(<MonitorHistoryPage ctx={pageCtx(c)} license={license} data={data} />);
+});
+
 monitorRoutes.get(BASE, requireLogin, async (c) => {
   const { db, clock } = c.var.deps;
   const query = queryOf(c);
