@@ -27,7 +27,7 @@ for (const area of areas) {
 }
 
 export type Params = Record<string, string | number>;
-/** A translator bound to one locale. `t.n(key, n)` picks the plural form `key.one|few|many|other` ({count}: n with the language's digit grouping). */
+/** A translator bound to one locale. `t.n(key, n)` picks the plural form `key.one|few|many|other` (`key.zero` for 0 where the catalogue has it) ({count}: n with the language's digit grouping). */
 export interface T {
   (key: string, params?: Params): string;
   n(key: string, count: number, params?: Params): string;
@@ -57,7 +57,8 @@ export function translator(locale: Locale): T {
   const fallback = catalogue.en;
   const t = ((key: string, params?: Params) => interpolate(messages.get(key) ?? fallback.get(key) ?? key, params)) as T;
   t.n = (key: string, count: number, params?: Params) => {
-    const form = pluralRules[locale].select(count);
+    // A message may say nothing at all its own way ("no session is open"), rather than "0 sessions".
+    const form = count === 0 && messages.has(`${key}.zero`) ? 'zero' : pluralRules[locale].select(count);
     const k = messages.has(`${key}.${form}`) ? `${key}.${form}` : `${key}.other`;
     // The count is written as the language groups digits, as the catalogue writes its own numbers.
     return t(k, { count: formatCount(count, locale), ...params });

@@ -20,6 +20,15 @@ describe('message catalogue', () => {
     expect(peak(ru, 21)).toBe('Пик: 21 одновременный сеанс, впервые X.');
   });
 
+  it('nothing is said its own way where the catalogue has a zero form, not as "0 sessions"', () => {
+    expect(en.n('licenses.hosts.reset_confirm', 0, { host: 'PC-1' })).toBe('Reset the binding of PC-1? No session is open on it.');
+    expect(ru.n('licenses.done.reset', 0)).toBe('Привязка сброшена; открытых сеансов на ней не было.');
+    expect(en.n('licenses.suspend_hint', 0)).toBe('A suspended license refuses every new capture; it has no live session now.');
+    // Other counts keep their plural forms; a message without a zero form says 0 as a number.
+    expect(en.n('licenses.hosts.reset_confirm', 2, { host: 'PC-1' })).toBe('Reset the binding of PC-1? This closes 2 open sessions on it.');
+    expect(en.n('licenses.history.peak', 0, { at: 'X' })).toBe('Peak: 0 concurrent sessions, first reached X.');
+  });
+
   it('Russian names a session «сеанс» everywhere, with words that agree', () => {
     const texts = allKeys('ru').map((k) => `${k}: ${ru(k)}`);
     expect(texts.filter((x) => /сесси/i.test(x))).toEqual([]);

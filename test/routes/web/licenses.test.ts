@@ -521,7 +521,7 @@ describe('license pages', () => {
       const lic = await adminLicense(t);
       const s = await loginAs(t, 'admin');
       const notice = async (query: string) => /<p class="msg ok" role="status"[^>]*>([^<]*)</.exec((await get(s, `/licenses/${lic.id}?${query}`)).text)?.[1] ?? null;
-      expect(await notice('done=suspended&n=0')).toBe('The license is suspended; 0 sessions were closed.');
+      expect(await notice('done=suspended&n=0')).toBe('The license is suspended; no session was open.');
       for (const n of ['-3', '1.5', 'x', '']) expect(await notice(`done=suspended&n=${n}`), n).toBeNull();
       expect(await notice('done=suspended')).toBeNull();
       expect(await notice('done=reset&n=-1')).toBeNull();
