@@ -11,7 +11,7 @@
 
   // Plain forms with data-confirm ask before submitting: in the page's dialog (layouts/page.tsx), whose
   // confirm button is the form's own ("Suspend", red where the form's is), else the browser's confirm.
-  var asking = null; // { form, submitter } while the dialog is open
+  var asking = null; // { form, submitter, from } while the dialog is open
   document.addEventListener('submit', function (ev) {
     var form = ev.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.confirm || form.hasAttribute('hx-post')) return;
@@ -24,7 +24,9 @@
     ev.preventDefault();
     if (asking) return;
     var submitter = ev.submitter || null;
-    asking = { form: form, submitter: submitter };
+    // Where the focus goes back to on Cancel: the field Enter was pressed in, else the button.
+    var from = document.activeElement instanceof HTMLElement && form.contains(document.activeElement) ? document.activeElement : submitter;
+    asking = { form: form, submitter: submitter, from: from };
     var ok = d.querySelector('[data-confirm-ok]');
     var label = submitter && submitter.textContent ? submitter.textContent.trim() : '';
     ok.textContent = label || ok.getAttribute('data-label');
@@ -55,7 +57,7 @@
   // Cancel, Escape or a close by any other means: nothing is sent, and the focus goes back where it was.
   document.addEventListener('close', function (ev) {
     if (!(ev.target instanceof Element) || ev.target.id !== 'confirm-dialog' || !asking) return;
-    var back = asking.submitter;
+    var back = asking.from;
     asking = null;
     if (back) back.focus();
   }, true);

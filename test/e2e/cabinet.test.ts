@@ -101,6 +101,12 @@ describe('client cabinet in a browser', () => {
     expect(await page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-host-id'))).toBe(String(old.hostId));
     expect(await page.locator(`tr[data-session-id="${old.sessionId}"]`).count()).toBe(1);
     expect(page.url()).toMatch(/\/cabinet\/licenses\/\d+$/);
+    // Asked by Enter in the reason field, Escape puts the focus back in that field.
+    await oldRow.locator('input[name=reason]').press('Enter');
+    await ask.waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
+    await ask.waitFor({ state: 'hidden' });
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).toBe('reason');
     // Cancel does the same; the confirm button sends the form with its reason.
     await resetButton.click();
     await ask.locator('[data-confirm-cancel]').click();
