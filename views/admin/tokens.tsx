@@ -110,7 +110,7 @@ export function TokenCreatedPage(props: { ctx: PageContext; token: ApiTokenRow; 
   const { t, csrfToken } = props.ctx;
   const { token: tk, secret } = props;
   return (
-    <Page ctx={props.ctx} title={t('admin.tokens.created_title')}>
+    <Page ctx={props.ctx} title={t('admin.tokens.created_title')} leaveWarning={secret !== null ? t('admin.tokens.leave_warning') : undefined}>
       <h1>{t('admin.tokens.created_title')}</h1>
       <section class="card">
         <p>

@@ -27,7 +27,11 @@ function navFor(ctx: PageContext): NavItem[] {
 /** Sections that exist: routes register themselves here so the menu never links to a 404. */
 export const existingSections = new Set<string>(['/audit', '/users', '/tokens', '/settings', '/monitor', '/cabinet', '/licenses', '/clients', '/infobases']);
 
-export function Page(props: { ctx: PageContext; title: string; children?: Child; wide?: boolean }) {
+/**
+ * `leaveWarning`: asked before the language switch reloads the page — for a page that shows
+ * something only once (a new API token), which the reload would lose.
+ */
+export function Page(props: { ctx: PageContext; title: string; children?: Child; wide?: boolean; leaveWarning?: string }) {
   const { ctx, title } = props;
   const { t, user } = ctx;
   const nav = navFor(ctx).filter((i) => existingSections.has(i.href));
@@ -60,7 +64,7 @@ export function Page(props: { ctx: PageContext; title: string; children?: Child;
             ))}
           </nav>
           <div class="top-right">
-            <form method="post" action="/locale" class="inline">
+            <form method="post" action="/locale" class="inline" data-confirm={props.leaveWarning}>
               {ctx.csrfToken && <input type="hidden" name="_csrf" value={ctx.csrfToken} />}
               <input type="hidden" name="back" value={ctx.path} />
               <button name="locale" value={ctx.locale === 'ru' ? 'en' : 'ru'} class="link" title={t('locale.switch')} aria-label={`${t('locale.switch')}: ${ctx.locale === 'ru' ? 'English' : 'Русский'}`}>

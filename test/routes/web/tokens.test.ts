@@ -43,6 +43,9 @@ describe('API tokens page', () => {
     expect(res.text).toContain(`data-copy="${token}"`);
     expect(res.text).toContain('it is shown only this once');
     expect(res.text).toContain('Billing &lt;sync&gt;');
+    // The language switch reloads the page, which would lose the token: it asks first (app.js's confirm dialog).
+    expect(res.text).toContain('<form method="post" action="/locale" class="inline" data-confirm="Switch the language? The page reloads and the token is not shown again: copy it first.">');
+    expect((await get(admin, '/tokens')).text).toContain('<form method="post" action="/locale" class="inline">');
 
     const rows = await tokens();
     expect(rows).toHaveLength(1);
