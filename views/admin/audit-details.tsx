@@ -1,9 +1,9 @@
-import { formatBytes, formatDateTime } from '../../src/lib/format.js';
+import { formatBytes, formatCount, formatDateTime } from '../../src/lib/format.js';
 import type { AuditListRow } from '../../src/models/audit.js';
 import type { PageContext } from '../page-context.js';
 
 /** How a detail's value reads; a kind with a meaning for null shows it even when empty. */
-type Kind = 'text' | 'role' | 'limit' | 'expiry' | 'quota' | 'code' | 'lock_from' | 'lock_to' | 'bytes' | 'revoke_reason';
+type Kind = 'text' | 'role' | 'limit' | 'expiry' | 'quota' | 'code' | 'lock_from' | 'lock_to' | 'bytes' | 'revoke_reason' | 'id';
 interface Field {
   label: string;
   kind?: Kind;
@@ -70,7 +70,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
     packageId: { label: 'admin.audit.detail.package' },
   },
   host: {
-    licenseId: { label: 'admin.audit.target_type.license' },
+    licenseId: { label: 'admin.audit.target_type.license', kind: 'id' },
     closedSessions: { label: 'admin.audit.detail.closed_sessions' },
     selfService: { label: 'admin.audit.detail.self_service' },
     sessions: { label: 'admin.audit.detail.sessions' },
@@ -119,7 +119,9 @@ export function auditDetailItems(ctx: PageContext, row: Pick<AuditListRow, 'acti
     if (typeof v === 'number') {
       if (kind === 'expiry' || kind === 'lock_from' || kind === 'lock_to') return formatDateTime(v, locale, timeZone);
       if (kind === 'bytes') return formatBytes(v, t('format.byte_units').split(' '), t('format.decimal_mark'));
-      return String(v);
+      // An object's number, as the rest of the pages name one ("#12"); counts and limits grouped as the card writes them.
+      if (kind === 'id') return `#${v}`;
+      return formatCount(v, locale);
     }
     if (typeof v === 'string') {
       if (kind === 'role') return labelOr(t, `role.${v}`, v);

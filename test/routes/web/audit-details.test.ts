@@ -49,6 +49,9 @@ describe('audit page: what changed', () => {
     expect(created).toContain('Product: Payroll');
     expect(created).toContain('Host limit: 3');
     expect(created).toContain('Expires: Never');
+    // Numbers grouped as the license card writes them.
+    await updateLicense(t.db, admin, lic.id, { maxHosts: 1500 }, t.clock.now());
+    expect(visible((await page('?action=license.updated')).text)).toContain('Host limit: 1 → 1,500');
   });
 
   it('shows role changes, settings and client edits in the viewer\'s language', async () => {
