@@ -403,6 +403,22 @@ export async function updateLicense(db: Db, actor: Actor, id: number, changes: L
  * How many bound hosts and open sessions the license has above its limits (0 when within). Lowering
  * a limit frees and closes nothing (it refuses only new captures), so an edit may leave a license above it.
  */
+/** Open sessions holding each feature of the license that has a limit, above that limit (feature → holders). */
+export async function featuresAboveLimits(db: Db, l: Pick<License, 'id' | 'featureLimits'>): Promise<Record<string, number>> {
+  const limited = Object.keys(l.featureLimits);
+  if (!limited.length) return {};
+  const rows = await db
+    .selectFrom('session_features as f')
+    .innerJoin('sessions as s', 's.id', 'f.session_id')
+    .select(['f.feature', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('f.license_id', '=', l.id)
+    .where('s.closed_at', 'is', null)
+    .where('f.feature', 'in', limited)
+    .groupBy('f.feature')
+    .execute();
+  return Object.fromEntries(rows.filter((r) => r.n > l.featureLimits[r.feature]).map((r) => [r.feature, Number(r.n)]));
+}
+
 export function usageAboveLimits(l: Pick<License, 'boundHosts' | 'maxHosts' | 'liveSessions' | 'maxSessions'>): { hosts: number; sessions: number } {
   return { hosts: Math.max(0, l.boundHosts - l.maxHosts), sessions: l.maxSessions === null ? 0 : Math.max(0, l.liveSessions - l.maxSessions) };
 }

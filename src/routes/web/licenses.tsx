@@ -25,6 +25,7 @@ import {
   selfResetStatus,
   setLicenseSuspended,
   updateLicense,
+  featuresAboveLimits,
   usageAboveLimits,
   type License,
   type LicenseChanges,
@@ -322,7 +323,9 @@ licensesRoutes.post(`/licenses/:id${ID}`, adminOnly, async (c) => {
   }
   // A limit changed to below what is in use: the card says so, and that nothing was freed or closed.
   const above = usageAboveLimits(saved);
-  const over = [saved.maxHosts !== l.maxHosts && above.hosts > 0 && 'hosts', saved.maxSessions !== l.maxSessions && above.sessions > 0 && 'sessions'].filter(Boolean);
+  const lowered = (f: string) => saved.featureLimits[f] !== l.featureLimits[f];
+  const featuresOver = Object.keys(await featuresAboveLimits(c.var.deps.db, saved)).some(lowered);
+  const over = [saved.maxHosts !== l.maxHosts && above.hosts > 0 && 'hosts', saved.maxSessions !== l.maxSessions && above.sessions > 0 && 'sessions', featuresOver && 'features'].filter(Boolean);
   return c.redirect(`/licenses/${l.id}?done=updated${over.length ? `&over=${over.join(',')}` : ''}`, 303);
 });
 
@@ -353,10 +356,10 @@ export function doneNotice(c: AppContext, area: string, done: Set<string>): stri
 }
 
 /**
- * After an edit that left the license above a limit it changed (`&over=hosts,sessions`): how far
- * above, from the license itself, not from the URL; and that nothing was freed or closed.
+ * After an edit that left the license above a limit it changed (`&over=hosts,sessions,features`): how
+ * far above, from the license itself, not from the URL; and that nothing was freed or closed.
  */
-function overLimitNotice(c: AppContext, l: License): string | null {
+async function overLimitNotice(c: AppContext, l: License): Promise<string | null> {
   if (c.req.query('done') !== 'updated') return null;
   const named = (c.req.query('over') ?? '').split(',');
   const above = usageAboveLimits(l);
@@ -366,6 +369,12 @@ function overLimitNotice(c: AppContext, l: License): string | null {
   if (named.includes('hosts') && above.hosts) parts.push(t.n('licenses.done.over_hosts', l.boundHosts, { over: count(above.hosts), max: count(l.maxHosts) }));
   if (named.includes('sessions') && above.sessions && l.maxSessions !== null) {
     parts.push(t.n('licenses.done.over_sessions', l.liveSessions, { over: count(above.sessions), max: count(l.maxSessions) }));
+  }
+  if (named.includes('features')) {
+    for (const [feature, holders] of Object.entries(await featuresAboveLimits(c.var.deps.db, l))) {
+      const max = l.featureLimits[feature];
+      parts.push(t.n('licenses.done.over_feature', holders, { feature, over: count(holders - max), max: count(max) }));
+    }
   }
   return parts.length ? [t('licenses.done.updated'), ...parts, t('licenses.done.over_note')].join(' ') : null;
 }
@@ -380,7 +389,7 @@ async function cardPage(c: AppContext, license: License, status: 200 | 400 | 409
       quotaIsDefault={license.selfResetQuota === null}
       now={now(c)}
       isAdmin={isAdmin(c)}
-      notice={error ? null : (overLimitNotice(c, data.license) ?? doneNotice(c, 'licenses', DONE))}
+      notice={error ? null : ((await overLimitNotice(c, data.license)) ?? doneNotice(c, 'licenses', DONE))}
       error={error}
     />,
     status,

@@ -450,6 +450,21 @@ describe('license pages', () => {
       expect(forged.text).not.toContain('above the new limit');
     });
 
+    it('says so too when a lowered feature limit leaves more sessions holding it', async () => {
+      const lic = await adminLicense(t, { features: ['designer', 'reports'], featureLimits: { designer: 3 } });
+      const host = await insertHost(t, lic.id);
+      for (let i = 0; i < 3; i++) await insertSession(t, { licenseId: lic.id, hostId: host.id, features: ['designer'] });
+      const s = await loginAs(t, 'admin');
+      const values = formFields((await get(s, `/licenses/${lic.id}/edit`)).text);
+      const res = await post(s, `/licenses/${lic.id}`, { ...values, features: 'designer = 1\nreports' });
+      expect(res.headers.location).toBe(`/licenses/${lic.id}?done=updated&over=features`);
+      const card = await get(s, res.headers.location);
+      expect(card.text).toContain('&quot;designer&quot; is held by 3 sessions, 2 above its new limit of 1; none was closed.');
+      // A save that leaves that limit as it was names nothing.
+      const again = await post(s, `/licenses/${lic.id}`, { ...values, features: 'designer = 1\nreports', notes: 'x' });
+      expect(again.headers.location).toBe(`/licenses/${lic.id}?done=updated`);
+    });
+
     it('saving the edit form untouched keeps every stored value exactly and audits nothing', async () => {
       // Seconds and milliseconds the datetime-local field does not show; notes from the API with bare LF.
       const expiresAt = Date.parse('2027-01-01T10:30:45.678Z');
