@@ -24,8 +24,17 @@ export const unauthorized = () => new AppError('unauthorized', 401);
  * is a catalogue key (`api.v.…`, worded in the reader's language where the error
  * is shown: errorDetail, invalidFields) or text already worded.
  */
+/**
+ * At most this many fields are named in an invalid_request: a 64 KiB body with thousands of bad
+ * entries would otherwise be answered with ten times its size (`details.moreFields` counts the rest).
+ */
+export const MAX_INVALID_FIELDS = 20;
+
 export function invalid(fields: Record<string, string>): AppError {
-  return new AppError('invalid_request', 400, { fields });
+  const names = Object.keys(fields);
+  if (names.length <= MAX_INVALID_FIELDS) return new AppError('invalid_request', 400, { fields });
+  const kept = Object.fromEntries(names.slice(0, MAX_INVALID_FIELDS).map((f) => [f, fields[f]]));
+  return new AppError('invalid_request', 400, { fields: kept, moreFields: names.length - MAX_INVALID_FIELDS });
 }
 
 /** A field message of `invalid` in the reader's language. */
@@ -39,9 +48,14 @@ export function invalidFields(err: AppError, t: (key: string) => string): Record
 }
 
 /** The detail to show for an error: its fields worded in the reader's language, else its detail parameter. */
-export function errorDetail(err: AppError, t: (key: string) => string): string {
+export function errorDetail(err: AppError, t: (key: string, params?: Record<string, string | number>) => string): string {
   const fields = invalidFields(err, t);
-  if (fields) return Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
+  if (fields) {
+    // The fields `invalid` kept (at most MAX_INVALID_FIELDS), and how many more there were.
+    const named = Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
+    const more = Number(err.details.moreFields ?? 0);
+    return more > 0 ? `${named} ${t('api.more_fields', { n: more })}` : named;
+  }
   return String(err.params.detail ?? '');
 }
 

@@ -180,10 +180,19 @@ export const str = (max = 512) =>
  * JSON's: z.record assigns keys onto a plain object, where "__proto__" sets the
  * prototype instead of adding an entry (the key would silently vanish).
  */
-export function ownRecord<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V, message: string) {
+export function ownRecord<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V, message: string, tooMany?: { max: number; message: string }) {
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   return z
-    .preprocess((v) => (isObject(v) ? new Map(Object.entries(v as object)) : v), z.map(key, value, { message }))
+    .preprocess((v, ctx) => {
+      if (!isObject(v)) return v;
+      const entries = Object.entries(v as object);
+      // More entries than may be: said once, before thousands of entries are each checked (and each refused).
+      if (tooMany && entries.length > tooMany.max) {
+        ctx.addIssue({ code: 'custom', message: tooMany.message, input: v });
+        return z.NEVER;
+      }
+      return new Map(entries);
+    }, z.map(key, value, { message }))
     .transform((m) => Object.fromEntries(m) as Record<z.output<K>, z.output<V>>);
 }
 export const uint = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -87,7 +87,7 @@ const queryId = () =>
 const optText = () => z.preprocess((v) => (v === '' ? undefined : v), str().optional());
 const id = () => z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const time = () => isoTime().transform((s) => Date.parse(s));
-const featureLimits = () => ownRecord(z.string(), count(1, MAX_LIMIT), 'api.v.feature_limits');
+const featureLimits = () => ownRecord(z.string(), count(1, MAX_LIMIT), 'api.v.feature_limits', { max: 200, message: 'api.v.feature_limits_size' });
 const features = () =>
   z
     .array(text(128).refine((f) => !isDotName(f), { message: 'api.v.feature_dots' }))

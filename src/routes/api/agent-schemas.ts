@@ -18,6 +18,7 @@ export const fingerprintSchema = ownRecord(
   str(64).refine((k) => codePoints(k) >= 1, { message: 'api.v.fingerprint_key' }),
   str(),
   'api.v.fingerprint_object',
+  { max: 32, message: 'api.v.fingerprint_size' },
 ).superRefine((o, ctx) => {
   const keys = Object.keys(o);
   if (keys.length < 1 || keys.length > 32) ctx.addIssue({ code: 'custom', message: 'api.v.fingerprint_size' });

@@ -99,6 +99,22 @@ describe('admin API: order of checks on every route', () => {
     expect(await state()).toBe(before);
   });
 
+  it('a body with thousands of bad entries, sent without a token, gets a short answer', async () => {
+    // Checked before the token (the contract's order): the answer must not cost or weigh what the body does.
+    const featureLimits = Object.fromEntries(Array.from({ length: 6500 }, (_, i) => [String(i), '']));
+    const many = await send('POST', '/licenses', { clientId: 1, product: 'x', maxHosts: 1, featureLimits });
+    expect(many.status).toBe(400);
+    expect(many.body.error.details.fields).toEqual({ featureLimits: 'may name at most 200 features' });
+    expect(many.text.length).toBeLessThan(500);
+    // Many bad items of a list: the first 20 named, the rest counted.
+    const list = await send('POST', '/licenses', { clientId: 1, product: 'x', maxHosts: 1, features: Array.from({ length: 150 }, () => '   ') });
+    expect(list.status).toBe(400);
+    expect(Object.keys(list.body.error.details.fields)).toHaveLength(20);
+    expect(list.body.error.details.moreFields).toBe(130);
+    expect(list.body.error.message).toMatch(/ \(and 130 more\)$/);
+    expect(list.text.length).toBeLessThan(3000);
+  });
+
   it('what the path names is looked up after the token: 401 for an unknown id without one, 404 with one', async () => {
     const admin = await makeApiToken(t, 'admin');
     expect((await send('DELETE', '/licenses/9999/hosts/9999', { reason: 'x' })).status).toBe(401);
