@@ -441,6 +441,8 @@
   function closeDialog() {
     var d = dialog();
     if (d.open) d.close();
+    // Emptied: htmx would copy a resized textarea's inline style onto the next dialog's (same id), which the CSP refuses.
+    d.replaceChildren();
     var a = doc.activeElement, from = dialogFrom;
     dialogFrom = null;
     if (a && a !== doc.body && a.isConnected && !d.contains(a)) return;

@@ -288,6 +288,29 @@ describe('the monitor with the keyboard alone', () => {
     expect(await focusedRow(page)).toBe(ids[0]);
   });
 
+  it('a dialog opened again after its textarea was resized breaks no rule of the CSP', async () => {
+    await openAgent('Resize-A');
+    await page.goto(`${base}/monitor?q=Resize-`);
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(1);
+    await page.evaluate(() => {
+      (window as unknown as { violations: string[] }).violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { violations: string[] }).violations.push(e.violatedDirective));
+    });
+    const dialog = page.locator('#monitor-dialog');
+    await page.locator('#monitor-sessions tbody tr[data-session-id] td').nth(1).click();
+    await page.keyboard.press('Delete');
+    await dialog.waitFor({ state: 'visible' });
+    // What the textarea's drag grip does: an inline height on it (htmx used to copy it onto the next dialog's).
+    await page.evaluate(() => (document.querySelector('#monitor-dialog textarea') as HTMLElement).style.setProperty('height', '120px'));
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await page.keyboard.press('Delete');
+    await dialog.waitFor({ state: 'visible' });
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([]);
+    await page.keyboard.press('Escape');
+  });
+
   it('sorting from the keyboard keeps the focus on the header link, so Enter again reverses the sort', async () => {
     await openAgent('Sort-A');
     await page.goto(`${base}/monitor`);
