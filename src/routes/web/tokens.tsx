@@ -20,7 +20,8 @@ async function listPage(c: AppContext, status: 200 | 400, msg: { form?: NewToken
 tokensRoutes.get('/tokens', async (c) => {
   const revoked = Number(c.req.query('revoked'));
   const row = Number.isSafeInteger(revoked) && revoked > 0 ? await apiTokenById(c.var.deps.db, revoked) : undefined;
-  return listPage(c, 200, { notice: row ? c.var.t('admin.tokens.revoked_done', { name: row.name, token: tokenLabel(c.var.t, row) }) : null });
+  // Only about a token that is revoked: a link naming a live one must not say it is dead.
+  return listPage(c, 200, { notice: row && row.revoked_at !== null ? c.var.t('admin.tokens.revoked_done', { name: row.name, token: tokenLabel(c.var.t, row) }) : null });
 });
 
 tokensRoutes.post('/tokens', async (c) => {

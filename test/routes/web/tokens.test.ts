@@ -93,6 +93,9 @@ describe('API tokens page', () => {
     const list = await t.request.get('/tokens').set('Cookie', admin.cookie);
     expect(list.text).toContain(`action="/tokens/${row.id}/revoke"`);
     expect(list.text).toContain(`data-confirm="Revoke the token &quot;CRM&quot; (${token.slice(0, 8)}…)?`);
+    // A link naming a live token does not make the page say it was revoked.
+    const forged = await t.request.get(`/tokens?revoked=${row.id}`).set('Cookie', admin.cookie);
+    expect(forged.text).not.toContain('revoked.');
 
     const res = await post(admin, `/tokens/${row.id}/revoke`);
     expect(res.status).toBe(303);
