@@ -156,7 +156,14 @@ describe('command line', () => {
     const missing = await cli(['user', 'password', '--email', 'ops@vendor.test'], { input: `${NEW}\n`, env: { DATABASE_PATH: noDb } });
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('does not exist (DATABASE_PATH)')]);
     expect(fs.existsSync(noDb)).toBe(false);
-    for (const r of [unknown, short, missing]) expect(r.stderr).not.toMatch(NO_STACK);
+    // A password typed as an argument is not printed back; an empty input names this command.
+    const stray = await cli(['user', 'password', '--email', 'ops@vendor.test', 'hunter2-typed-here'], { input: `${NEW}\n` });
+    expect([stray.code, stray.stderr]).toEqual([2, expect.stringContaining('user password: unexpected argument (not repeated here')]);
+    expect(stray.stderr).not.toContain('hunter2');
+    const empty = await cli(['user', 'password', '--email', 'ops@vendor.test']);
+    expect([empty.code, empty.stderr]).toEqual([2, expect.stringContaining('user password: password: nothing on standard input')]);
+    expect(empty.stderr).not.toContain('user create');
+    for (const r of [unknown, short, missing, stray, empty]) expect(r.stderr).not.toMatch(NO_STACK);
     expect(await hasher.verify(query<{ password_hash: string }>("select password_hash from users where email = 'ops@vendor.test'")[0].password_hash, NEW)).toBe(true);
   });
 

@@ -7,7 +7,10 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  * node:util's parseArgs with its errors turned into UsageError naming the
  * argument, for one command (`command` prefixes every message).
  */
-export function parseCommand<O extends Options>(command: string, args: string[], options: O, positionals = 0) {
+/** The refusal of a stray word on a command that reads a password: the word is not repeated (it may be the password, typed there by mistake). */
+const withheld = (command: string) => `${command}: unexpected argument (not repeated here: the password is read from standard input, never from the command line)`;
+
+export function parseCommand<O extends Options>(command: string, args: string[], options: O, positionals = 0, readsPassword = false) {
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
@@ -20,11 +23,11 @@ export function parseCommand<O extends Options>(command: string, args: string[],
       const takesNoValue = options[name.replace(/^-+/, '')]?.type === 'boolean';
       throw new UsageError(`${command}: option ${name} ${takesNoValue ? 'takes no value' : 'needs a value'}`);
     }
-    if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`${command}: unexpected argument "${name}"`);
+    if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(readsPassword ? withheld(command) : `${command}: unexpected argument "${name}"`);
     throw new UsageError(`${command}: ${err.message ?? String(e)}`);
   }
   if (parsed.positionals.length > positionals) {
-    throw new UsageError(`${command}: unexpected argument "${parsed.positionals[positionals]}"`);
+    throw new UsageError(readsPassword ? withheld(command) : `${command}: unexpected argument "${parsed.positionals[positionals]}"`);
   }
   return parsed;
 }

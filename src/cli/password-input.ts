@@ -5,7 +5,7 @@ import { CLI } from './invocation.js';
  * The new user's password: from a terminal, typed twice without echo; from a
  * pipe or file, its first line (so `echo secret | npm run cli -- user create …` works).
  */
-export async function readNewPassword(): Promise<{ password: string; confirm: string }> {
+export async function readNewPassword(command: string): Promise<{ password: string; confirm: string }> {
   if (process.stdin.isTTY) {
     const password = await readHidden('Password: ');
     const confirm = await readHidden('Repeat the password: ');
@@ -13,7 +13,7 @@ export async function readNewPassword(): Promise<{ password: string; confirm: st
   }
   const password = await readFirstLine(process.stdin);
   if (password === null) {
-    throw new UsageError(`user create: password: nothing on standard input; pipe it in, e.g. printf '%s\\n' "$PASSWORD" | ${CLI} user create …`);
+    throw new UsageError(`${command}: password: nothing on standard input; pipe it in, e.g. printf '%s\\n' "$PASSWORD" | ${CLI} ${command} …`);
   }
   return { password, confirm: password };
 }

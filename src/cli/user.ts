@@ -29,7 +29,7 @@ export async function userCreate(config: Readonly<Config>, args: string[], out: 
     role: { type: 'string' },
     client: { type: 'string' },
     name: { type: 'string' },
-  });
+  }, 0, true);
   const email = required(CMD, 'email', values.email);
   if (!isEmail(email)) throw new UsageError(`${CMD}: --email "${email}" is not an e-mail address`);
   const role = required(CMD, 'role', values.role);
@@ -43,7 +43,7 @@ export async function userCreate(config: Readonly<Config>, args: string[], out: 
 
   // All that needs no database is checked before opening it: a refusal must not leave behind a
   // freshly created and migrated database. (So a taken e-mail is found after the password is typed.)
-  const { password, confirm } = await readNewPassword();
+  const { password, confirm } = await readNewPassword(CMD);
   const problem = passwordProblem(translator('en'), password, confirm);
   if (problem) throw new UsageError(`${CMD}: password: ${problem}`);
   // Creating the database is right for the first admin of a new installation, but a database
@@ -78,12 +78,12 @@ const PASSWORD_CMD = 'user password';
  * there to reset it in Users (a disabled account stays disabled: that is Users' to change).
  */
 export async function userPassword(config: Readonly<Config>, args: string[], out: (line: string) => void): Promise<void> {
-  const { values } = parseCommand(PASSWORD_CMD, args, { email: { type: 'string' } });
+  const { values } = parseCommand(PASSWORD_CMD, args, { email: { type: 'string' } }, 0, true);
   const email = required(PASSWORD_CMD, 'email', values.email);
   if (!isEmail(email)) throw new UsageError(`${PASSWORD_CMD}: --email "${email}" is not an e-mail address`);
   // A database that does not exist has no users: say so rather than create one.
   if (!fs.existsSync(config.databasePath)) throw new UsageError(`${PASSWORD_CMD}: the database ${config.databasePath} does not exist (DATABASE_PATH)`);
-  const { password, confirm } = await readNewPassword();
+  const { password, confirm } = await readNewPassword(PASSWORD_CMD);
   const problem = passwordProblem(translator('en'), password, confirm);
   if (problem) throw new UsageError(`${PASSWORD_CMD}: password: ${problem}`);
 
