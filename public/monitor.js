@@ -587,6 +587,12 @@
       });
       return;
     }
+    // From the search box, ↓ goes to the results: the list's row, not the ~30 header controls in between.
+    if (t && t.id === 'monitor-q' && e.key === 'ArrowDown' && !e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+      var first = tabStop(doc.getElementById('monitor-sessions'));
+      if (first) { e.preventDefault(); first.focus(); }
+      return;
+    }
     if (typing || (dialog() && dialog().open)) return;
     var tr = t && t.closest('#monitor-live tr[tabindex]');
     // The focused row is the one the keys act on.

@@ -288,6 +288,21 @@ describe('the monitor with the keyboard alone', () => {
     expect(await focusedRow(page)).toBe(ids[0]);
   });
 
+  it('from the search box, ↓ goes to the first row of the results', async () => {
+    await openAgent('Arrow-A');
+    await openAgent('Arrow-B');
+    await page.goto(`${base}/monitor`);
+    await page.keyboard.press('Control+f');
+    await page.keyboard.type('Arrow-');
+    await expect.poll(() => page.locator('#monitor-sessions tbody tr[data-session-id]').count()).toBe(2);
+    const ids = await order(page);
+    await page.keyboard.press('ArrowDown');
+    expect(await focusedRow(page)).toBe(ids[0]);
+    // And on down the list, as the rows' own arrows do.
+    await page.keyboard.press('ArrowDown');
+    expect(await focusedRow(page)).toBe(ids[1]);
+  });
+
   it('a dialog opened again after its textarea was resized breaks no rule of the CSP', async () => {
     await openAgent('Resize-A');
     await page.goto(`${base}/monitor?q=Resize-`);

@@ -26,7 +26,7 @@ export function Toolbar(props: MonitorView) {
         <label class="sr-only" for="monitor-q">
           {t('monitor.search')}
         </label>
-        <input id="monitor-q" type="search" name="q" value={q.q} placeholder={t(audienceOf(ctx) === 'client' ? 'monitor.search_placeholder_client' : 'monitor.search_placeholder')} autocomplete="off" maxlength={200} title="Ctrl+F" />
+        <input id="monitor-q" type="search" name="q" value={q.q} placeholder={t(audienceOf(ctx) === 'client' ? 'monitor.search_placeholder_client' : 'monitor.search_placeholder')} autocomplete="off" maxlength={200} title="Ctrl+F · ↓" />
         <label class="sr-only" for="monitor-size">
           {t('monitor.page_size')}
         </label>
