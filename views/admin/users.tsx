@@ -56,6 +56,8 @@ export function UsersPage(props: {
   fieldErrors?: NewUserErrors;
   error?: string | null;
   notice?: string | null;
+  /** The list shows this client's users only (from the client card). */
+  client?: { id: number; name: string };
   minPassword: number;
 }) {
   const { ctx, users, clients } = props;
@@ -66,6 +68,16 @@ export function UsersPage(props: {
     <Page ctx={ctx} title={t('admin.users.title')}>
       <h1>{t('admin.users.title')}</h1>
       <Notice error={props.error} notice={props.notice} />
+      {props.client && (
+        <p class="chips">
+          <span class="chip">
+            {t('admin.users.client')}: <b>{props.client.name}</b>{' '}
+            <a href="/users" aria-label={t('admin.users.show_all')}>
+              ×
+            </a>
+          </span>
+        </p>
+      )}
       <section class="card">
         <ListTable
           label={t('admin.users.title')}

@@ -217,7 +217,7 @@ export function ClientCardPage(props: {
         <div class="section-head">
           <h2>{t('clients.users')}</h2>
           {isAdmin && (
-            <a class="button" href="/users">
+            <a class="button" href={`/users?client=${cl.id}`}>
               {t('clients.manage_users')}
             </a>
           )}

@@ -3,7 +3,7 @@ import { UserPage, UsersPage, type NewUserErrors, type NewUserForm } from '../..
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
-import { AppError } from '../../lib/errors.js';
+import { AppError, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
 import { MIN_PASSWORD_LENGTH, PasswordHasherBusy } from '../../lib/passwords.js';
 import { passwordProblem } from '../../models/auth.js';
@@ -50,9 +50,14 @@ const USER_NOTICES: Record<string, string> = {
   enabled: 'admin.users.enabled_done',
 };
 
-async function listPage(c: AppContext, status: Status, msg: Msg & { form?: NewUserForm; fieldErrors?: NewUserErrors; doneFor?: { key: string; id: number } } = {}) {
+async function listPage(
+  c: AppContext,
+  status: Status,
+  msg: Msg & { form?: NewUserForm; fieldErrors?: NewUserErrors; doneFor?: { key: string; id: number }; client?: { id: number; name: string } } = {},
+) {
   const { db } = c.var.deps;
-  const [users, clients] = await Promise.all([listUsers(db), clientChoices(db)]);
+  const [all, clients] = await Promise.all([listUsers(db), clientChoices(db)]);
+  const users = msg.client ? all.filter((u) => u.client_id === msg.client!.id) : all;
   const done = msg.doneFor && users.find((u) => u.id === msg.doneFor!.id);
   const notice = done ? c.var.t(msg.doneFor!.key, { email: done.email }) : msg.notice;
   return c.html(
@@ -65,6 +70,7 @@ async function listPage(c: AppContext, status: Status, msg: Msg & { form?: NewUs
       fieldErrors={msg.fieldErrors}
       error={msg.error}
       notice={notice}
+      client={msg.client}
       minPassword={MIN_PASSWORD_LENGTH}
     />,
     status,
@@ -83,12 +89,20 @@ async function userPage(c: AppContext, id: number, status: Status, msg: Msg = {}
   );
 }
 
-usersRoutes.get('/users', (c) => {
+usersRoutes.get('/users', async (c) => {
   const done = c.req.query('done') ?? '';
   // The list only reports what its own forms do.
   const key = ['created', 'disabled', 'enabled'].includes(done) ? USER_NOTICES[done] : undefined;
   const id = Number(c.req.query('id'));
-  return listPage(c, 200, key && Number.isSafeInteger(id) ? { doneFor: { key, id } } : {});
+  // From a client card: that client's users, and the new-user form set for one more of them.
+  const clientParam = c.req.query('client');
+  let client: { id: number; name: string } | undefined;
+  if (clientParam !== undefined) {
+    client = /^[1-9]\d{0,14}$/.test(clientParam) ? (await clientChoices(c.var.deps.db)).find((x) => x.id === Number(clientParam)) : undefined;
+    if (!client) throw notFound();
+  }
+  const form = client ? { email: '', name: '', role: 'client', clientId: String(client.id) } : undefined;
+  return listPage(c, 200, { ...(key && Number.isSafeInteger(id) ? { doneFor: { key, id } } : {}), client, form });
 });
 
 usersRoutes.post('/users', async (c) => {

@@ -27,6 +27,27 @@ describe('users page', () => {
   const sessionsOf = (id: number) => t.db.selectFrom('web_sessions').selectAll().where('user_id', '=', id).execute();
   const canLogin = async (email: string, password: string) => (await t.request.post('/login').type('form').send({ email, password })).status === 303;
 
+  it('from a client card: that client\'s users only, and the new-user form set for one more of them', async () => {
+    const acme = await makeClient(t, 'Acme');
+    const other = await makeClient(t, 'Globex');
+    const buyer = await makeUser(t, 'client', { email: 'buyer@acme.test', clientId: acme });
+    const stranger = await makeUser(t, 'client', { email: 'boss@globex.test', clientId: other });
+    const card = await t.request.get(`/clients/${acme}`).set('Cookie', admin.cookie);
+    expect(card.text).toContain(`href="/users?client=${acme}"`);
+    const res = await t.request.get(`/users?client=${acme}`).set('Cookie', admin.cookie);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(buyer.email);
+    expect(res.text).not.toContain(stranger.email);
+    expect(res.text).not.toContain(`href="/users/${admin.user.id}"`); // staff rows are not that client's either
+    expect(res.text).toContain('Client: <b>Acme</b>');
+    expect(res.text).toContain('<a href="/users" aria-label="Show the users of every client">');
+    expect(res.text).toMatch(/<option value="client" selected="">/);
+    expect(res.text).toMatch(new RegExp(`<option value="${acme}" selected="">`));
+    for (const bad of ['999', 'abc', '0']) expect((await t.request.get(`/users?client=${bad}`).set('Cookie', admin.cookie)).status, bad).toBe(404);
+    const support = await loginAs(t, 'support');
+    expect((await t.request.get(`/users?client=${acme}`).set('Cookie', support.cookie)).status).toBe(403);
+  });
+
   it('lists every user with name, role, client and status', async () => {
     const clientId = await makeClient(t, 'Acme & Sons');
     const client = await makeUser(t, 'client', { email: 'buyer@acme.test', clientId });
