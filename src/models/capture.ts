@@ -159,7 +159,8 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
   const subject: EventSubject = {
     userName: req.user,
     hostId: bound?.id ?? null,
-    hostname: req.machine?.hostname ?? null,
+    // A capture without machine details, from a bound machine: the name it is known by (support read refusals by it).
+    hostname: req.machine?.hostname ?? lic.host_name ?? null,
     fingerprintHash: fp.hash,
     clientIp,
     sessionId: null,

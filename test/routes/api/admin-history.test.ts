@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeApiToken, makeApp, type TestApp } from '../../helpers/app.js';
 import { adminLicense, insertEvent, insertHost } from '../../helpers/admin.js';
+import { captureBody, openOk } from '../../helpers/licensing.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -56,6 +57,15 @@ describe('admin API: history by key', () => {
     expect(lastHour.body.refusals).toHaveLength(1);
     const week = await t.request.get(`/api/v1/admin/licenses/${lic.id}/history?hours=168`).set(support);
     expect(week.body.captures.find((g: { user: string }) => g.user === 'Old')).toBeTruthy();
+  });
+
+  it('a refusal of a bound machine that sent no machine details names it by the name it is bound with', async () => {
+    const lic = await adminLicense(t, { features: ['reports'] });
+    await openOk(t, lic.key, { machine: { hostname: 'BUH-PC', os: 'Windows', ip: '10.0.0.7' } });
+    const { machine: _machine, ...withoutMachine } = captureBody(lic.key, { features: ['admin'], user: 'Petrov' });
+    expect((await t.request.post('/api/v1/sessions').send(withoutMachine)).status).toBe(403);
+    const res = await t.request.get(`/api/v1/admin/licenses/${lic.id}/history`).set(support);
+    expect(res.body.refusals).toEqual([expect.objectContaining({ code: 'feature_not_licensed', user: 'Petrov', hostname: 'BUH-PC' })]);
   });
 
   it('answers 400 for a bad hours value and 404 for an unknown license', async () => {
