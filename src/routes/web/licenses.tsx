@@ -18,6 +18,7 @@ import { concurrentSessionsSeries, licenseHistory } from '../../models/history.j
 import {
   boundHosts,
   createLicense,
+  featuresAboveLimits,
   hostById,
   licenseById,
   licenseInputProblems,
@@ -25,7 +26,6 @@ import {
   selfResetStatus,
   setLicenseSuspended,
   updateLicense,
-  featuresAboveLimits,
   usageAboveLimits,
   type License,
   type LicenseChanges,
