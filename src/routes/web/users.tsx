@@ -7,6 +7,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { field } from '../../lib/forms.js';
 import { MIN_PASSWORD_LENGTH, PasswordHasherBusy } from '../../lib/passwords.js';
 import { passwordProblem } from '../../models/auth.js';
+import { clientById } from '../../models/clients.js';
 import {
   changeUserRole,
   clientChoices,
@@ -98,7 +99,8 @@ usersRoutes.get('/users', async (c) => {
   const clientParam = c.req.query('client');
   let client: { id: number; name: string } | undefined;
   if (clientParam !== undefined) {
-    client = /^[1-9]\d{0,14}$/.test(clientParam) ? (await clientChoices(c.var.deps.db)).find((x) => x.id === Number(clientParam)) : undefined;
+    const found = /^[1-9]\d{0,14}$/.test(clientParam) ? await clientById(c.var.deps.db, Number(clientParam)) : undefined;
+    client = found && { id: found.id, name: found.name };
     if (!client) throw notFound();
   }
   const form = client ? { email: '', name: '', role: 'client', clientId: String(client.id) } : undefined;
