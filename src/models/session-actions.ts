@@ -185,9 +185,23 @@ export async function enqueueCommand(db: Db, actor: Actor, sessionId: string, cm
     } else {
       throw invalid({ type: 'api.v.command_type' });
     }
+    const packageId = cmd.type === 'message' ? null : (cmd.packageId ?? null);
+    if (cmd.type !== 'message') {
+      // Asked twice before the agent answered (a double click, a retried request): the command already
+      // waiting is the answer — one stop or close in the agent's queue, one line in the audit log.
+      const waiting = await trx
+        .selectFrom('commands')
+        .select('id')
+        .where('session_id', '=', s.id)
+        .where('type', '=', cmd.type)
+        .where('acked_at', 'is', null)
+        .where(sql<boolean>`package_id is ${packageId} and path is ${path}`)
+        .executeTakeFirst();
+      if (waiting) return { id: waiting.id };
+    }
     const [id] = await insertCommands(
       trx,
-      [{ sessionId: s.id, type: cmd.type, packageId: cmd.type === 'message' ? null : (cmd.packageId ?? null), path, text }],
+      [{ sessionId: s.id, type: cmd.type, packageId, path, text }],
       actor.name,
       now,
     );

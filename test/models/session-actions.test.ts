@@ -135,6 +135,30 @@ describe('session actions', () => {
     expect((await audit()).filter((a) => a.action.startsWith('session.command.'))).toHaveLength(3);
   });
 
+  it('enqueueCommand: a stop or close asked again before the agent answered is the one already waiting', async () => {
+    const lic = await makeLicense(t);
+    const s = await openOk(t, lic.key);
+    await heartbeat(t, s, { packages: [pkg('a', { state: 'running', progress: 5 }), pkg('b')] });
+    const close = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'closePackage', packageId: 'b' }, t.clock.now());
+    const again = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'closePackage', packageId: 'b' }, t.clock.now());
+    const otherPkg = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'closePackage', packageId: 'a' }, t.clock.now());
+    const stop = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'stop' }, t.clock.now());
+    const stopAgain = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'stop' }, t.clock.now());
+    const stopA = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'stop', packageId: 'a' }, t.clock.now());
+    const msg1 = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'message', text: 'Hi' }, t.clock.now());
+    const msg2 = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'message', text: 'Hi' }, t.clock.now());
+    expect(again.id).toBe(close.id);
+    expect(stopAgain.id).toBe(stop.id);
+    expect(new Set([close.id, otherPkg.id, stop.id, stopA.id, msg1.id, msg2.id]).size).toBe(6);
+    const hb = await heartbeat(t, s);
+    expect(hb.body.commands.map((c: { id: string }) => c.id)).toEqual([close.id, otherPkg.id, stop.id, stopA.id, msg1.id, msg2.id]);
+    expect((await audit()).filter((a) => a.action.startsWith('session.command.'))).toHaveLength(6);
+    // Once the agent has handled it, asking again is a new command.
+    await heartbeat(t, s, { acks: [close.id], packages: [pkg('a', { state: 'running', progress: 5 }), pkg('b')] });
+    const third = await enqueueCommand(t.db, staffActor(), s.sessionId, { type: 'closePackage', packageId: 'b' }, t.clock.now());
+    expect(third.id).not.toBe(close.id);
+  });
+
   it('clearHostPool empties the pool and sends clearPool to the live sessions of the host', async () => {
     const lic = await makeLicense(t);
     const s1 = await openOk(t, lic.key);
