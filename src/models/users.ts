@@ -231,6 +231,43 @@ export async function changeUserRole(db: Db, actor: AuditActor, userId: number, 
   });
 }
 
+/**
+ * Changes a user's e-mail (their sign-in name) and display name: a typo in the
+ * address, a person who changed theirs. Refuses an e-mail another user has.
+ * Audited 'user.updated' with what changed; allowed on one's own account too
+ * (nothing here can lock anyone out). Sign-ins and tokens are kept.
+ */
+export async function updateUserDetails(
+  db: Db,
+  actor: AuditActor,
+  userId: number,
+  input: { email: string; name: string | null },
+  now: number,
+): Promise<UserRow> {
+  return db.transaction().execute(async (trx) => {
+    const user = await userById(trx, userId);
+    if (!user) throw notFound();
+    const email = normalizeEmail(input.email);
+    const name = input.name?.trim() || null;
+    const changed: Record<string, { from: unknown; to: unknown }> = {};
+    if (email !== user.email) changed.email = { from: user.email, to: email };
+    if (name !== user.name) changed.name = { from: user.name, to: name };
+    if (!Object.keys(changed).length) return user;
+    if (changed.email) {
+      const taken = await trx.selectFrom('users').select('id').where('email', '=', email).where('id', '!=', user.id).executeTakeFirst();
+      if (taken) throw new AppError('email_taken', 409, { field: 'email' });
+    }
+    try {
+      await trx.updateTable('users').set({ email, name }).where('id', '=', user.id).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new AppError('email_taken', 409, { field: 'email' });
+      throw e;
+    }
+    await recordAudit(trx, actor, { action: 'user.updated', ...userLabel({ id: user.id, email }), clientId: user.client_id, details: changed }, now);
+    return { ...user, email, name };
+  });
+}
+
 /** Clients a client user may be attached to, by name (for the create form). */
 export async function clientChoices(db: Db): Promise<{ id: number; name: string }[]> {
   return db.selectFrom('clients').select(['id', 'name']).orderBy('name').orderBy('id').execute();

@@ -67,6 +67,7 @@ const RULES: Record<string, Rule> = {
   'POST /users/:id/enable': ADMIN,
   'POST /users/:id/password': ADMIN,
   'POST /users/:id/role': ADMIN,
+  'POST /users/:id/details': ADMIN,
   'GET /tokens': ADMIN,
   'POST /tokens': ADMIN,
   'GET /tokens/:id/created': ADMIN,

@@ -57,7 +57,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
     denySessions: { label: 'infobases.lock.deny_sessions' },
     denyBackgroundJobs: { label: 'infobases.lock.deny_background' },
   },
-  user: { role: { label: 'admin.users.role', kind: 'role' } },
+  user: { role: { label: 'admin.users.role', kind: 'role' }, email: { label: 'admin.users.email' }, name: { label: 'admin.users.name' } },
   api_token: {
     role: { label: 'admin.tokens.role', kind: 'role' },
     reason: { label: 'admin.audit.reason', kind: 'revoke_reason' },

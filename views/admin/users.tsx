@@ -179,7 +179,11 @@ export function UsersPage(props: {
   );
 }
 
-/** One user: details, password reset, role change, disable/enable. */
+/** The name-and-e-mail form's values as typed, and what is wrong with them by field. */
+export type UserDetailsForm = { email: string; name: string };
+export type UserDetailsErrors = Partial<Record<keyof UserDetailsForm, string>>;
+
+/** One user: details, name and e-mail, password reset, role change, disable/enable. */
 export function UserPage(props: {
   ctx: PageContext;
   user: UserListItem;
@@ -187,8 +191,13 @@ export function UserPage(props: {
   error?: string | null;
   notice?: string | null;
   minPassword: number;
+  /** The name-and-e-mail form as last sent, when it was refused. */
+  details?: UserDetailsForm;
+  detailErrors?: UserDetailsErrors;
 }) {
   const { ctx, user: u } = props;
+  const details = props.details ?? { email: u.email, name: u.name ?? '' };
+  const detailErrors = props.detailErrors ?? {};
   const { t, csrfToken, locale, timeZone } = ctx;
   const when = (ms: number | null) => formatDateTime(ms, locale, timeZone);
   return (
@@ -220,6 +229,15 @@ export function UserPage(props: {
         <p>
           <a href={`/audit?targetType=user&targetId=${u.id}`}>{t('admin.users.history')}</a>
         </p>
+      </section>
+      <section class="card form-card" id="details">
+        <h2>{t('admin.users.edit_details')}</h2>
+        <p class="muted">{t('admin.users.edit_details_hint')}</p>
+        <PostForm action={`/users/${u.id}/details`} csrf={csrfToken}>
+          <Field label={t('admin.users.email')} name="email" type="email" value={details.email} required autocomplete="off" maxlength={254} error={detailErrors.email} />
+          <Field label={t('admin.users.name')} name="name" value={details.name} autocomplete="off" maxlength={200} error={detailErrors.name} />
+          <button class="primary">{t('common.save')}</button>
+        </PostForm>
       </section>
       {props.isSelf && <p class="msg warn">{t('admin.users.self_note')}</p>}
       {!props.isSelf && (

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { UserPage, UsersPage, type NewUserErrors, type NewUserForm } from '../../../views/admin/users.js';
+import { UserPage, UsersPage, type NewUserErrors, type NewUserForm, type UserDetailsErrors, type UserDetailsForm } from '../../../views/admin/users.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
@@ -18,11 +18,12 @@ import {
   listUsers,
   resetUserPassword,
   ROLES,
+  updateUserDetails,
   userWithClient,
 } from '../../models/users.js';
 import type { Role } from '../../db/schema.js';
 
-/** Users page (admins only): list, create, disable/enable, reset password, change role. */
+/** Users page (admins only): list, create, change name and e-mail, disable/enable, reset password, change role. */
 export const usersRoutes = new Hono<AppEnv>();
 usersRoutes.use('/users', requireRole('admin'));
 usersRoutes.use('/users/*', requireRole('admin'));
@@ -49,6 +50,7 @@ const USER_NOTICES: Record<string, string> = {
   role: 'admin.users.role_changed',
   disabled: 'admin.users.disabled_done',
   enabled: 'admin.users.enabled_done',
+  updated: 'admin.users.updated',
 };
 
 async function listPage(
@@ -78,14 +80,23 @@ async function listPage(
   );
 }
 
-async function userPage(c: AppContext, id: number, status: Status, msg: Msg = {}) {
+async function userPage(c: AppContext, id: number, status: Status, msg: Msg & { details?: UserDetailsForm; detailErrors?: UserDetailsErrors } = {}) {
   const user = await userWithClient(c.var.deps.db, id);
   if (!user) throw new AppError('not_found', 404);
   const t = c.var.t;
   const done = c.req.method === 'GET' ? USER_NOTICES[c.req.query('done') ?? ''] : undefined;
   const notice = msg.notice ?? (done ? t(done, { email: user.email, role: t(`role.${user.role}`) }) : null);
   return c.html(
-    <UserPage ctx={pageCtx(c)} user={user} isSelf={user.id === c.var.viewer!.user.id} error={msg.error} notice={notice} minPassword={MIN_PASSWORD_LENGTH} />,
+    <UserPage
+      ctx={pageCtx(c)}
+      user={user}
+      isSelf={user.id === c.var.viewer!.user.id}
+      error={msg.error}
+      notice={notice}
+      minPassword={MIN_PASSWORD_LENGTH}
+      details={msg.details}
+      detailErrors={msg.detailErrors}
+    />,
     status,
   );
 }
@@ -179,6 +190,26 @@ usersRoutes.post('/users/:id{[0-9]{1,15}}/password', async (c) => {
     return userPage(c, id, status, { error: message });
   }
   return c.redirect(`/users/${id}?done=password`, 303);
+});
+
+usersRoutes.post('/users/:id{[0-9]{1,15}}/details', async (c) => {
+  const id = Number(c.req.param('id'));
+  const body = await c.req.parseBody();
+  const form: UserDetailsForm = { email: field(body, 'email'), name: field(body, 'name') };
+  const t = c.var.t;
+  // Both fields' problems at once, each beside its field; what was typed stays in the form.
+  const errors: UserDetailsErrors = {};
+  if (!isEmail(form.email.trim())) errors.email = t('auth.email.invalid');
+  if ([...form.name].length > 200) errors.name = t('admin.users.error.name_too_long');
+  const first = Object.values(errors)[0];
+  if (first) return userPage(c, id, 400, { error: first, details: form, detailErrors: errors });
+  try {
+    await updateUserDetails(c.var.deps.db, c.var.viewer!.actor, id, { email: form.email, name: form.name }, c.var.deps.clock.now());
+  } catch (e) {
+    const { message, status } = formError(c, e);
+    return userPage(c, id, status, { error: message, details: form, detailErrors: e instanceof AppError && e.code === 'email_taken' ? { email: message } : undefined });
+  }
+  return c.redirect(`/users/${id}?done=updated`, 303);
 });
 
 usersRoutes.post('/users/:id{[0-9]{1,15}}/role', async (c) => {

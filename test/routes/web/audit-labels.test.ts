@@ -10,7 +10,7 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 /** Every action the code writes today; the scan below must find at least these (so a broken scan cannot pass by finding nothing). */
 const KNOWN_ACTIONS = [
   'login', 'login.failed', 'logout', 'setup.admin_created',
-  'user.created', 'user.disabled', 'user.enabled', 'user.password_reset', 'user.password_changed', 'user.role_changed', 'user.preferences',
+  'user.created', 'user.disabled', 'user.enabled', 'user.password_reset', 'user.password_changed', 'user.role_changed', 'user.updated', 'user.preferences',
   'token.created', 'token.revoked',
   'database.migrated', 'database.backup',
   'license.created', 'license.updated', 'license.suspended', 'license.unsuspended',

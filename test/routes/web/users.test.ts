@@ -48,6 +48,56 @@ describe('users page', () => {
     expect((await t.request.get(`/users?client=${acme}`).set('Cookie', support.cookie)).status).toBe(403);
   });
 
+  it("changes a user's e-mail and name: they sign in with the new address; a taken or bad one is refused, the form keeps what was typed", async () => {
+    const clientId = await makeClient(t, 'Acme');
+    const buyer = await makeUser(t, 'client', { email: 'buyer@acme.test', clientId });
+    await makeUser(t, 'support', { email: 'helper@vendor.test' });
+    const page = await t.request.get(`/users/${buyer.id}`).set('Cookie', admin.cookie);
+    expect(page.text).toContain(`action="/users/${buyer.id}/details"`);
+    expect(page.text).toContain('value="buyer@acme.test"');
+
+    const res = await post(admin, `/users/${buyer.id}/details`, { email: ' Purchasing@Acme.test ', name: '  Ivan <Petrov> ' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`/users/${buyer.id}?done=updated`);
+    expect(await userRow(buyer.id)).toMatchObject({ email: 'purchasing@acme.test', name: 'Ivan <Petrov>', role: 'client', client_id: clientId });
+    const done = await t.request.get(res.headers.location).set('Cookie', admin.cookie);
+    expect(done.text).toContain('User purchasing@acme.test saved.');
+    expect(done.text).toContain('Ivan &lt;Petrov&gt;');
+    expect(await canLogin('purchasing@acme.test', TEST_PASSWORD)).toBe(true);
+    expect(await canLogin('buyer@acme.test', TEST_PASSWORD)).toBe(false);
+    const [row] = await audit('user.updated');
+    expect(row).toMatchObject({ target_type: 'user', target_id: String(buyer.id), target_label: 'purchasing@acme.test', client_id: clientId });
+    expect(JSON.parse(row.details!)).toEqual({ email: { from: 'buyer@acme.test', to: 'purchasing@acme.test' }, name: { from: null, to: 'Ivan <Petrov>' } });
+    const log = await t.request.get(`/audit?targetType=user&targetId=${buyer.id}`).set('Cookie', admin.cookie);
+    expect(log.text).toContain('User changed');
+    expect(log.text).toContain('buyer@acme.test → purchasing@acme.test');
+
+    // Saving what is there changes nothing and writes nothing.
+    expect((await post(admin, `/users/${buyer.id}/details`, { email: 'purchasing@acme.test', name: 'Ivan <Petrov>' })).status).toBe(303);
+    expect(await audit('user.updated')).toHaveLength(1);
+
+    const before = await userRow(buyer.id);
+    const taken = await post(admin, `/users/${buyer.id}/details`, { email: 'HELPER@vendor.test', name: 'Someone' });
+    expect(taken.status).toBe(409);
+    expect(alertText(taken.text)).toBe('A user with this e-mail already exists.');
+    expect(taken.text).toContain('value="HELPER@vendor.test"');
+    expect(taken.text).toContain('value="Someone"');
+    const bad = await post(admin, `/users/${buyer.id}/details`, { email: 'not an address', name: 'x'.repeat(201) });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('aria-invalid="true"');
+    expect(bad.text).toContain('The name must be at most 200 characters.');
+    expect(await userRow(buyer.id)).toEqual(before);
+    expect(await audit('user.updated')).toHaveLength(1);
+
+    expect((await post(admin, '/users/999999/details', { email: 'x@y.test', name: '' })).status).toBe(404);
+    const support = await loginAs(t, 'support');
+    expect((await post(support, `/users/${buyer.id}/details`, { email: 'x@y.test', name: '' })).status).toBe(403);
+    expect(await userRow(buyer.id)).toEqual(before);
+    // One's own name and address too: nothing in it can lock anyone out.
+    expect((await post(admin, `/users/${admin.user.id}/details`, { email: 'boss@vendor.test', name: 'Boss' })).status).toBe(303);
+    expect(await canLogin('boss@vendor.test', TEST_PASSWORD)).toBe(true);
+  });
+
   it('lists every user with name, role, client and status', async () => {
     const clientId = await makeClient(t, 'Acme & Sons');
     const client = await makeUser(t, 'client', { email: 'buyer@acme.test', clientId });
