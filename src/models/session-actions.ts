@@ -46,11 +46,14 @@ async function scopedHost(trx: Db, actor: Actor, hostId: number) {
 
 const hostLabel = (h: { machine_hostname: string | null; fingerprint_hash: string }) => h.machine_hostname ?? shortHash(h.fingerprint_hash);
 
-/** Terminates one session (reason 'terminated'); the message reaches the agent in the 410. Closed already: nothing to do. */
-export async function terminateSession(db: Db, actor: Actor, sessionId: string, message: string | null, now: number): Promise<void> {
-  await inTransaction(db, async (trx) => {
+/**
+ * Terminates one session (reason 'terminated'); the message reaches the agent in the 410. Closed
+ * already: nothing to do, and false (the pages say so rather than "terminated").
+ */
+export async function terminateSession(db: Db, actor: Actor, sessionId: string, message: string | null, now: number): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
     const s = await scopedSession(trx, actor, sessionId);
-    if (s.closed_at !== null) return;
+    if (s.closed_at !== null) return false;
     await closeSessions(trx, { sessionIds: [s.id] }, 'terminated', now, message);
     await recordAudit(
       trx,
@@ -58,6 +61,7 @@ export async function terminateSession(db: Db, actor: Actor, sessionId: string, 
       { action: 'session.terminate', targetType: 'session', targetId: s.id, targetLabel: label(s), clientId: s.client_id, details: { message } },
       now,
     );
+    return true;
   });
 }
 

@@ -40,6 +40,7 @@ export default defineMessages(
     'cabinet.done.reset.many': 'The binding was reset; {count} sessions were closed. The computer binds again on its next start.',
     'cabinet.done.reset.other': 'The binding was reset; {count} sessions were closed. The computer binds again on its next start.',
     'cabinet.done.terminated': 'The session was terminated.',
+    'cabinet.done.already_closed': 'This session had already ended: there was nothing to terminate.',
   },
   {
     'cabinet.title': 'Мои лицензии',
@@ -79,5 +80,6 @@ export default defineMessages(
     'cabinet.done.reset.many': 'Привязка сброшена; закрыто {count} сеансов. Компьютер привяжется снова при следующем запуске.',
     'cabinet.done.reset.other': 'Привязка сброшена; закрыто {count} сеанса. Компьютер привяжется снова при следующем запуске.',
     'cabinet.done.terminated': 'Сеанс завершён.',
+    'cabinet.done.already_closed': 'Этот сеанс уже закончился: завершать было нечего.',
   },
 );

@@ -31,7 +31,7 @@ const actor = (c: AppContext) => c.var.viewer!.actor;
 /** The viewer's client: requireRole('client') guarantees one. */
 const scope = (c: AppContext) => c.var.viewer!.user.client_id!;
 
-const DONE = new Set(['reset', 'terminated']);
+const DONE = new Set(['reset', 'terminated', 'already_closed']);
 
 cabinetRoutes.get('/cabinet', async (c) => {
   const { db } = c.var.deps;
@@ -122,11 +122,11 @@ cabinetRoutes.post('/cabinet/sessions/:sid/terminate', async (c) => {
   const sid = c.req.param('sid');
   if (sid.length > 64) throw notFound();
   const back = field(await c.req.parseBody(), 'back');
-  await terminateSession(c.var.deps.db, actor(c), sid, null, now(c));
+  const closed = await terminateSession(c.var.deps.db, actor(c), sid, null, now(c));
   // Only back to a cabinet page; the notice key is the page's own.
   const m = /^\/cabinet(?:\/(licenses|infobases)\/\d{1,15})?$/.exec(back);
   const to = m ? back : '/cabinet';
-  return c.redirect(`${to}?done=terminated&n=1#sessions`, 303);
+  return c.redirect(`${to}?done=${closed ? 'terminated' : 'already_closed'}#sessions`, 303);
 });
 
 // ---- infobases ----

@@ -100,7 +100,7 @@ export function lockModelErrors(c: AppContext, err: unknown, form: LockFormState
   return { ...form, errors };
 }
 
-export const INFOBASE_DONE = new Set(['locked', 'unlocked', 'terminated', 'terminated_all']);
+export const INFOBASE_DONE = new Set(['locked', 'unlocked', 'terminated', 'already_closed', 'terminated_all']);
 
 /** Renders an infobase page for staff or the cabinet; the infobase was found in the viewer's scope. */
 export async function renderInfobasePage(
@@ -205,6 +205,6 @@ infobasesRoutes.post(`/infobases/:id${ID}/sessions/:sid/terminate`, async (c) =>
   const sid = c.req.param('sid');
   const s = sid.length <= 64 ? await sessionRowById(db, sid) : undefined;
   if (!s || s.infobase_id !== ib.id) throw notFound();
-  await terminateSession(db, c.var.viewer!.actor, s.id, null, now(c));
-  return c.redirect(`/infobases/${ib.id}?done=terminated&n=1#sessions`, 303);
+  const closed = await terminateSession(db, c.var.viewer!.actor, s.id, null, now(c));
+  return c.redirect(`/infobases/${ib.id}?done=${closed ? 'terminated' : 'already_closed'}#sessions`, 303);
 });

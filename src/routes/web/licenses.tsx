@@ -341,7 +341,7 @@ export async function licenseCardData(db: Db, license: License, at: number, scop
   return { license, hosts, quota, sessions };
 }
 
-const DONE = new Set(['created', 'updated', 'suspended', 'unsuspended', 'reset', 'terminated']);
+const DONE = new Set(['created', 'updated', 'suspended', 'unsuspended', 'reset', 'terminated', 'already_closed']);
 
 /** The notice for `?done=…&n=…` after an action's redirect. */
 export function doneNotice(c: AppContext, area: string, done: Set<string>): string | null {
@@ -434,6 +434,6 @@ licensesRoutes.post(`/licenses/:id${ID}/sessions/:sid/terminate`, async (c) => {
   const sid = c.req.param('sid');
   const s = sid.length <= 64 ? await sessionRowById(db, sid) : undefined;
   if (!s || s.license_id !== license.id) throw notFound();
-  await terminateSession(db, actor(c), s.id, null, now(c));
-  return c.redirect(`/licenses/${license.id}?done=terminated&n=1#sessions`, 303);
+  const closed = await terminateSession(db, actor(c), s.id, null, now(c));
+  return c.redirect(`/licenses/${license.id}?done=${closed ? 'terminated' : 'already_closed'}#sessions`, 303);
 });

@@ -198,12 +198,20 @@ describe('client cabinet', () => {
     expect(row).toContain(`data-confirm="Terminate the session of Sokolova (${placed.client_session_id}) on ACC-SRV-01, Payroll base?"`);
     const res = await post(c, `/cabinet/sessions/${mine.id}/terminate`, { back: `/cabinet/licenses/${lic.id}` });
     expect(res.status).toBe(303);
-    expect(res.headers.location).toBe(`/cabinet/licenses/${lic.id}?done=terminated&n=1#sessions`);
+    expect(res.headers.location).toBe(`/cabinet/licenses/${lic.id}?done=terminated#sessions`);
+    expect((await get(c, res.headers.location)).text).toContain('The session was terminated.');
     expect(await sessionRow(mine.id)).toMatchObject({ closed_at: t.clock.now(), close_reason: 'terminated' });
     expect(await auditRows(t, 'session.terminate')).toHaveLength(1);
+    // A session that has ended meanwhile (a second click, a page left open) is said to have ended, not "terminated".
+    const again = await post(c, `/cabinet/sessions/${mine.id}/terminate`, { back: `/cabinet/licenses/${lic.id}` });
+    expect(again.headers.location).toBe(`/cabinet/licenses/${lic.id}?done=already_closed#sessions`);
+    const page = (await get(c, again.headers.location)).text;
+    expect(page).toContain('This session had already ended: there was nothing to terminate.');
+    expect(page).not.toContain('The session was terminated.');
+    expect(await auditRows(t, 'session.terminate')).toHaveLength(1);
     // An outside "back" is not followed.
-    const offsite = await post(c, `/cabinet/sessions/${mine.id}/terminate`, { back: 'https://evil.example/' });
-    expect(offsite.headers.location).toBe('/cabinet?done=terminated&n=1#sessions');
+    const offsite = await post(c, `/cabinet/sessions/${placed.id}/terminate`, { back: 'https://evil.example/' });
+    expect(offsite.headers.location).toBe('/cabinet?done=terminated#sessions');
     expect((await post(c, `/cabinet/sessions/${theirs.id}/terminate`)).status).toBe(404);
     expect((await sessionRow(theirs.id)).closed_at).toBeNull();
   });
