@@ -47,17 +47,17 @@ export async function reapExpiredSessions(db: Db, now: number): Promise<number> 
 }
 
 /**
- * Moves the open sessions seen at or before `seenUpTo` forward by `shiftMs`
- * (backward when negative): the server's own gap must not count against
+ * Moves the open sessions seen at or before `seenUpTo` (every open session
+ * when null) forward by `shiftMs`: the server's own gap must not count against
  * anyone's lease. Clamped to now so no session is seen in the future.
  */
-async function shiftLastSeen(trx: Db, seenUpTo: number, shiftMs: number, now: number): Promise<number> {
-  const r = await trx
+async function shiftLastSeen(trx: Db, seenUpTo: number | null, shiftMs: number, now: number): Promise<number> {
+  let q = trx
     .updateTable('sessions')
     .set({ last_seen_at: sql`min(last_seen_at + ${shiftMs}, ${now})` })
-    .where('closed_at', 'is', null)
-    .where('last_seen_at', '<=', seenUpTo)
-    .executeTakeFirst();
+    .where('closed_at', 'is', null);
+  if (seenUpTo !== null) q = q.where('last_seen_at', '<=', seenUpTo);
+  const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 
@@ -94,8 +94,11 @@ export async function forgiveRestart(db: Db, now: number, aliveWithinMs = 0): Pr
     let shift = 0;
     if (state.alive_at !== null && now - state.alive_at > aliveWithinMs) {
       shift = Math.min(now - state.alive_at, st.lease_timeout_sec * 1000);
+      // Every open session, also those seen after alive_at: the process died up to a tick after it last
+      // wrote alive_at, and a session captured or heartbeated in that tick was down as long as the rest
+      // (shifted by a little more than its own gap, clamped to now). Nobody was seen while no process ran.
       // A late row shown before the restart may be alive again: the monitor's refresh must see a change.
-      if (await shiftLastSeen(trx, state.alive_at, shift, now)) await bumpChangeMarker(trx);
+      if (await shiftLastSeen(trx, null, shift, now)) await bumpChangeMarker(trx);
     } else if (state.alive_at !== null && now < state.alive_at) {
       await moveToEarlierTimeline(trx, now - state.alive_at, now);
       await bumpChangeMarker(trx);

@@ -95,6 +95,23 @@ describe('leases: reaper, late state, restart forgiveness, clock jumps', () => {
     expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(1);
   });
 
+  it('restart after a crash: a session seen after the last sign of life (within the tick before the crash) is forgiven too', async () => {
+    const lic = await makeLicense(t, { maxHosts: 3 });
+    await t.db.updateTable('settings').set({ heartbeat_interval_sec: 5, lease_timeout_sec: 15 }).execute();
+    const older = await openOk(t, lic.key);
+    await aliveAt(t.clock.now()); // the lease job's last tick
+    t.clock.advance(4_000);
+    const fresh = await openOk(t, lic.key, { fingerprint: fingerprint('second') }); // captured, then kill -9
+    t.clock.advance(16_000); // down for 16 s, more than the 15 s lease
+    expect(await forgiveRestart(t.db, t.clock.now(), 15_000)).toBe(15_000);
+    expect(await reapExpiredSessions(t.db, t.clock.now())).toBe(0);
+    // Each has a full lease less its own downtime beyond one lease: the fresh one 14 s, the older one 10 s.
+    expect((await sessionRow(t, fresh.sessionId)).last_seen_at).toBe(t.clock.now() - 1_000);
+    expect((await sessionRow(t, older.sessionId)).last_seen_at).toBe(t.clock.now() - 5_000);
+    expect((await heartbeat(t, fresh)).status).toBe(200);
+    expect((await heartbeat(t, older)).status).toBe(200);
+  });
+
   it('a second process starting while the first ticks moves no lease (its sign of life is recent)', async () => {
     const lic = await makeLicense(t);
     const s = await openOk(t, lic.key);
