@@ -40,6 +40,16 @@ export interface CaptureAnswer {
   features: string[];
 }
 
+/** 423 infobase_locked; `wrongCode`: a permission code was tried and did not fit (the rate limits weigh it more). */
+export class LockRefusal extends AppError {
+  constructor(
+    message: string | null,
+    public readonly wrongCode: boolean,
+  ) {
+    super('infobase_locked', 423, { message });
+  }
+}
+
 /** Whether an infobase lock refuses this capture (PROTOCOL "Infobase locks"). */
 export function lockRefuses(
   ib: Pick<InfobaseRow, 'lock_set_at' | 'lock_from' | 'lock_to' | 'lock_code' | 'lock_deny_sessions' | 'lock_deny_background'>,
@@ -183,7 +193,9 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
 
   const ib = req.infobase ? (q(INFOBASE_READ).get(lic.client_id, req.infobase.id) as InfobaseRow | undefined) : undefined;
   if (ib && lockRefuses(ib, req.connectionType, req.permissionCode, now)) {
-    return refuse(new AppError('infobase_locked', 423, { message: ib.lock_message }), null, ib.id);
+    // A guess only where a code could have let it in: a session (not a background job) and a lock with a code.
+    const guessed = !!req.permissionCode && req.connectionType !== 'background' && ib.lock_code !== null;
+    return refuse(new LockRefusal(ib.lock_message, guessed), null, ib.id);
   }
 
   const limitOf = new Map(JSON.parse(lic.features) as [string, number | null][]);

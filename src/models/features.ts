@@ -46,8 +46,9 @@ export async function addSessionFeature(db: Db, sessionId: string, tokenHash: st
       return { refused: err };
     };
     if (s.suspended_at !== null) return refuse(new AppError('license_suspended', 403));
-    if (s.expires_at !== null && now >= s.expires_at) return refuse(new AppError('license_expired', 403));
     const held = await trx.selectFrom('session_features').select('feature').where('session_id', '=', sessionId).where('feature', '=', feature).executeTakeFirst();
+    // Expiry refuses a new feature; one the session holds is kept (expiry closes nothing), so asking again is a 200.
+    if (!held && s.expires_at !== null && now >= s.expires_at) return refuse(new AppError('license_expired', 403));
     if (!held) {
       const lf = await trx
         .selectFrom('license_features')

@@ -103,10 +103,11 @@ export const heartbeatSchema = z.object({
   acks: z.array(nonEmpty(64)).max(1000).default([]),
 });
 
-export const featureSchema = z.object({ feature: nonEmpty() });
+/** Feature names in NFC, as licenses store them (see normalizedCapture). */
+export const featureSchema = z.object({ feature: nonEmpty().transform((f) => f.normalize('NFC')) });
 
 /** A feature named in a URL path (DELETE …/features/{feature}). */
-export const featureParam = nonEmpty();
+export const featureParam = nonEmpty().transform((f) => f.normalize('NFC'));
 
 export type HeartbeatBody = z.infer<typeof heartbeatSchema>;
 
@@ -248,7 +249,23 @@ export type CaptureBody = z.infer<typeof captureSchema>;
  * server, in a probe of the route's steps). test/routes/api/capture-parse.test.ts
  * checks the pass and the schema agree on generated bodies.
  */
-export const parseCapture = withFastPass(captureSchema, fastCapture);
+export const parseCapture = normalizedCapture(withFastPass(captureSchema, fastCapture));
+
+/**
+ * As the license pages and the admin API read them: a license key typed by a person (lower case,
+ * spaces around it) is the key, and feature names are compared in NFC, the form licenses store
+ * them in ("café" typed with a combining accent is the licensed "café").
+ */
+function normalizedCapture(parse: Parse<CaptureBody>): Parse<CaptureBody> {
+  return (data, options) => {
+    const r = parse(data, options);
+    if (r.success) {
+      r.data.licenseKey = r.data.licenseKey.trim().toUpperCase();
+      if (r.data.features) r.data.features = r.data.features.map((f) => f.normalize('NFC'));
+    }
+    return r;
+  };
+}
 
 const CONNECTION_TYPES: ReadonlySet<unknown> = new Set(['client', 'external', 'background', 'webservice']);
 const ROLES: ReadonlySet<unknown> = new Set(['admin', 'design', 'viewer', 'execute']);

@@ -3,7 +3,7 @@ import { AppError, RateLimited, unauthorized } from '../../lib/errors.js';
 import { hashToken } from '../../lib/tokens.js';
 import { jsonBody, paramValue } from '../../middleware/api.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
-import { captureInTransaction } from '../../models/capture.js';
+import { captureInTransaction, LockRefusal } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
 import { heartbeatInTransaction, type HeartbeatAnswer, type HeartbeatRequest } from '../../models/heartbeat.js';
 import { releaseSession } from '../../models/release.js';
@@ -63,8 +63,9 @@ agentRoutes.post('/sessions', async (c) => {
     const { status, ...answer } = outcome.ok;
     return c.json(answer, status);
   } catch (e) {
-    // An empty code is no code (a lock's code is never empty): it is not a guess.
-    if (e instanceof AppError && e.code === 'infobase_locked' && body.permissionCode) {
+    // A code that could have let the session in and did not; an empty code is no code (a lock's code is never
+    // empty), and a code sent to a lock without one, or by a background job (no code lifts that), guesses nothing.
+    if (e instanceof LockRefusal && e.wrongCode) {
       countCapture(c, body.licenseKey, WRONG_CODE_WEIGHT - 1);
     }
     throw e;

@@ -235,6 +235,16 @@ describe('POST /api/v1/sessions (capture)', () => {
     });
   });
 
+  it('a key as a person types it (lower case, spaces around) and feature names in another Unicode form are the license\'s', async () => {
+    const lic = await makeLicense(t, { features: { 'caf\u00e9': 1 } });
+    const res = await capture(t, captureBody(`  ${lic.key.toLowerCase()} `, { features: ['cafe\u0301'] }));
+    expect(res.status).toBe(201);
+    expect(res.body.features).toEqual(['caf\u00e9']);
+    // The per-feature limit counts both spellings as one feature.
+    const other = await capture(t, captureBody(lic.key, { fingerprint: fingerprint(2), features: ['caf\u00e9'] }));
+    expect(other.body.error).toMatchObject({ code: 'feature_limit_reached', details: { feature: 'caf\u00e9', limit: 1 } });
+  });
+
   it('403 feature_not_licensed names the first refused feature; nothing is bound', async () => {
     const lic = await makeLicense(t, { features: { reports: null } });
     const before = await agentTableCounts(t.db);
@@ -469,6 +479,25 @@ describe('POST /api/v1/sessions (capture)', () => {
         const blocked = await limited.request.post('/api/v1/sessions').send(captureBody('UNKNOWN-KEY'));
         expect(blocked.status).toBe(429);
         expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it('a code that could not have let anyone in is no guess: a lock without a code, a background job', async () => {
+      const limited = await makeApp({ captureRatePerIp: 4 });
+      try {
+        const lic = await makeLicense(limited);
+        await makeInfobase(limited, lic.clientId, 'nocode', 'Acc', {});
+        await makeInfobase(limited, lic.clientId, 'jobs', 'Pay', { code: 'secret', denyBackground: true });
+        const send = (body: object) => limited.request.post('/api/v1/sessions').send(body);
+        // Each counts once: a code sent to a lock that has none, and the right code from a background job
+        // (a background refusal is not lifted by any code, PROTOCOL §1).
+        expect((await send(captureBody(lic.key, { infobase: { id: 'nocode' }, permissionCode: 'whatever' }))).status).toBe(423);
+        expect((await send(captureBody(lic.key, { infobase: { id: 'jobs' }, permissionCode: 'secret', connectionType: 'background' }))).status).toBe(423);
+        expect((await send(captureBody(lic.key, { infobase: { id: 'jobs' }, connectionType: 'background' }))).status).toBe(423);
+        expect((await send(captureBody(lic.key))).status).toBe(201); // the 4th of 4
+        expect((await send(captureBody(lic.key, { fingerprint: fingerprint(9) }))).status).toBe(429);
       } finally {
         await limited.close();
       }

@@ -56,12 +56,26 @@ describe('features during a session (§3) and release (§4)', () => {
     expect((await add(s, 'export')).status).toBe(200);
   });
 
-  it('expiry refuses new features (403 license_expired) but closes nothing', async () => {
+  it('expiry refuses new features (403 license_expired) but closes nothing: a held one asked again is a 200', async () => {
     await t.db.updateTable('licenses').set({ expires_at: t.clock.now() }).where('id', '=', licenseId).execute();
     const res = await add(s, 'export');
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('license_expired');
     expect((await heartbeat(t, s)).status).toBe(200);
+    const before = (await events()).length;
+    const again = await add(s, 'reports');
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ features: ['reports'] });
+    expect(await events()).toHaveLength(before); // no refusal recorded
+  });
+
+  it('feature names are compared in NFC, as licenses store them (added and removed)', async () => {
+    await t.db.insertInto('license_features').values({ license_id: licenseId, feature: 'caf\u00e9', max_sessions: null }).execute();
+    const res = await add(s, 'cafe\u0301');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ features: ['reports', 'caf\u00e9'] });
+    await remove(s, 'cafe\u0301').expect(204);
+    expect((await t.db.selectFrom('session_features').select('feature').where('session_id', '=', s.sessionId).execute()).map((r) => r.feature)).toEqual(['reports']);
   });
 
   it('DELETE releases a held feature (204), also one not held', async () => {
