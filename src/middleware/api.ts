@@ -84,25 +84,48 @@ function jsonType(v: unknown): string {
 }
 
 /**
- * A wrong or missing value in our own words ("required", "must be a string, not a number"): zod's
- * say "Invalid input: expected string, received number", and its Russian names the types in English.
+ * A wrong or missing value in our own words ("required", "must be a string, not a number", "must be
+ * at most 100", "must be one of …"): zod's say "Invalid input: expected string, received number" or
+ * "Too small: expected number to be >=0", "must be int, not a number" of 1.5, and its Russian names
+ * the types in English.
  */
-function typeMessage(t: T, iss: z.core.$ZodRawIssue): string | undefined {
-  if (iss.code !== 'invalid_type') return undefined;
-  if (iss.input === undefined) return t('api.v.required');
-  const name = (type: string) => {
-    const key = `api.v.t.${type}`;
-    const text = t(key);
-    return text === key ? type : text;
-  };
-  return t('api.v.type', { expected: name(String(iss.expected)), received: name(jsonType(iss.input)) });
+function ownMessage(t: T, iss: z.core.$ZodRawIssue): string | undefined {
+  switch (iss.code) {
+    case 'invalid_type': {
+      if (iss.input === undefined) return t('api.v.required');
+      if (iss.expected === 'int' && typeof iss.input === 'number') return t('api.v.int');
+      const name = (type: string) => {
+        const key = `api.v.t.${type}`;
+        const text = t(key);
+        return text === key ? type : text;
+      };
+      return t('api.v.type', { expected: name(String(iss.expected)), received: name(jsonType(iss.input)) });
+    }
+    case 'too_small':
+    case 'too_big': {
+      const small = iss.code === 'too_small';
+      const bound = String(small ? iss.minimum : iss.maximum);
+      const vars: Record<string, string> = small ? { min: bound } : { max: bound };
+      if (iss.origin === 'array' || iss.origin === 'set') return t(small ? 'api.v.min_items' : 'api.v.max_items', vars);
+      if (iss.origin === 'string') return t(small ? 'api.v.min_chars' : 'api.v.max_chars', vars);
+      if (iss.origin === 'number' || iss.origin === 'int' || iss.origin === 'bigint') {
+        const key = small ? (iss.inclusive === false ? 'api.v.min_exclusive' : 'api.v.min') : iss.inclusive === false ? 'api.v.max_exclusive' : 'api.v.max';
+        return t(key, vars);
+      }
+      return undefined;
+    }
+    case 'invalid_value':
+      return t('api.v.one_of', { values: iss.values.map((v) => JSON.stringify(v)).join(', ') });
+    default:
+      return undefined;
+  }
 }
 
 /** zod's own messages in the answer's language (PROTOCOL: `message` follows Accept-Language). */
 const zodRuError = zodRu().localeError;
 const ZOD_LOCALES: Record<Locale, z.core.ParseContext<z.core.$ZodIssue>> = {
-  en: { error: (iss) => typeMessage(translator('en'), iss) },
-  ru: { error: (iss) => typeMessage(translator('ru'), iss) ?? zodRuError(iss) },
+  en: { error: (iss) => ownMessage(translator('en'), iss) },
+  ru: { error: (iss) => ownMessage(translator('ru'), iss) ?? zodRuError(iss) },
 };
 
 /** What validates a body: a zod schema, or a function with the same answer (agent-schemas.ts parseHeartbeat). */
@@ -192,7 +215,7 @@ export function ownRecord<K extends z.ZodType<string>, V extends z.ZodType>(key:
         return z.NEVER;
       }
       return new Map(entries);
-    }, z.map(key, value, { message }))
+    }, z.map(key, value, { error: (iss) => (iss.input === undefined ? 'api.v.required' : message) }))
     .transform((m) => Object.fromEntries(m) as Record<z.output<K>, z.output<V>>);
 }
 export const uint = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

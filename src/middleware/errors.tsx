@@ -13,7 +13,12 @@ const isApi = (c: Context) => new URL(c.req.url).pathname.startsWith('/api/');
 export function apiError(c: Context<AppEnv>, err: AppError): Response {
   const t = translator(apiLocale(c));
   // An unknown route and a missing object are both not_found; the message tells them apart.
-  const key = err.code === 'not_found' && err.params.route ? 'api.not_found_route' : `api.${err.code}`;
+  const key =
+    err.code === 'not_found' && err.params.route
+      ? 'api.not_found_route'
+      : err.code === 'not_running' && err.params.package !== undefined
+        ? 'api.not_running_package'
+        : `api.${err.code}`;
   const params: Record<string, string | number> = { detail: errorDetail(err, t), ...err.params };
   for (const [k, v] of Object.entries(err.details)) if (typeof v === 'string' || typeof v === 'number') params[k] = v;
   if (err.code === 'session_closed' && typeof err.details.reason === 'string') params.reason = t(`api.reason.${err.details.reason}`);

@@ -177,7 +177,9 @@ export async function enqueueCommand(db: Db, actor: Actor, sessionId: string, cm
         if (!states.length) throw invalid({ path: 'api.v.no_package_at_path' });
         running = states.some((r) => r.state === 'running');
       } else running = s.running === 1;
-      if (!running) throw new AppError('not_running', 409);
+      // Named a package (or a path): it is that one that is not running, whatever else may be.
+      const named = cmd.packageId ?? cmd.path;
+      if (!running) throw new AppError('not_running', 409, {}, named === undefined ? {} : { package: named });
     } else if (cmd.type === 'closePackage') {
       // The agent's command always carries the path (PROTOCOL §2): a package id names one the session has open, with a path.
       path ??= pkg?.path ?? null;

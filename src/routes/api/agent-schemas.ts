@@ -249,22 +249,17 @@ export type CaptureBody = z.infer<typeof captureSchema>;
  * server, in a probe of the route's steps). test/routes/api/capture-parse.test.ts
  * checks the pass and the schema agree on generated bodies.
  */
-export const parseCapture = normalizedCapture(withFastPass(captureSchema, fastCapture));
+export const parseCapture = withFastPass(captureSchema, fastCapture);
 
 /**
- * As the license pages and the admin API read them: a license key typed by a person (lower case,
- * spaces around it) is the key, and feature names are compared in NFC, the form licenses store
- * them in ("café" typed with a combining accent is the licensed "café").
+ * A valid capture as the license pages and the admin API read it: a license key typed by a person
+ * (lower case, spaces around it) is the key, and feature names are compared in NFC, the form licenses
+ * store them in ("café" typed with a combining accent is the licensed "café").
  */
-function normalizedCapture(parse: Parse<CaptureBody>): Parse<CaptureBody> {
-  return (data, options) => {
-    const r = parse(data, options);
-    if (r.success) {
-      r.data.licenseKey = r.data.licenseKey.trim().toUpperCase();
-      if (r.data.features) r.data.features = r.data.features.map((f) => f.normalize('NFC'));
-    }
-    return r;
-  };
+export function normalizeCapture(body: CaptureBody): CaptureBody {
+  body.licenseKey = body.licenseKey.trim().toUpperCase();
+  if (body.features) body.features = body.features.map((f) => f.normalize('NFC'));
+  return body;
 }
 
 const CONNECTION_TYPES: ReadonlySet<unknown> = new Set(['client', 'external', 'background', 'webservice']);

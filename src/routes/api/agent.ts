@@ -7,7 +7,7 @@ import { captureInTransaction, LockRefusal } from '../../models/capture.js';
 import { addSessionFeature, removeSessionFeature } from '../../models/features.js';
 import { heartbeatInTransaction, type HeartbeatAnswer, type HeartbeatRequest } from '../../models/heartbeat.js';
 import { releaseSession } from '../../models/release.js';
-import { featureParam, featureSchema, parseCapture, parseHeartbeat } from './agent-schemas.js';
+import { featureParam, featureSchema, normalizeCapture, parseCapture, parseHeartbeat } from './agent-schemas.js';
 
 /** The agent protocol, PROTOCOL §1–4. */
 export const agentRoutes = new Hono<AppEnv>();
@@ -49,7 +49,7 @@ function countCapture(c: AppContext, licenseKey: string, weight: number): void {
 }
 
 agentRoutes.post('/sessions', async (c) => {
-  const body = await jsonBody(c, { safeParse: parseCapture });
+  const body = normalizeCapture(await jsonBody(c, { safeParse: parseCapture }));
   limitCapture(c, body.licenseKey);
   try {
     // Committed with the captures and heartbeats arriving at the same time, before the answer (models/group-commit.ts).

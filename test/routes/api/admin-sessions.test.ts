@@ -162,10 +162,12 @@ describe('admin API: sessions, bindings and pools', () => {
     const refused = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send({ type: 'stop' });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('not_running');
-    // A stop by the path of a package that is open but idle: nothing running.
+    expect(refused.body.error.message).toBe('Nothing is running in this session.');
+    // A stop by the path of a package that is open but idle: that package is not running (whatever else may be).
     const idlePath = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send({ type: 'stop', path: '/b.lgp' });
     expect(idlePath.status).toBe(409);
     expect(idlePath.body.error.code).toBe('not_running');
+    expect(idlePath.body.error.message).toBe('Package /b.lgp is not running in this session.');
     for (const body of [{ type: 'explode' }, {}, { type: 'message' }, { type: 'message', text: '  ' }]) {
       const res = await t.request.post(`/api/v1/admin/sessions/${idle.id}/commands`).set(support).send(body);
       expect(res.status, JSON.stringify(body)).toBe(400);

@@ -174,6 +174,43 @@ describe('agent API input validation: every bad input is a 4xx with the error sh
     const missing = async (lang: string) => (await t.request.post('/api/v1/sessions').set('Accept-Language', lang).send(noUser)).body.error.details.fields;
     expect(await missing('en')).toEqual({ user: 'required', machine: 'must be an object, not a string' });
     expect(await missing('ru')).toEqual({ user: 'обязательное поле', machine: 'должно быть объектом, а не строкой' });
+    // A missing fingerprint is "required" too, not "must be an object whose values are strings".
+    const noFingerprint = async (lang: string) => (await t.request.post('/api/v1/sessions').set('Accept-Language', lang).send(without('fingerprint'))).body.error.details.fields;
+    expect(await noFingerprint('en')).toEqual({ fingerprint: 'required' });
+    expect(await noFingerprint('ru')).toEqual({ fingerprint: 'обязательное поле' });
+  });
+
+  it('ranges, sizes and choices are said in our own words in both languages (not zod\'s "Too small: expected number to be >=0")', async () => {
+    const body = {
+      metrics: { cpuMs: { current: -1 }, calls: { total: 1.5 }, memoryBytes: { total: 2 ** 60 } },
+      packages: [{ id: 'a', state: 'paused', progress: 101 }],
+    };
+    const send = async (lang: string) =>
+      (await t.request.post(`/api/v1/sessions/${s.sessionId}/heartbeat`).set('Authorization', `Bearer ${s.token}`).set('Accept-Language', lang).send(body)).body.error;
+    const en = await send('en');
+    const ru = await send('ru');
+    expect(en.details.fields).toEqual({
+      'metrics.cpuMs.current': 'must be at least 0',
+      'metrics.calls.total': 'must be a whole number',
+      'metrics.memoryBytes.total': `must be at most ${Number.MAX_SAFE_INTEGER}`,
+      'packages.0.state': 'must be one of "running", "idle"',
+      'packages.0.progress': 'must be at most 100',
+    });
+    expect(ru.details.fields).toEqual({
+      'metrics.cpuMs.current': 'должно быть не меньше 0',
+      'metrics.calls.total': 'должно быть целым числом',
+      'metrics.memoryBytes.total': `должно быть не больше ${Number.MAX_SAFE_INTEGER}`,
+      'packages.0.state': 'должно быть одним из: "running", "idle"',
+      'packages.0.progress': 'должно быть не больше 100',
+    });
+    expect(ru.message).not.toMatch(/expected|Too (small|big)|Invalid|int,/);
+    const many = { packages: Array.from({ length: 201 }, (_, i) => ({ id: `p${i}` })) };
+    const tooMany = async (lang: string) =>
+      (await t.request.post(`/api/v1/sessions/${s.sessionId}/heartbeat`).set('Authorization', `Bearer ${s.token}`).set('Accept-Language', lang).send(many)).body.error.details.fields;
+    expect(await tooMany('en')).toEqual({ packages: 'must have at most 200 items' });
+    expect(await tooMany('ru')).toEqual({ packages: 'элементов должно быть не больше 200' });
+    const conn = (await t.request.post('/api/v1/sessions').send(cap({ connectionType: 'desktop' }))).body.error.details.fields;
+    expect(conn).toEqual({ connectionType: 'must be one of "client", "external", "background", "webservice"' });
   });
 
   it('a 29 February of a leap year and an offset time are fine', async () => {
