@@ -288,7 +288,8 @@ export function SessionsCompact(props: {
             </td>
             <td class="nowrap">
               {s.machineHostname ?? s.machineIp}
-              {s.machineHostname && s.machineIp && <small class="muted"> {s.machineIp}</small>}
+              {/* Under the hostname (a block, public/app.css), not beside it: the column stays as narrow as the name. */}
+              {s.machineHostname && s.machineIp && <small class="muted ip"> {s.machineIp}</small>}
             </td>
             {props.showLicense && <td class="mono nowrap">{s.licenseKey}</td>}
             {props.showInfobase && <td>{s.infobase?.name}</td>}
