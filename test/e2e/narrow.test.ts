@@ -174,4 +174,38 @@ describe('the cabinet’s tables', () => {
     }
   });
 
+  it('on a phone, the licenses and the computers read without sideways scrolling, the reason field whole and clear of the fingerprint', async () => {
+    for (const locale of ['ru', 'en'] as const) {
+      const page = await phone('buh@romashka.example', locale);
+      await page.goto(`${base}/cabinet`);
+      expect(await tableOverflow(page, 'table.licenses'), locale).toEqual([0]);
+      await page.goto(`${base}/cabinet/licenses/${licenseId}`);
+      expect(await tableOverflow(page, 'table.hosts'), locale).toEqual([0]);
+      const rows = await page.$$eval('table.hosts tbody tr', (trs) =>
+        trs.map((tr) => {
+          const input = tr.querySelector('.reset-form input[name=reason]') as HTMLInputElement;
+          const hash = tr.querySelector('td.mono') as HTMLElement;
+          window.scrollBy(0, input.getBoundingClientRect().top - window.innerHeight / 2);
+          const a = input.getBoundingClientRect();
+          const b = hash.getBoundingClientRect();
+          const overlap = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+          // The placeholder in the field's own font, against the room inside its padding.
+          const css = getComputedStyle(input);
+          const ctx = document.createElement('canvas').getContext('2d')!;
+          ctx.font = `${css.fontWeight} ${css.fontSize} ${css.fontFamily}`;
+          const room = input.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight);
+          const hashTop = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+          return {
+            host: tr.getAttribute('data-host-id'),
+            overlap,
+            placeholderFits: ctx.measureText(input.placeholder).width <= room,
+            hashInView: b.left >= 0 && b.right <= window.innerWidth && !!hashTop && hash.contains(hashTop),
+          };
+        }),
+      );
+      expect(rows.length, locale).toBe(2);
+      for (const r of rows) expect(r, locale).toEqual({ host: r.host, overlap: false, placeholderFits: true, hashInView: true });
+      await page.context().close();
+    }
+  });
 });
