@@ -15,7 +15,8 @@ import { createLicense } from '../../src/models/licenses.js';
 import { createUser } from '../../src/models/users.js';
 import { launchChromium } from './browser.js';
 
-// A phone (375 px): a client user in the cabinet, staff on list pages and the monitor.
+// A phone (375 px): a client user in the cabinet, staff on list pages and the monitor; and the cabinet's
+// tables in a 1280 px window.
 
 const PASSWORD = 'correct horse battery';
 const setup: Actor = { type: 'token', id: 0, name: 'e2e setup', role: 'admin', clientId: null, ip: null };
@@ -36,7 +37,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await launchChromium();
   const client = await createClient(db, setup, { name: 'Romashka LLC' }, Date.now());
-  const lic = await createLicense(db, setup, { clientId: client.id, product: 'Accounting Suite', maxHosts: 4, selfResetQuota: 2 }, Date.now());
+  const lic = await createLicense(db, setup, { clientId: client.id, product: 'Accounting Suite', features: ['export', 'payroll', 'reports'], maxHosts: 4, selfResetQuota: 2 }, Date.now());
   licenseId = lic.id;
   const hash = await hasher.hash(PASSWORD);
   await createUser(db, { email: 'buh@romashka.example', passwordHash: hash, role: 'client', clientId: client.id }, Date.now());
@@ -49,6 +50,25 @@ beforeAll(async () => {
     });
     expect(res.status).toBe(201);
   }
+  // Sessions as the demo has them: a long user, a GUID for a name, an infobase with a long name, features.
+  for (const machine of ['1C-APP-01', 'RDP-FARM-01']) {
+    const res = await fetch(`${base}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        licenseKey: lic.key,
+        clientSessionId: `0dda06fe-ba9a-4312-8c1e-${machine === '1C-APP-01' ? 'a' : 'b'}0000000001`,
+        fingerprint: { cpu: `CPU-${machine}`, board: 'B-1' },
+        machine: { hostname: machine, ip: '10.0.0.11' },
+        client: { ip: '10.1.1.32' },
+        user: 'Регламентное задание',
+        infobase: { id: 'zup', name: 'Зарплата и управление персоналом' },
+        connectionType: 'background',
+        features: ['export', 'payroll'],
+      }),
+    });
+    expect(res.status).toBe(201);
+  }
 });
 
 afterAll(async () => {
@@ -57,8 +77,8 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-async function phone(email: string, locale: 'en' | 'ru'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+async function phone(email: string, locale: 'en' | 'ru', viewport = { width: 375, height: 800 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
   await context.addCookies([{ name: 'sm_lang', value: locale, url: base }]);
   const page = await context.newPage();
   await page.goto(`${base}/login`);
@@ -132,5 +152,60 @@ describe('on a phone', () => {
     expect(box!.x).toBeGreaterThanOrEqual(0);
     expect(box!.x + box!.width).toBeLessThanOrEqual(375);
     await page.context().close();
+  });
+});
+
+/** How far each table of this class runs past the box it scrolls in (0 when it fits). */
+const tableOverflow = (page: Page, selector: string) => page.$$eval(selector, (ts) => ts.map((t) => t.scrollWidth - t.parentElement!.clientWidth));
+
+describe('the cabinet’s tables', () => {
+  it('in a 1280 px window, the live sessions fit their box in English and Russian: no column off the side or under Terminate', async () => {
+    for (const locale of ['en', 'ru'] as const) {
+      const page = await phone('buh@romashka.example', locale, { width: 1280, height: 900 });
+      await page.goto(`${base}/cabinet`);
+      const infobase = await page.getAttribute('table.infobases a', 'href');
+      for (const path of ['/cabinet', `/cabinet/licenses/${licenseId}`, infobase!]) {
+        await page.goto(base + path);
+        const over = await tableOverflow(page, 'table.sessions-compact');
+        expect(over.length, `${locale} ${path}`).toBe(1);
+        expect(over, `${locale} ${path}`).toEqual([0]);
+      }
+      await page.context().close();
+    }
+  });
+
+  it('on a phone, the licenses and the computers read without sideways scrolling, the reason field whole and clear of the fingerprint', async () => {
+    for (const locale of ['ru', 'en'] as const) {
+      const page = await phone('buh@romashka.example', locale);
+      await page.goto(`${base}/cabinet`);
+      expect(await tableOverflow(page, 'table.licenses'), locale).toEqual([0]);
+      await page.goto(`${base}/cabinet/licenses/${licenseId}`);
+      expect(await tableOverflow(page, 'table.hosts'), locale).toEqual([0]);
+      const rows = await page.$$eval('table.hosts tbody tr', (trs) =>
+        trs.map((tr) => {
+          const input = tr.querySelector('.reset-form input[name=reason]') as HTMLInputElement;
+          const hash = tr.querySelector('td.mono') as HTMLElement;
+          window.scrollBy(0, input.getBoundingClientRect().top - window.innerHeight / 2);
+          const a = input.getBoundingClientRect();
+          const b = hash.getBoundingClientRect();
+          const overlap = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+          // The placeholder in the field's own font, against the room inside its padding.
+          const css = getComputedStyle(input);
+          const ctx = document.createElement('canvas').getContext('2d')!;
+          ctx.font = `${css.fontWeight} ${css.fontSize} ${css.fontFamily}`;
+          const room = input.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight);
+          const hashTop = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+          return {
+            host: tr.getAttribute('data-host-id'),
+            overlap,
+            placeholderFits: ctx.measureText(input.placeholder).width <= room,
+            hashInView: b.left >= 0 && b.right <= window.innerWidth && !!hashTop && hash.contains(hashTop),
+          };
+        }),
+      );
+      expect(rows.length, locale).toBe(2);
+      for (const r of rows) expect(r, locale).toEqual({ host: r.host, overlap: false, placeholderFits: true, hashInView: true });
+      await page.context().close();
+    }
   });
 });

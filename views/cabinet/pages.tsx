@@ -39,7 +39,7 @@ export function CabinetHome(props: {
       <section class="card">
         <h2>{t('cabinet.licenses')}</h2>
         <ListTable
-          class="licenses"
+          class="licenses stack"
           label={t('cabinet.licenses')}
           columns={[
             t('licenses.field.key'),
@@ -56,9 +56,11 @@ export function CabinetHome(props: {
                   {l.key}
                 </a>
               </td>
-              <td>{l.product}</td>
+              <td data-label={t('licenses.field.product')}>{l.product}</td>
               <LicenseStatusCells ctx={ctx} license={l} now={now} />
-              <td>{l.quota.quota === 0 ? <span class="muted">{t('cabinet.no_self_reset')}</span> : t('cabinet.left_of', { left: l.quota.remaining, quota: l.quota.quota })}</td>
+              <td data-label={t('cabinet.resets_left')}>
+                {l.quota.quota === 0 ? <span class="muted">{t('cabinet.no_self_reset')}</span> : t('cabinet.left_of', { left: l.quota.remaining, quota: l.quota.quota })}
+              </td>
             </tr>
           )}
         />

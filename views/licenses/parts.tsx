@@ -78,16 +78,22 @@ export const licenseStatusColumns = (t: PageContext['t'], audience: Audience = '
 /** A license row's state, hosts, live sessions and expiry cells, as every list of licenses shows them. */
 export function LicenseStatusCells(props: { ctx: PageContext; license: Pick<License, 'suspendedAt' | 'expiresAt' | 'boundHosts' | 'maxHosts' | 'liveSessions'>; now: number }) {
   const { ctx, license: l, now } = props;
+  const { t } = ctx;
+  // data-label: a table of class "stack" shows each cell under its head's name on a phone (public/app.css).
   return (
     <>
-      <td>
+      <td data-label={t('licenses.field.state')}>
         <LicenseState ctx={ctx} license={l} now={now} />
       </td>
-      <td>
+      <td data-label={t(audienceOf(ctx) === 'client' ? 'cabinet.field.computers' : 'licenses.field.hosts')}>
         <HostsUsage ctx={ctx} license={l} />
       </td>
-      <td class="num">{num(ctx, l.liveSessions)}</td>
-      <td class="nowrap">{l.expiresAt === null ? <span class="muted">{ctx.t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}</td>
+      <td class="num" data-label={t('licenses.field.live')}>
+        {num(ctx, l.liveSessions)}
+      </td>
+      <td class="nowrap" data-label={t('licenses.field.expires')}>
+        {l.expiresAt === null ? <span class="muted">{t('licenses.never_expires')}</span> : when(ctx, l.expiresAt)}
+      </td>
     </>
   );
 }
@@ -142,13 +148,32 @@ function ResetForm(props: { ctx: PageContext; action: string; host: string; live
 
 const hostName = (h: { hostname: string | null }, fallback: string) => h.hostname ?? fallback;
 
+/** A bound host's times and live sessions, each named (data-label) for a phone, where the table stacks. */
+function HostTimes(props: { ctx: PageContext; host: { boundAt: number; lastSeenAt: number | null; liveSessions: number } }) {
+  const { ctx, host: h } = props;
+  const { t } = ctx;
+  return (
+    <>
+      <td class="nowrap" data-label={t('licenses.hosts.bound_at')}>
+        {when(ctx, h.boundAt)}
+      </td>
+      <td class="nowrap" data-label={t('licenses.hosts.last_seen')}>
+        {when(ctx, h.lastSeenAt)}
+      </td>
+      <td class="num" data-label={t('licenses.hosts.live')}>
+        {num(ctx, h.liveSessions)}
+      </td>
+    </>
+  );
+}
+
 /** Bound hosts as staff see them: machine, fingerprint components, times, live sessions and Reset binding. */
 export function HostsTable(props: { ctx: PageContext; hosts: BoundHost[]; resetAction?: (hostId: number) => string }) {
   const { ctx, hosts } = props;
   const { t } = ctx;
   return (
     <ListTable
-      class="hosts"
+      class="hosts stack"
       label={t('licenses.hosts.title')}
       columns={[
         t('licenses.hosts.machine'),
@@ -167,17 +192,15 @@ export function HostsTable(props: { ctx: PageContext; hosts: BoundHost[]; resetA
             {h.machine.os && <div class="muted">{h.machine.os}</div>}
             {h.machine.ip && <div class="muted mono">{h.machine.ip}</div>}
           </td>
-          <td>
+          <td data-label={t('licenses.hosts.fingerprint')}>
             <Components components={h.components} />
             <small class="muted mono" title={h.fingerprintHash}>
               {h.fingerprintHash.slice(0, 12)}
             </small>
           </td>
-          <td class="nowrap">{when(ctx, h.boundAt)}</td>
-          <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
-          <td class="num">{num(ctx, h.liveSessions)}</td>
+          <HostTimes ctx={ctx} host={h} />
           {props.resetAction && (
-            <td>
+            <td class="reset">
               <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h.machine, `#${h.id}`)} liveSessions={h.liveSessions} />
             </td>
           )}
@@ -193,7 +216,7 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
   const { t } = ctx;
   return (
     <ListTable
-      class="hosts"
+      class="hosts stack"
       label={t('cabinet.hosts')}
       columns={[
         t('licenses.hosts.computer'),
@@ -210,11 +233,11 @@ export function ClientHostsTable(props: { ctx: PageContext; hosts: ClientHost[];
           <td>
             <b>{hostName(h, `#${h.id}`)}</b>
           </td>
-          <td class="mono">{h.shortHash}</td>
-          <td class="nowrap">{when(ctx, h.boundAt)}</td>
-          <td class="nowrap">{when(ctx, h.lastSeenAt)}</td>
-          <td class="num">{num(ctx, h.liveSessions)}</td>
-          {/* class "reset": on a phone this cell stays in view at the table's right edge (public/app.css). */}
+          <td class="mono" data-label={t('licenses.hosts.fingerprint')}>
+            {h.shortHash}
+          </td>
+          <HostTimes ctx={ctx} host={h} />
+          {/* class "reset": on a phone, the form on a line of its own, as wide as the screen (public/app.css). */}
           <td class="reset">
             {props.resetAction ? (
               <ResetForm ctx={ctx} action={props.resetAction(h.id)} host={hostName(h, h.shortHash)} liveSessions={h.liveSessions} />
@@ -288,7 +311,8 @@ export function SessionsCompact(props: {
             </td>
             <td class="nowrap">
               {s.machineHostname ?? s.machineIp}
-              {s.machineHostname && s.machineIp && <small class="muted"> {s.machineIp}</small>}
+              {/* Under the hostname (a block, public/app.css), not beside it: the column stays as narrow as the name. */}
+              {s.machineHostname && s.machineIp && <small class="muted ip"> {s.machineIp}</small>}
             </td>
             {props.showLicense && <td class="mono nowrap">{s.licenseKey}</td>}
             {props.showInfobase && <td>{s.infobase?.name}</td>}

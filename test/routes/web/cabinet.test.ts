@@ -66,7 +66,8 @@ describe('client cabinet', () => {
     const res = await get(c, `/cabinet/licenses/${lic.id}`);
     expect(res.status).toBe(200);
     expect(res.text).toContain('ACC-SRV-01');
-    expect(res.text).toContain(`<td class="mono">${host.fingerprint_hash.slice(0, 12)}</td>`);
+    // Named for a phone, where the table stacks each computer's cells (data-label).
+    expect(res.text).toContain(`<td class="mono" data-label="Fingerprint">${host.fingerprint_hash.slice(0, 12)}</td>`);
     const components = JSON.parse(host.components) as Record<string, string>;
     for (const v of Object.values(components)) expect(res.text).not.toContain(v);
     expect(res.text).not.toContain(host.fingerprint_hash);
