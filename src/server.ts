@@ -8,6 +8,7 @@ import { systemClock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
 import { startingResponse } from './lib/starting.js';
 import { hashToken, newToken } from './lib/tokens.js';
+import { recordAudit } from './models/audit.js';
 import { createSetupToken } from './models/setup.js';
 import { hasActiveAdmin } from './models/users.js';
 import { startJobs } from './jobs/index.js';
@@ -90,14 +91,20 @@ async function main(): Promise<void> {
     throw e;
   }
   const { db, sqlite } = opened;
+  let migrated: string[] = [];
   try {
-    await migrateToLatest(db);
+    migrated = (await migrateToLatest(db)).map((r) => r.migrationName);
   } catch (e) {
     await db.destroy();
     // A read-only file or folder shows up here, as SQLite's "attempt to write a readonly database".
     refuseToStart(`Session Monitor cannot start: cannot update the database ${config.databasePath}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const clock = systemClock;
+  if (migrated.length) {
+    // An upgrade says what it changed, in the log and in the audit log (as the CLI's migrate does).
+    logger.info('database updated', { migrations: migrated.join(', ') });
+    await recordAudit(db, { type: 'system', name: 'server', ip: null }, { action: 'database.migrated', details: { migrations: migrated } }, clock.now());
+  }
   const created = createApp({ db, config, clock, logger });
   const { deps } = created;
   const jobs = await startJobs(deps, sqlite);

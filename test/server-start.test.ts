@@ -67,6 +67,27 @@ describe('server start-up', () => {
     expect(s.output()).toContain('PUBLIC_URL is not set');
   });
 
+  it('says which migrations it applied, in its log and in the audit log; an up-to-date database, none', async () => {
+    const file = path.join(dir, 'upgrade.db');
+    const first = spawnServer(file);
+    running.push(first);
+    await first.ready;
+    const logged = first.output().split('\n').filter((l) => l.includes('"database updated"'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain('2026-11-21-01-foundation');
+    await stopServer(running.pop()!);
+    const audit = () => new Database(file, { readonly: true }).prepare("select actor_name, details from audit_log where action = 'database.migrated'").all() as { actor_name: string; details: string }[];
+    const rows = audit();
+    expect(rows).toHaveLength(1);
+    expect(rows[0].actor_name).toBe('server');
+    expect(JSON.parse(rows[0].details).migrations).toContain('2026-11-21-01-foundation');
+    const second = spawnServer(file);
+    running.push(second);
+    await second.ready;
+    expect(second.output()).not.toContain('"database updated"');
+    expect(audit()).toHaveLength(1);
+  });
+
   it('a stop request at any moment of the start ends it by its own hand, never by the default signal action', async () => {
     // As PID 1 in a container there is no default action: only a handler stops it. The first
     // thing printed (the https warning) comes before listening; stop right then, and also later.

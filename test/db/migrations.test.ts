@@ -68,3 +68,55 @@ describe('migrations', () => {
     }
   });
 });
+
+/** Every table, index and trigger with its definition, and each table's columns as a set (an ALTER appends). */
+function schemaOf(sqlite: import('better-sqlite3').Database) {
+  const objects = sqlite
+    .prepare("select type, name, tbl_name as tbl, sql from sqlite_schema where name not like 'sqlite_%' and name not like 'kysely_%' order by type, name")
+    .all() as { type: string; name: string; tbl: string; sql: string | null }[];
+  return objects.map((o) =>
+    o.type === 'table'
+      ? { type: o.type, name: o.name, columns: (sqlite.pragma(`table_info(${JSON.stringify(o.name)})`) as { name: string; type: string; notnull: number; dflt_value: unknown; pk: number }[]).map((c) => JSON.stringify(c)).sort() }
+      : o,
+  );
+}
+
+describe('upgrading databases written by earlier versions', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-upgrade-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // What the migrations folder held at commits of 2026-11-21 (git ls-tree): -40, -51 and -52 came after them
+  // with earlier names, so these databases have later migrations applied and earlier ones pending.
+  const HISTORICAL: Record<string, string[]> = {
+    '1042c3b': ['01-foundation', '02-licensing', '10-monitor-indexes', '20-support-contact', '30-closed-at-partial-index', '50-lean-session-indexes'],
+    '53f1dde': ['01-foundation', '02-licensing', '10-monitor-indexes', '20-support-contact', '30-closed-at-partial-index', '50-lean-session-indexes', '60-license-event-hours'],
+  };
+
+  for (const [commit, names] of Object.entries(HISTORICAL)) {
+    it(`a database of ${commit} upgrades, keeps its rows and ends with the schema of a new one`, async () => {
+      const { Migrator } = await import('kysely');
+      const { provider } = await import('../../src/db/migrate.js');
+      const all = await provider.getMigrations();
+      const then = Object.fromEntries(names.map((n) => [`2026-11-21-${n}`, all[`2026-11-21-${n}`]]));
+      expect(Object.values(then).every(Boolean)).toBe(true);
+
+      const old = openDatabase(path.join(dir, 'old.db'));
+      const applied = await new Migrator({ db: old.db, provider: { getMigrations: async () => then } }).migrateToLatest();
+      expect(applied.error).toBeUndefined();
+      old.sqlite.prepare("insert into clients (name, created_at, updated_at) values ('Romashka', 1, 1)").run();
+      const results = await migrateToLatest(old.db);
+      expect(results.every((r) => r.status === 'Success')).toBe(true);
+      expect(results.map((r) => r.migrationName)).toEqual(Object.keys(all).filter((n) => !(n in then)));
+      expect(old.sqlite.prepare('select name from clients').all()).toEqual([{ name: 'Romashka' }]);
+
+      const fresh = openDatabase(path.join(dir, 'fresh.db'));
+      await migrateToLatest(fresh.db);
+      expect(schemaOf(old.sqlite)).toEqual(schemaOf(fresh.sqlite));
+      await old.db.destroy();
+      await fresh.db.destroy();
+    });
+  }
+});
