@@ -18,7 +18,7 @@ COPY .ci/prune-native.sh ./
 RUN npm run build \
  && npm prune --omit=dev \
  && sh prune-native.sh \
- && rm -rf dist/test
+ && rm -rf dist/test dist/.tsbuildinfo
 
 # ---- runtime: production dependencies and compiled code only, as a non-root user ----
 FROM node:26-trixie-slim
