@@ -135,6 +135,8 @@ describe('command line', () => {
     const res = await cli(['user', 'password', '--email', 'OPS@vendor.test'], { input: `${NEW}\n` });
     expect([res.code, res.stderr]).toEqual([0, '']);
     expect(res.stdout).toMatch(/^Set a new password for admin user ops@vendor\.test \(id \d+\); their sign-ins were ended\./);
+    // A locked-out admin learns the lock on failed sign-ins is the running server's, and how it ends.
+    expect(res.stdout).toContain('that lasts until the attempts are 900 s old (LOGIN_WINDOW_SECONDS) or the server restarts');
     const [user] = query<{ id: number; password_hash: string }>("select id, password_hash from users where email = 'ops@vendor.test'");
     expect(await hasher.verify(user.password_hash, NEW)).toBe(true);
     expect(query('select count(*) as n from web_sessions where user_id = ?', user.id)).toEqual([{ n: 0 }]);

@@ -95,6 +95,10 @@ export async function userPassword(config: Readonly<Config>, args: string[], out
     await resetUserPassword(db, CLI_ACTOR, user.id, passwordHash, systemClock.now());
     out(`Set a new password for ${user.role} user ${user.email} (id ${user.id}); their sign-ins were ended.`);
     if (user.disabled_at !== null) out('The account is disabled: an admin can enable it in Users.');
+    // The running server counts failed sign-ins in its own memory, which this process cannot reach.
+    out(
+      `If sign-ins were refused after failed attempts ("Too many failed attempts"), that lasts until the attempts are ${config.loginWindowSeconds} s old (LOGIN_WINDOW_SECONDS) or the server restarts; an admin's reset in Users lifts it at once.`,
+    );
   } finally {
     await db.destroy();
   }

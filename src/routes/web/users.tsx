@@ -184,7 +184,9 @@ usersRoutes.post('/users/:id{[0-9]{1,15}}/password', async (c) => {
   const { db, hasher, clock } = c.var.deps;
   const viewer = c.var.viewer!;
   try {
-    await resetUserPassword(db, viewer.actor, id, await hasher.hash(password), clock.now());
+    const user = await resetUserPassword(db, viewer.actor, id, await hasher.hash(password), clock.now());
+    // An admin who sets a new password vouches for the account: failed sign-ins counted against it no longer lock it.
+    c.var.deps.limits.loginPerAccount.clear(user.email);
   } catch (e) {
     const { message, status } = formError(c, e);
     return userPage(c, id, status, { error: message });

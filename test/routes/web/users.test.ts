@@ -235,6 +235,15 @@ describe('users page', () => {
     expect(await audit('user.password_reset')).toHaveLength(1);
   });
 
+  it('a reset lifts the lock that failed sign-ins put on the account', async () => {
+    const target = await makeUser(t, 'support');
+    for (let i = 0; i < 5; i++) await t.request.post('/login').type('form').send({ email: target.email, password: 'wrong guess ' + i });
+    const locked = await t.request.post('/login').type('form').send({ email: target.email, password: TEST_PASSWORD });
+    expect(locked.status).toBe(429);
+    expect((await post(admin, `/users/${target.id}/password`, { password: NEW_PASSWORD, confirm: NEW_PASSWORD })).status).toBe(303);
+    expect(await canLogin(target.email, NEW_PASSWORD)).toBe(true);
+  });
+
   it('one\'s own password is not set here (the account page asks for the current one): 409, nothing changed', async () => {
     const before = await userRow(admin.user.id);
     const res = await post(admin, `/users/${admin.user.id}/password`, { password: NEW_PASSWORD, confirm: NEW_PASSWORD });
