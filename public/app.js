@@ -44,6 +44,12 @@
       asking = null;
       d.close();
       a.form.dataset.confirmed = '1';
+      // A refresh while the dialog was open (the infobase page's every 10 s) may have replaced the form
+      // with a copy; a form no longer in the document sends nothing. The one confirmed is sent, put back hidden.
+      if (!a.form.isConnected) {
+        a.form.hidden = true;
+        document.body.appendChild(a.form);
+      }
       // requestSubmit runs the form's validation and sends the submitter's name and value, as the click would have.
       // Its submit event is dispatched before it returns, so the mark is only ever seen by that one.
       try {

@@ -132,4 +132,29 @@ describe('client cabinet in a browser', () => {
     expect((await kept.heartbeat()).status).toBe(200);
     await page.close();
   });
+
+  it('a confirm still sends its form when a refresh replaced the form while the dialog was open', async () => {
+    const client = await createClient(db, setup, { name: 'Vector LLC' }, Date.now());
+    const lic = await createLicense(db, setup, { clientId: client.id, product: 'Payroll', maxHosts: 2 }, Date.now());
+    await createUser(db, { email: 'it@vector.example', passwordHash: await hasher.hash(PASSWORD), role: 'client', clientId: client.id }, Date.now());
+    const s = await capture(lic.key, 'VEC-SRV', 'Sidorov');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=email]', 'it@vector.example');
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL(/\/cabinet$/), page.click('main button.primary')]);
+    const row = page.locator(`tr[data-session-id="${s.sessionId}"]`);
+    await row.locator('button').click();
+    const ask = page.locator('#confirm-dialog');
+    await ask.waitFor({ state: 'visible' });
+    // What the pages' periodic refresh does: the row, its form and button, replaced by a fresh copy.
+    await page.evaluate((id) => {
+      const tr = document.querySelector(`tr[data-session-id="${id}"]`)!;
+      tr.outerHTML = tr.outerHTML;
+    }, s.sessionId);
+    await Promise.all([page.waitForURL(/done=terminated/), ask.locator('[data-confirm-ok]').click()]);
+    expect(await page.locator('.msg.ok').textContent()).toContain('The session was terminated.');
+    expect((await s.heartbeat()).status).toBe(410);
+    await page.close();
+  });
 });
