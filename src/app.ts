@@ -96,9 +96,10 @@ export function createApp(opts: AppOptions): { app: Hono<AppEnv>; deps: Deps } {
   // Not for GET/HEAD (node discards an unread body): bodyLimit reads c.req.raw.body, which makes the
   // node adapter build a whole web Request per call — 0.08 ms on each 5-second poll (npm run bench).
   const limitBody = bodyLimit({ maxSize: WEB_MAX_BODY_BYTES });
-  web.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   web.use('*', compressWeb());
+  // The signed-in user (from the cookie alone) before the size check, so its 413 page is theirs: their language, their menu.
   web.use('*', loadViewer);
+  web.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   web.use('*', csrfProtection);
   web.route('/', homeRoutes);
   web.route('/', authRoutes);

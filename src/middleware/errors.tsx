@@ -37,6 +37,7 @@ const WEB_MESSAGES: Record<string, string> = {
   not_found: 'error.not_found',
   forbidden: 'error.forbidden',
   csrf: 'error.csrf',
+  payload_too_large: 'error.payload_too_large',
 };
 
 /** The one place errors become responses: JSON under /api, an HTML page elsewhere. */

@@ -95,9 +95,7 @@ describe('license keys cannot be enumerated', () => {
       'NOPE',
       flip(lic.key, 0),
       flip(lic.key, lic.key.length - 1),
-      lic.key.toLowerCase(),
-      ` ${lic.key}`,
-      `${lic.key} `,
+      // (The key in lower case or with spaces around it is the key, as typed by a person: not unknown.)
       `${lic.key}\u200b`,
       lic.key.replace(/A/g, '\u0410') + (lic.key.includes('A') ? '' : '\u0410'), // Cyrillic look-alike
       lic.key.slice(0, -1),

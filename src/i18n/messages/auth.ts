@@ -28,6 +28,7 @@ export default defineMessages(
     'auth.account.locale': 'Interface language',
     'auth.account.time_zone': 'Time zone',
     'auth.account.time_zone_invalid': 'Unknown time zone. Use a name such as Europe/Moscow.',
+    'auth.account.locale_invalid': 'Choose a language from the list: English or Russian.',
     'auth.account.locale_auto': 'From the browser',
   },
   {
@@ -57,6 +58,7 @@ export default defineMessages(
     'auth.account.locale': 'Язык интерфейса',
     'auth.account.time_zone': 'Часовой пояс',
     'auth.account.time_zone_invalid': 'Неизвестный часовой пояс. Укажите имя вида Europe/Moscow.',
+    'auth.account.locale_invalid': 'Выберите язык из списка: английский или русский.',
     'auth.account.locale_auto': 'Как в браузере',
   },
 );

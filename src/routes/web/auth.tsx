@@ -126,7 +126,7 @@ authRoutes.post('/account', async (c) => {
   const locale = field(body, 'locale');
   const timeZone = field(body, 'timeZone');
   const t = c.var.t;
-  if (locale !== '' && locale !== 'en' && locale !== 'ru') return accountPage(c, 400, { error: t('error.bad_request', { detail: 'locale' }) });
+  if (locale !== '' && locale !== 'en' && locale !== 'ru') return accountPage(c, 400, { error: t('auth.account.locale_invalid') });
   if (timeZone !== '' && (timeZone.length > 64 || !isTimeZone(timeZone))) return accountPage(c, 400, { error: t('auth.account.time_zone_invalid') });
   const viewer = c.var.viewer!;
   await setUserPreferences(c.var.deps.db, viewer.user.id, { locale: locale || null, timeZone: timeZone || null });

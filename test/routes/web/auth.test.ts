@@ -423,6 +423,25 @@ describe('CSRF', () => {
     expect(await prefs(s.user.id)).toEqual({ locale: 'en', time_zone: 'UTC' });
   });
 
+  it('a language not offered is refused in words, not by the form field\'s name', async () => {
+    const s = await loginAs(t, 'admin');
+    const res = await save(s.cookie, { _csrf: s.csrf, locale: 'de' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('Choose a language from the list: English or Russian.');
+    expect(res.text).not.toContain('not understood: locale');
+    expect(await prefs(s.user.id)).toEqual({ locale: null, time_zone: null });
+  });
+
+  it('a form too large to send is a 413 page of the signed-in user, in their language, changing nothing', async () => {
+    const s = await loginAs(t, 'admin');
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', s.user.id).execute();
+    const res = await save(s.cookie, { _csrf: s.csrf, timeZone: 'x'.repeat(300 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.text).toContain('Форма слишком велика для отправки (не больше 256 КБ).');
+    expect(res.text).toContain(s.user.email); // their header, not a signed-out one
+    expect(await prefs(s.user.id)).toEqual({ locale: 'ru', time_zone: null });
+  });
+
   it('refuses a login form posted from a foreign origin', async () => {
     const user = await makeUser(t, 'admin');
     const res = await postLogin(t, user.email, TEST_PASSWORD).set('Origin', 'https://evil.example');
