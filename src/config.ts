@@ -42,9 +42,11 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, name: string, def: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const n = Number(raw.trim());
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  const text = raw.trim();
+  // A negative whole number is a number out of range, not "not a whole number"; what was typed is echoed as typed.
+  if (!/^-?\d+$/.test(text)) throw new ConfigError(name, `must be a whole number between ${min} and ${max}, got "${raw}"`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${text.length > 24 ? `${text.slice(0, 24)}…` : text}`);
   return n;
 }
 
@@ -153,6 +155,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     defaultTimeZone: timeZone(env),
     benchEndpoints: oneOf(env, 'BENCH_ENDPOINTS', '0', ['0', '1'] as const) === '1',
   };
+  // An idle limit longer than the whole sign-in's would never apply: a mistake in one of the two.
+  if (config.webSessionIdleMinutes > config.webSessionMaxHours * 60) {
+    throw new ConfigError(
+      'SESSION_IDLE_MINUTES',
+      `must not be longer than SESSION_MAX_HOURS (${config.webSessionMaxHours} h = ${config.webSessionMaxHours * 60} min), got ${config.webSessionIdleMinutes}`,
+    );
+  }
   return Object.freeze(config);
 }
 

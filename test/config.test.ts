@@ -86,6 +86,17 @@ describe('configuration', () => {
     ['DEFAULT_LOCALE', 'de'],
     ['TZ_DEFAULT', 'Mars/Olympus'],
   ];
+  it('says what was typed and the range: a huge number as typed (not 1e+23), a negative one as out of range', () => {
+    expect(refusal({ PORT: '99999999999999999999999' }).message).toBe('PORT: must be between 0 and 65535, got 99999999999999999999999');
+    expect(refusal({ PORT: '9'.repeat(40) }).message).toBe(`PORT: must be between 0 and 65535, got ${'9'.repeat(24)}…`);
+    expect(refusal({ PORT: '-1' }).message).toBe('PORT: must be between 0 and 65535, got -1');
+    expect(refusal({ PORT: 'abc' }).message).toBe('PORT: must be a whole number between 0 and 65535, got "abc"');
+    expect(refusal({ SESSION_IDLE_MINUTES: '1000', SESSION_MAX_HOURS: '12' }).message).toBe(
+      'SESSION_IDLE_MINUTES: must not be longer than SESSION_MAX_HOURS (12 h = 720 min), got 1000',
+    );
+    expect(loadConfig({ SESSION_IDLE_MINUTES: '720', SESSION_MAX_HOURS: '12' }).webSessionIdleMinutes).toBe(720);
+  });
+
   it('keeps TRUST_PROXY addresses in the form the server sees a connection from', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.1, ::FFFF:172.18.0.2, 0:0:0:0:0:0:0:1, FD00::0:5' }).trustProxy).toEqual(['10.0.0.1', '172.18.0.2', '::1', 'fd00::5']);
   });

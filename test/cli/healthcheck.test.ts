@@ -62,6 +62,6 @@ describe('health check command', () => {
   }, 30_000);
 
   it('a bad configuration is exit 1 with the variable named, not a stack trace', async () => {
-    expect(await run({ PORT: 'bad' })).toEqual({ code: 1, stderr: 'unhealthy: configuration: PORT: must be a whole number, got "bad"\n' });
+    expect(await run({ PORT: 'bad' })).toEqual({ code: 1, stderr: 'unhealthy: configuration: PORT: must be a whole number between 0 and 65535, got "bad"\n' });
   }, 30_000);
 });
