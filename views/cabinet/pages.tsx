@@ -18,6 +18,27 @@ export interface Quota {
 
 const terminateAction = (s: SessionBrief) => `/cabinet/sessions/${encodeURIComponent(s.id)}/terminate`;
 
+/**
+ * A suspended or expired license, in words a client can act on: what it means for their
+ * applications, and whom to ask (the support contact, when the vendor gave one).
+ */
+function LicenseAlert(props: { ctx: PageContext; license: License; now: number; supportContact: string | null; withKey?: boolean }) {
+  const { ctx, license: l, now } = props;
+  const { t } = ctx;
+  const key = props.withKey ? l.key : null;
+  let text: string;
+  if (l.suspendedAt !== null) text = key ? t('cabinet.alert.suspended_key', { key }) : t('cabinet.alert.suspended');
+  else if (l.expiresAt !== null && now >= l.expiresAt) {
+    const vars = { date: when(ctx, l.expiresAt), key: key ?? '' };
+    text = key ? t('cabinet.alert.expired_key', vars) : t('cabinet.alert.expired', vars);
+  } else return null;
+  return (
+    <p class="msg warn" role="status">
+      {text} {props.supportContact ? t('cabinet.quota.contact', { contact: props.supportContact }) : t('cabinet.alert.ask_vendor')}
+    </p>
+  );
+}
+
 /** What a client user sees first: their licenses, infobases and live sessions. */
 export function CabinetHome(props: {
   ctx: PageContext;
@@ -27,6 +48,8 @@ export function CabinetHome(props: {
   sessions: { items: SessionBrief[]; total: number };
   now: number;
   notice?: string | null;
+  /** How to reach the vendor's support (a setting): shown with a license's trouble and at the foot. */
+  supportContact: string | null;
 }) {
   const { ctx, licenses, infobases, now } = props;
   const { t } = ctx;
@@ -36,6 +59,9 @@ export function CabinetHome(props: {
         {t('cabinet.title')} <span class="muted">{props.clientName}</span>
       </h1>
       <Notice notice={props.notice} />
+      {licenses.map((l) => (
+        <LicenseAlert ctx={ctx} license={l} now={now} supportContact={props.supportContact} withKey />
+      ))}
       <section class="card">
         <h2>{t('cabinet.licenses')}</h2>
         <ListTable
@@ -102,6 +128,9 @@ export function CabinetHome(props: {
           monitorHref="/monitor"
         />
       </section>
+      {props.supportContact && (
+        <p class="muted support-contact">{t('cabinet.quota.contact', { contact: props.supportContact })}</p>
+      )}
     </Page>
   );
 }
@@ -180,6 +209,7 @@ export function CabinetLicensePage(props: {
       <Head ctx={ctx} license={l} now={props.now} />
       <LicenseTabs ctx={ctx} base={base} active="card" />
       <Notice error={props.error} notice={props.notice} />
+      <LicenseAlert ctx={ctx} license={l} now={props.now} supportContact={props.supportContact} />
       <section class="card">
         <h2>{t('licenses.rules')}</h2>
         <LicenseFacts ctx={ctx} license={l} now={props.now} quota={quota} quotaIsDefault={false} />

@@ -37,11 +37,12 @@ cabinetRoutes.get('/cabinet', async (c) => {
   const { db } = c.var.deps;
   const at = now(c);
   const clientId = scope(c);
-  const [client, licenses, infobases, sessions] = await Promise.all([
+  const [client, licenses, infobases, sessions, contact] = await Promise.all([
     clientById(db, clientId, clientId),
     listLicenses(db, { scopeClientId: clientId }, { limit: LIMIT }, at),
     listInfobases(db, { scopeClientId: clientId }, { limit: LIMIT }, at),
     sessionBriefs(db, { scopeClientId: clientId }, 100, at),
+    supportContact(db),
   ]);
   const withQuota = await Promise.all(licenses.items.map(async (l) => ({ ...l, quota: await selfResetStatus(db, l, at) })));
   return c.html(
@@ -53,6 +54,7 @@ cabinetRoutes.get('/cabinet', async (c) => {
       sessions={sessions}
       now={at}
       notice={doneNotice(c, 'cabinet', DONE)}
+      supportContact={contact}
     />,
   );
 });

@@ -54,6 +54,28 @@ describe('client cabinet', () => {
     expect(res.text).not.toContain('href="/licenses"');
   });
 
+  it('a suspended or expired license is explained, with the support contact when there is one', async () => {
+    const mine = await adminClient(t, 'Acme Ltd');
+    const ok = await adminLicense(t, { clientId: mine.id, product: 'Payroll' });
+    const suspended = await adminLicense(t, { clientId: mine.id, product: 'Warehouse' });
+    const expired = await adminLicense(t, { clientId: mine.id, product: 'Retail' });
+    await t.db.updateTable('licenses').set({ suspended_at: t.clock.now() }).where('id', '=', suspended.id).execute();
+    await t.db.updateTable('licenses').set({ expires_at: Date.parse('2026-01-31T09:00:00Z') }).where('id', '=', expired.id).execute();
+    const c = await loginAs(t, 'client', { clientId: mine.id });
+    const home = (await get(c, '/cabinet')).text;
+    expect(home).toContain(`License ${suspended.key} is suspended: your applications cannot open sessions with it`);
+    expect(home).toContain(`License ${expired.key} expired on`);
+    expect(home).not.toContain(`License ${ok.key}`);
+    expect(home).toContain('Contact your vendor&#39;s support about it.');
+    await t.db.updateTable('settings').set({ support_contact: 'help@vendor.example, +7 495 000-00-00' }).execute();
+    const withContact = (await get(c, '/cabinet')).text;
+    expect(withContact).toContain('Support: help@vendor.example, +7 495 000-00-00');
+    const page = (await get(c, `/cabinet/licenses/${suspended.id}`)).text;
+    expect(page).toContain('This license is suspended: your applications cannot open sessions with it');
+    expect(page).toContain('Support: help@vendor.example');
+    expect((await get(c, `/cabinet/licenses/${ok.id}`)).text).not.toContain('This license is');
+  });
+
   it('is for client users: staff get 403', async () => {
     const s = await loginAs(t, 'support');
     expect((await get(s, '/cabinet')).status).toBe(403);
