@@ -5,7 +5,8 @@ import { AppError } from '../lib/errors.js';
 import { constantTimeEqual, hashToken, newToken, timeOrderedUuid } from '../lib/tokens.js';
 import { fingerprintOfCached } from './fingerprint.js';
 import { HOST_SEEN_RESOLUTION_MS } from './heartbeat.js';
-import { countInHourNow, recordLicenseEventsNow, type EventSubject } from './history-events.js';
+import { countInHourNow, recordLicenseEventsNow, type EventSubject, type LicenseEventInput } from './history-events.js';
+import { PERMISSION_CODE_USED } from './history.js';
 import { bumpChangeMarkerNow } from './session-lifecycle.js';
 import { sessionSearchText } from './session-search.js';
 import { sessionClosedError } from './sessions.js';
@@ -197,6 +198,8 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
     const guessed = !!req.permissionCode && req.connectionType !== 'background' && ib.lock_code !== null;
     return refuse(new LockRefusal(ib.lock_message, guessed), null, ib.id);
   }
+  // Let in by the permission code (the lock refuses this capture without it): the license history says who.
+  const letInByCode = ib !== undefined && !!req.permissionCode && lockRefuses(ib, req.connectionType, undefined, now);
 
   const limitOf = new Map(JSON.parse(lic.features) as [string, number | null][]);
   const missing = features.find((f) => !limitOf.has(f));
@@ -273,7 +276,9 @@ export function captureInTransaction(raw: Database.Database, req: CaptureRequest
 
   if (mayRefuseLater) raw.exec('release capture');
   countInHourNow(raw, lic.id, { kind: 'open', code: null }, 1, now);
-  if (features.length) recordLicenseEventsNow(raw, lic.id, features.map((feature) => ({ kind: 'capture' as const, feature })), subject, now);
+  const events: LicenseEventInput[] = features.map((feature) => ({ kind: 'capture' as const, feature }));
+  if (letInByCode) events.push({ kind: 'capture', code: PERMISSION_CODE_USED, infobaseId: ib!.id });
+  if (events.length) recordLicenseEventsNow(raw, lic.id, events, subject, now);
   return { ok: { status: 201, sessionId, sessionNumber, token, hostId, features, ...timing } };
 }
 

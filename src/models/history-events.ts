@@ -30,7 +30,7 @@ export async function recordLicenseEvents(
   await db.insertInto('license_events').values(eventRows(licenseId, events, subject, now)).execute();
 }
 
-type LicenseEventInput = { kind: LicenseEventTable['kind']; code?: string | null; feature?: string | null; infobaseId?: number | null };
+export type LicenseEventInput = { kind: LicenseEventTable['kind']; code?: string | null; feature?: string | null; infobaseId?: number | null };
 
 const INSERT_EVENT = `insert into license_events (license_id, at, kind, code, feature, user_name, host_id, hostname, fingerprint_hash, client_ip, session_id, infobase_id)
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;

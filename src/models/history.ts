@@ -26,11 +26,25 @@ export interface RefusalGroup {
   lastAt: number;
 }
 
+/** Sessions let into a locked infobase by its permission code, grouped by infobase × user × computer. */
+export interface AdmissionGroup {
+  infobase: { id: number; name: string } | null;
+  user: string | null;
+  hostname: string | null;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+/** The code of a 'capture' event that records a session let in by an infobase lock's permission code (no feature). */
+export const PERMISSION_CODE_USED = 'permission_code';
+
 export interface LicenseHistory {
   /** The start actually covered: the asked one within the raw window, else the start of its hour (then included). */
   from: number;
   captures: CaptureGroup[];
   refusals: RefusalGroup[];
+  admissions: AdmissionGroup[];
 }
 
 type Kind = 'capture' | 'refusal';
@@ -79,9 +93,27 @@ export async function licenseHistory(db: Db, licenseId: number, asked: { from: n
       eb.fn.min('first_at').as('first_at'),
       eb.fn.max('last_at').as('last_at'),
     ])
+    .where('feature', 'is not', null)
     .groupBy(['feature', 'user_name', 'host_id', 'hostname'])
     .orderBy('last_at', 'desc')
     .orderBy('feature')
+    .orderBy('user_name')
+    .execute();
+  const admissions = await db
+    .selectFrom(eventRows(db, licenseId, 'capture', range).as('e'))
+    .leftJoin('infobases as ib', 'ib.id', 'e.infobase_id')
+    .where('e.code', '=', PERMISSION_CODE_USED)
+    .select((eb) => [
+      'e.user_name',
+      'e.hostname',
+      'e.infobase_id',
+      'ib.name as infobase_name',
+      eb.fn.sum<number>('e.n').as('n'),
+      eb.fn.min('e.first_at').as('first_at'),
+      eb.fn.max('e.last_at').as('last_at'),
+    ])
+    .groupBy(['e.infobase_id', 'e.user_name', 'e.hostname'])
+    .orderBy('last_at', 'desc')
     .orderBy('user_name')
     .execute();
   const refusals = await db
@@ -117,6 +149,14 @@ export async function licenseHistory(db: Db, licenseId: number, asked: { from: n
     refusals: refusals.map((r) => ({
       code: r.code,
       feature: r.feature,
+      infobase: r.infobase_id === null ? null : { id: Number(r.infobase_id), name: r.infobase_name ?? `#${r.infobase_id}` },
+      user: r.user_name,
+      hostname: r.hostname,
+      count: Number(r.n),
+      firstAt: Number(r.first_at),
+      lastAt: Number(r.last_at),
+    })),
+    admissions: admissions.map((r) => ({
       infobase: r.infobase_id === null ? null : { id: Number(r.infobase_id), name: r.infobase_name ?? `#${r.infobase_id}` },
       user: r.user_name,
       hostname: r.hostname,

@@ -138,7 +138,8 @@ const bindingKey = (g: CaptureGroup) => `${g.feature}\u0000${g.user}\u0000${g.ho
 export function HistoryPanel(props: { ctx: PageContext; license: License; data: HistoryData; base: string }) {
   const { ctx, license, data, base } = props;
   const { t } = ctx;
-  const { captures, refusals } = data.history;
+  const { captures, refusals, admissions } = data.history;
+  const infobaseHref = (id: number) => `${audienceOf(ctx) === 'client' ? '/cabinet' : ''}/infobases/${id}`;
   // Feature × user × computer shown on more than one binding (the computer was reset and bound again).
   const seen = new Map<string, Set<number | null>>();
   for (const g of captures) seen.set(bindingKey(g), (seen.get(bindingKey(g)) ?? new Set()).add(g.hostId));
@@ -246,6 +247,38 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
           )}
         />
       </section>
+
+      {/* Who got into a locked infobase with its permission code: only when someone did. */}
+      {admissions.length > 0 && (
+        <section class="card">
+          <h2>{t('licenses.history.admissions')}</h2>
+          <p class="muted">{t('licenses.history.admissions_hint')}</p>
+          <ListTable
+            class="history admissions"
+            label={t('licenses.history.admissions')}
+            columns={[
+              t('licenses.sessions.infobase'),
+              t('licenses.history.user'),
+              t('licenses.history.computer'),
+              { num: t('licenses.history.count') },
+              t('licenses.history.first'),
+              t('licenses.history.last'),
+            ]}
+            items={admissions}
+            empty=""
+            row={(g) => (
+              <tr>
+                <td>{g.infobase ? <a href={infobaseHref(g.infobase.id)}>{g.infobase.name}</a> : <span class="muted">{t('common.none')}</span>}</td>
+                <td>{g.user}</td>
+                <td>{g.hostname}</td>
+                <td class="num">{g.count}</td>
+                <td class="nowrap">{when(ctx, g.firstAt)}</td>
+                <td class="nowrap">{when(ctx, g.lastAt)}</td>
+              </tr>
+            )}
+          />
+        </section>
+      )}
     </>
   );
 }

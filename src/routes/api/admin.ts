@@ -364,6 +364,7 @@ adminRoutes.get('/licenses/:id/history', historyQuery.check, staff, async (c) =>
     to: isoUtc(to),
     captures: h.captures.map((g) => ({ ...g, firstAt: isoUtc(g.firstAt), lastAt: isoUtc(g.lastAt) })),
     refusals: h.refusals.map((g) => ({ ...g, firstAt: isoUtc(g.firstAt), lastAt: isoUtc(g.lastAt) })),
+    admissions: h.admissions.map((g) => ({ ...g, firstAt: isoUtc(g.firstAt), lastAt: isoUtc(g.lastAt) })),
   });
 });
 

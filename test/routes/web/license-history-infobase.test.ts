@@ -69,4 +69,40 @@ describe('license history: which infobase refused', () => {
     expect(after.refusals).toEqual(before.refusals);
     expect(after.page).toContain(`<a href="/infobases/${ib.hr}">Зарплата</a>`);
   });
+
+  it('says who got into a locked base with its permission code, per base, user and computer, before and after the roll-up', async () => {
+    await t.db.updateTable('infobases').set({ lock_code: 'let-me-in' }).where('id', '=', ib.acc).execute();
+    const start = t.clock.now();
+    const enter = (user: string) => captureBody(lic.key, { user, infobase: { id: 'acc' }, permissionCode: 'let-me-in', machine: { hostname: 'MAINT-PC' } });
+    for (const user of ['Maintainer', 'Maintainer', 'Admin 1C']) expect((await t.request.post('/api/v1/sessions').send(enter(user))).status).toBe(201);
+    // The code where no lock refuses lets in nobody "by the code"; a wrong code is a refusal.
+    expect((await t.request.post('/api/v1/sessions').send(captureBody(lic.key, { infobase: { id: 'free' }, permissionCode: 'let-me-in' }))).status).toBe(201);
+    expect((await t.request.post('/api/v1/sessions').send(captureBody(lic.key, { infobase: { id: 'acc' }, permissionCode: 'guess' }))).status).toBe(423);
+    t.clock.set(start + 3 * 24 * HOUR);
+    const staff = await loginAs(t, 'support');
+    const client = await loginAs(t, 'client', { clientId: lic.clientId });
+    const api = { Authorization: `Bearer ${await makeApiToken(t, 'support')}` };
+    const read = async () => {
+      const page = (await t.request.get(`/licenses/${lic.id}/history?period=7d`).set('Cookie', staff.cookie)).text;
+      const cabinet = (await t.request.get(`/cabinet/licenses/${lic.id}/history?period=7d`).set('Cookie', client.cookie)).text;
+      const json = (await t.request.get(`/api/v1/admin/licenses/${lic.id}/history?hours=168`).set(api)).body;
+      return { page, cabinet, json };
+    };
+    const before = await read();
+    expect(before.page).toContain('Let in by a permission code');
+    const section = before.page.slice(before.page.indexOf('class="history admissions"'));
+    expect(section).toContain(`<a href="/infobases/${ib.acc}">Бухгалтерия</a>`);
+    expect(before.cabinet).toContain(`<a href="/cabinet/infobases/${ib.acc}">Бухгалтерия</a>`);
+    expect(before.json.admissions.map((g: { user: string; hostname: string; count: number; infobase: unknown }) => [g.user, g.hostname, g.count, g.infobase])).toEqual(
+      expect.arrayContaining([
+        ['Maintainer', 'MAINT-PC', 2, { id: ib.acc, name: 'Бухгалтерия' }],
+        ['Admin 1C', 'MAINT-PC', 1, { id: ib.acc, name: 'Бухгалтерия' }],
+      ]),
+    );
+    expect(before.json.admissions).toHaveLength(2);
+    // Not a feature capture.
+    expect(before.json.captures).toEqual([]);
+    await applyRetention(t.db, t.clock.now());
+    expect((await read()).json.admissions).toEqual(before.json.admissions);
+  });
 });
