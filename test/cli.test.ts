@@ -202,6 +202,8 @@ describe('command line', () => {
     expect(res.code).toBe(0);
     const size = fs.statSync(target).size;
     expect(res.stdout).toContain(`${size} bytes`);
+    // Readable by its owner only, as the database is: it holds password and token hashes.
+    expect(fs.statSync(target).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(dir).filter((f) => f.includes('partial'))).toEqual([]);
     const copy = new Database(target, { readonly: true });
     try {

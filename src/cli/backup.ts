@@ -62,6 +62,12 @@ export async function backup(config: Readonly<Config>, args: string[], out: (lin
   const { db, sqlite } = openAsIs(config);
   const partial = `${file}.partial-${process.pid}`;
   try {
+    // Readable by its owner only, as the database is (password and token hashes).
+    try {
+      fs.closeSync(fs.openSync(partial, 'w', 0o600));
+    } catch (e) {
+      throw new CliError(`${CMD}: cannot write ${partial}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     // All pages in one step, under one read transaction: a write by the server between
     // small steps would restart the copy, and under steady load it might never finish.
     // In WAL mode the server's writers are not blocked by this reader.

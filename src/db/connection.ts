@@ -135,11 +135,18 @@ function openFile(file: string): Database.Database {
   } catch (e) {
     throw new DatabaseOpenError(file, `cannot create its folder ${folder}: ${FOLDER_PROBLEMS[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message}`);
   }
-  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new DatabaseOpenError(file, 'it is a folder, not a file');
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new DatabaseOpenError(file, 'it is a folder, not a file');
   try {
+    // A new database is readable by its owner only (password and token hashes): SQLite gives the
+    // -wal and -shm files it makes beside it the same mode.
+    if (!st) fs.closeSync(fs.openSync(file, 'wx', 0o600));
     return new Database(file);
   } catch (e) {
-    throw new DatabaseOpenError(file, e instanceof Error ? e.message : String(e));
+    const why = e instanceof Error ? e.message : String(e);
+    // SQLite says "unable to open database file" or "attempt to write a readonly database" of a folder it cannot write in.
+    const hint = /unable to open|readonly|EACCES|EPERM/i.test(why) ? `; its folder ${folder} must be writable by this user (SQLite writes ${path.basename(file)}-wal and -shm beside it)` : '';
+    throw new DatabaseOpenError(file, why + hint);
   }
 }
 
