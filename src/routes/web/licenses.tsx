@@ -5,7 +5,7 @@ import { HISTORY_PERIODS, type HistoryData, type HistoryPeriod } from '../../../
 import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/list.js';
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
-import { AppError, errorDetail, notFound } from '../../lib/errors.js';
+import { AppError, badQuery, errorDetail, notFound } from '../../lib/errors.js';
 import { formatCount } from '../../lib/format.js';
 import { countParam, dateTimeField, dateTimeFieldError, field, typedText } from '../../lib/forms.js';
 import { isDotName } from '../../lib/path-segment.js';
@@ -55,11 +55,22 @@ const idParam = (c: AppContext, name = 'id') => Number(c.req.param(name));
 
 const BUCKETS: Record<HistoryPeriod, number> = { '1h': 60, '24h': 96, '7d': 168 };
 
-/** The History tab's data for a period ("1h" | "24h" | "7d", within the retention of history; else 24 h). */
-export async function loadHistory(db: Db, license: License, periodParam: string | undefined, at: number): Promise<HistoryData> {
+/**
+ * The History tab's data for the page's `period` ("1h" | "24h" | "7d", within the retention of history;
+ * none or empty: 24 h). Any other period is a 400 naming it, never another period shown instead.
+ */
+export async function loadHistory(c: AppContext, license: License): Promise<HistoryData> {
+  const db = c.var.deps.db;
+  const at = now(c);
+  const periodParam = (c.req.query('period') ?? '').trim();
   const { retentionDays } = await getSettings(db);
   const available = (Object.keys(HISTORY_PERIODS) as HistoryPeriod[]).filter((p) => HISTORY_PERIODS[p] <= retentionDays * 24);
-  const period: HistoryPeriod = available.includes(periodParam as HistoryPeriod) ? (periodParam as HistoryPeriod) : '24h';
+  if (periodParam && !available.includes(periodParam as HistoryPeriod)) {
+    const t = c.var.t;
+    const choices = available.map((p) => `${p} (${t(`licenses.history.period.${p}`)})`).join(', ');
+    throw badQuery(t, 'period', t('licenses.history.period'), t('query.problem.choice', { choices }));
+  }
+  const period: HistoryPeriod = (periodParam || '24h') as HistoryPeriod;
   // A period reaching past the raw window (7 d) starts on an hour: the history's per-hour roll-ups are whole.
   const history = await licenseHistory(db, license.id, { from: at - HISTORY_PERIODS[period] * 3600_000, to: at });
   const series = await concurrentSessionsSeries(db, license.id, history.from, at, BUCKETS[period], license.maxSessions);
@@ -400,7 +411,7 @@ licensesRoutes.get(`/licenses/:id${ID}`, async (c) => cardPage(c, await licenseO
 
 licensesRoutes.get(`/licenses/:id${ID}/history`, async (c) => {
   const license = await licenseOr404(c);
-  const data = await loadHistory(c.var.deps.db, license, c.req.query('period'), now(c));
+  const data = await loadHistory(c, license);
   return c.html(<LicenseHistoryPage ctx={pageCtx(c)} license={license} data={data} now={now(c)} isAdmin={isAdmin(c)} />);
 });
 

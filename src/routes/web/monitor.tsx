@@ -172,10 +172,10 @@ const queryOf = (c: AppContext) => parseMonitorQuery(new URL(c.req.url).searchPa
 // sessions). answerUnchangedPoll below asks the same before it answers 304: change both together.
 /** The History tab of the monitor filtered by a license key: that license's history (a client user's own only, else 404). */
 monitorRoutes.get(`${BASE}/licenses/:id{[0-9]{1,15}}/history`, requireLogin, async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db } = c.var.deps;
   const license = await licenseById(db, Number(c.req.param('id')), scopeOf(c).clientId);
   if (!license) throw notFound();
-  const data = await loadHistory(db, license, c.req.query('period'), clock.now());
+  const data = await loadHistory(c, license);
   return c.html(<MonitorHistoryPage ctx={pageCtx(c)} license={license} data={data} />);
 });
 
