@@ -79,12 +79,35 @@ export async function loadHistory(c: AppContext, license: License): Promise<Hist
 
 // ---- list ----
 
+/** A positive id as the URL writes it (1 to 15 digits). */
+export const isIdText = (s: string) => /^\d{1,15}$/.test(s) && Number(s) > 0;
+
+/** The page's message for a client filter that is not an id, the filter named by its label (a catalogue key). */
+export const badClientText = (c: AppContext, labelKey: string) =>
+  c.var.t('query.bad_param', { label: c.var.t(labelKey), param: 'client', problem: c.var.t('query.problem.client') });
+
+const LIST_FLAGS = ['expired', 'suspended', 'near'] as const;
+
+/** The list's first filter that cannot be read (a client that is not an id, a check box other than "1"), as the page says it. */
+function listQueryError(c: AppContext): string | null {
+  const q = c.req.query();
+  const client = (q.client ?? '').trim();
+  if (client && !isIdText(client)) return badClientText(c, 'licenses.field.client');
+  const t = c.var.t;
+  for (const k of LIST_FLAGS) {
+    const v = (q[k] ?? '').trim();
+    if (v && v !== '1' && v !== 'on') return t('query.bad_param', { label: t(`licenses.filter.${k}`), param: k, problem: t('query.problem.choice', { choices: '1' }) });
+  }
+  return null;
+}
+
 function listQuery(c: AppContext): LicenseListQuery {
   const q = c.req.query();
-  const flag = (k: string) => q[k] === '1' || q[k] === 'on';
+  const flag = (k: string) => q[k]?.trim() === '1' || q[k]?.trim() === 'on';
+  const client = (q.client ?? '').trim();
   return {
     q: (q.q ?? '').trim().slice(0, 200),
-    client: /^\d{1,15}$/.test(q.client ?? '') ? q.client! : '',
+    client: isIdText(client) ? client : '',
     product: (q.product ?? '').trim().slice(0, 200),
     expired: flag('expired'),
     suspended: flag('suspended'),
@@ -106,6 +129,9 @@ licensesRoutes.get('/licenses', async (c) => {
     nearHostLimit: query.near,
   };
   const props = { ctx: pageCtx(c), query, clients, now: now(c), canCreate: isAdmin(c) };
+  // A filter that cannot be read is refused, not dropped: the list would show more than was asked for.
+  const bad = listQueryError(c);
+  if (bad) return c.html(<LicensesPage {...props} licenses={[]} nextCursor={null} error={bad} />, 400);
   try {
     const page = await listLicenses(db, filter, { limit: LIST_PAGE_SIZE, cursor: query.cursor || null }, now(c));
     return c.html(<LicensesPage {...props} licenses={page.items} nextCursor={page.nextCursor} />);
@@ -274,8 +300,10 @@ async function formPage(c: AppContext, status: 200 | 400, mode: 'create' | 'edit
 
 licensesRoutes.get('/licenses/new', adminOnly, (c) => {
   const values = emptyValues();
-  const client = c.req.query('client') ?? '';
-  if (/^\d{1,15}$/.test(client)) values.clientId = client;
+  const client = (c.req.query('client') ?? '').trim();
+  // The client card's "New license" link names its client; anything else there is refused, not a blank choice.
+  if (client && !isIdText(client)) throw badQuery(c.var.t, 'client', c.var.t('licenses.field.client'), c.var.t('query.problem.client'));
+  if (client) values.clientId = client;
   values.maxHosts = '1';
   return formPage(c, 200, 'create', { values, errors: {} });
 });

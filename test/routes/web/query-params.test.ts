@@ -145,4 +145,70 @@ describe('web pages refuse query parameters they cannot read', () => {
       expect(after).toBe(before);
     });
   });
+
+  describe('history periods', () => {
+    for (const period of ['abc', '999d', '-1h', '2h']) {
+      it(`?period=${period} is a 400 naming the period on the monitor's, the license card's and the cabinet's history`, async () => {
+        const w = await world();
+        const staff = await loginAs(t, 'support');
+        const own = await loginAs(t, 'client', { clientId: w.a.clientId });
+        const pages: [{ cookie: string }, string][] = [
+          [staff, `/monitor/licenses/${w.a.licenseId}/history`],
+          [own, `/monitor/licenses/${w.a.licenseId}/history`],
+          [staff, `/licenses/${w.a.licenseId}/history`],
+          [own, `/cabinet/licenses/${w.a.licenseId}/history`],
+        ];
+        for (const [s, url] of pages) {
+          const res = await get(s, `${url}?period=${encodeURIComponent(period)}`);
+          expect(res.status, url).toBe(400);
+          expect(plain(res.text), url).toContain('The "Period" setting in the page address (period) is not valid: use one of: 1h (1 hour), 24h (24 hours), 7d (7 days).');
+          expect((await get(s, `${url}?period=`)).status, url).toBe(200);
+          expect((await get(s, `${url}?period=1h`)).status, url).toBe(200);
+        }
+        const ru = await get(staff, `/licenses/${w.a.licenseId}/history?period=${encodeURIComponent(period)}`, 'ru');
+        expect(plain(ru.text)).toContain('Параметр «Период» в адресе страницы (period) задан неверно: допустимые значения: 1h (1 час)');
+      });
+    }
+  });
+
+  describe('lists filtered by client', () => {
+    for (const page of ['/infobases', '/licenses']) {
+      for (const value of ['abc', '-1', '0', '1e3']) {
+        it(`${page}?client=${value} is a 400 naming the client filter, not every client's list`, async () => {
+          await world();
+          const s = await loginAs(t, 'support');
+          const res = await get(s, `${page}?client=${value}`);
+          expect(res.status).toBe(400);
+          expect(plain(res.text)).toContain('setting in the page address (client) is not valid: choose a client from the list.');
+          expect(res.text).not.toContain('Accounting');
+          expect(res.text).not.toContain('KEY');
+        });
+      }
+      it(`${page}?client= (the form's "any client") still lists everything`, async () => {
+        const w = await world();
+        const s = await loginAs(t, 'support');
+        expect((await get(s, `${page}?client=`)).status).toBe(200);
+        expect((await get(s, `${page}?client=${w.a.clientId}`)).status).toBe(200);
+      });
+    }
+
+    it('/licenses/new refuses a client that is not an id', async () => {
+      const w = await world();
+      const s = await loginAs(t, 'admin');
+      const res = await get(s, '/licenses/new?client=abc');
+      expect(res.status).toBe(400);
+      expect(plain(res.text)).toContain('(client) is not valid: choose a client from the list.');
+      expect((await get(s, `/licenses/new?client=${w.a.clientId}`)).status).toBe(200);
+      expect((await get(s, '/licenses/new')).status).toBe(200);
+    });
+
+    it('/licenses refuses a check box filter other than the form sends', async () => {
+      await world();
+      const s = await loginAs(t, 'support');
+      const res = await get(s, '/licenses?expired=yes');
+      expect(res.status).toBe(400);
+      expect(plain(res.text)).toContain('(expired) is not valid: use one of: 1.');
+      expect((await get(s, '/licenses?expired=1&near=on&suspended=')).status).toBe(200);
+    });
+  });
 });
