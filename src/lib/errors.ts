@@ -59,6 +59,15 @@ export function errorDetail(err: AppError, t: (key: string, params?: Record<stri
   return String(err.params.detail ?? '');
 }
 
+/**
+ * A page's URL query parameter that could not be read: a 400 whose page says which one and why
+ * (`query.bad_param`), in the reader's language, rather than a page quietly showing something else.
+ * `label` is what the page calls the setting; `problem` is already worded.
+ */
+export function badQuery(t: (key: string, params?: Record<string, string | number>) => string, param: string, label: string, problem: string): AppError {
+  return new AppError('bad_query', 400, { param }, { detail: t('query.bad_param', { label, param, problem }) });
+}
+
 export class RateLimited extends AppError {
   constructor(public readonly retryAfterSec: number) {
     super('rate_limited', 429, { retryAfterSec }, { seconds: retryAfterSec });

@@ -106,6 +106,38 @@ export function parseMonitorQuery(p: Params): MonitorQuery {
   };
 }
 
+/** Why a monitor URL parameter could not be read (worded by the route, src/routes/web/query-errors.tsx). */
+export type MonitorQueryProblem = 'id' | 'list' | 'too_long' | 'sort' | 'dir' | 'size' | 'page';
+
+/** The first URL parameter the monitor cannot read, if any. Empty values mean "not set", as the page's own forms send them. */
+export function monitorQueryProblem(p: Params): { param: string; problem: MonitorQueryProblem } | null {
+  const bad = (param: string, problem: MonitorQueryProblem) => ({ param, problem });
+  for (const k of ['license', 'client', 'infobase', 'host'] as const) {
+    const v = get(p, k);
+    if (v && id(v) === null) return bad(k, 'id');
+  }
+  if ([...get(p, 'q')].length > MAX_TEXT) return bad('q', 'too_long');
+  for (const [k, kind] of Object.entries(FILTERS) as [FilterKey, 'text' | readonly string[]][]) {
+    const v = get(p, `f_${k}`);
+    if (!v) continue;
+    if (kind === 'text' ? [...v].length > MAX_TEXT : !kind.includes(v)) return bad(`f_${k}`, kind === 'text' ? 'too_long' : 'list');
+  }
+  const sort = get(p, 'sort');
+  if (sort && !SORTS.includes(sort)) return bad('sort', 'sort');
+  const dir = get(p, 'dir');
+  if (dir && dir !== 'asc' && dir !== 'desc') return bad('dir', 'dir');
+  const size = get(p, 'size');
+  if (size && !(PAGE_SIZES as readonly number[]).map(String).includes(size)) return bad('size', 'size');
+  const page = get(p, 'page');
+  if (page && (!/^\d{1,6}$/.test(page) || Number(page) < 1)) return bad('page', 'page');
+  if (get(p, 'open').split(',').some((s) => s.trim().length > 64)) return bad('open', 'too_long');
+  if (get(p, 'info').length > 64) return bad('info', 'too_long');
+  return null;
+}
+
+/** The longest search or text filter the monitor reads. */
+export const MONITOR_TEXT_MAX = MAX_TEXT;
+
 /** The canonical URL query of a monitor query (defaults left out), without "?". */
 export function monitorSearch(q: MonitorQuery, patch: Partial<MonitorQuery> = {}): string {
   const m = { ...q, ...patch };

@@ -57,7 +57,9 @@ export function onError(err: Error, c: Context<AppEnv>): Response | Promise<Resp
   if (!c.var.t) c.set('t', translator('en'));
   const t = c.var.t;
   const key = WEB_MESSAGES[appErr.code] ?? (appErr.status === 500 ? 'error.internal' : `error.bad_request`);
-  const message = key === 'error.bad_request' ? t(key, { detail: errorDetail(appErr, t) || appErr.code }) : t(key);
+  // A bad query parameter's message is whole already (it names the parameter and what is wrong).
+  const message =
+    appErr.code === 'bad_query' ? String(appErr.params.detail) : key === 'error.bad_request' ? t(key, { detail: errorDetail(appErr, t) || appErr.code }) : t(key);
   if (appErr instanceof RateLimited) c.header('Retry-After', String(appErr.retryAfterSec));
   if (c.req.header('hx-request')) {
     return c.html(`<p class="msg error" role="alert">${escapeHtml(message)}</p>`, appErr.status);

@@ -363,11 +363,17 @@ export async function monitorPage(db: Db, scope: MonitorScope, q: MonitorQuery, 
 /**
  * Whether a client user's query names something that is not their client's: a license, client,
  * infobase, host (bound or reset) or session of another client, or none at all. Such a page is a
- * 404 for them (PRODUCT "Who may do what"), not an empty list. Staff: never.
+ * 404 for them (PRODUCT "Who may do what"), not an empty list. Staff: a license, client, infobase or
+ * host that does not exist, likewise a 404 rather than a filter chip "#999" over an empty list
+ * (an info panel's session may have been purged since: that panel just does not show).
  */
 export async function namesOthers(db: Db, scope: MonitorScope, q: MonitorQuery): Promise<boolean> {
   const own = scope.clientId;
-  if (own === null) return false;
+  if (own === null) {
+    const missing = async (table: 'licenses' | 'infobases' | 'clients' | 'hosts', id: number | null) =>
+      id !== null && !(await db.selectFrom(table).select('id').where('id', '=', id).executeTakeFirst());
+    return (await missing('licenses', q.license)) || (await missing('clients', q.client)) || (await missing('infobases', q.infobase)) || (await missing('hosts', q.host));
+  }
   if (q.client !== null && q.client !== own) return true;
   const owner = async (table: 'licenses' | 'infobases' | 'sessions', id: number | string) =>
     (await db.selectFrom(table).select('client_id').where('id', '=', id as never).executeTakeFirst())?.client_id;

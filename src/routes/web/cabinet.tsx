@@ -96,7 +96,7 @@ cabinetRoutes.get(`/cabinet/licenses/:id${ID}`, async (c) => licensePage(c, awai
 
 cabinetRoutes.get(`/cabinet/licenses/:id${ID}/history`, async (c) => {
   const license = await licenseOr404(c);
-  const data = await loadHistory(c.var.deps.db, license, c.req.query('period'), now(c));
+  const data = await loadHistory(c, license);
   return c.html(<CabinetHistoryPage ctx={pageCtx(c)} license={license} data={data} now={now(c)} />);
 });
 

@@ -12,7 +12,7 @@ import { infobaseById, listInfobases, removeLock, setLock, type Infobase, type L
 import { terminateSession, terminateSessions } from '../../models/session-actions.js';
 import { liveSessionIdsOfInfobase, sessionBriefs, type SessionBrief } from '../../models/session-briefs.js';
 import { sessionRowById } from '../../models/session-queries.js';
-import { doneNotice } from './licenses.js';
+import { badClientText, doneNotice, isIdText } from './licenses.js';
 
 /** Infobase pages (staff): list with lock states, an infobase's lock and sessions, Terminate all. */
 export const infobasesRoutes = new Hono<AppEnv>();
@@ -135,13 +135,17 @@ export async function renderInfobasePage(
 infobasesRoutes.get('/infobases', async (c) => {
   const { db } = c.var.deps;
   const raw = c.req.query();
+  const client = (raw.client ?? '').trim();
+  const badClient = client !== '' && !isIdText(client);
   const query: InfobaseListQuery = {
     q: (raw.q ?? '').trim().slice(0, 200),
-    client: /^\d{1,15}$/.test(raw.client ?? '') ? raw.client! : '',
+    client: badClient ? '' : client,
     cursor: (raw.cursor ?? '').slice(0, 1000),
   };
   const clients = await clientNames(db);
   const props = { ctx: pageCtx(c), query, clients };
+  // A client filter that is not an id is refused, not dropped: the list would show every client's infobases.
+  if (badClient) return c.html(<InfobasesPage {...props} infobases={[]} nextCursor={null} error={badClientText(c, 'infobases.field.client')} />, 400);
   try {
     const page = await listInfobases(db, { q: query.q || null, clientId: query.client ? Number(query.client) : null }, { limit: 100, cursor: query.cursor || null }, now(c));
     return c.html(<InfobasesPage {...props} infobases={page.items} nextCursor={page.nextCursor} />);

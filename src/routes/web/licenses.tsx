@@ -5,7 +5,7 @@ import { HISTORY_PERIODS, type HistoryData, type HistoryPeriod } from '../../../
 import { LicensesPage, type LicenseListQuery } from '../../../views/licenses/list.js';
 import type { Db } from '../../db/connection.js';
 import { hasMessage } from '../../i18n/index.js';
-import { AppError, errorDetail, notFound } from '../../lib/errors.js';
+import { AppError, badQuery, errorDetail, notFound } from '../../lib/errors.js';
 import { formatCount } from '../../lib/format.js';
 import { countParam, dateTimeField, dateTimeFieldError, field, typedText } from '../../lib/forms.js';
 import { isDotName } from '../../lib/path-segment.js';
@@ -55,11 +55,22 @@ const idParam = (c: AppContext, name = 'id') => Number(c.req.param(name));
 
 const BUCKETS: Record<HistoryPeriod, number> = { '1h': 60, '24h': 96, '7d': 168 };
 
-/** The History tab's data for a period ("1h" | "24h" | "7d", within the retention of history; else 24 h). */
-export async function loadHistory(db: Db, license: License, periodParam: string | undefined, at: number): Promise<HistoryData> {
+/**
+ * The History tab's data for the page's `period` ("1h" | "24h" | "7d", within the retention of history;
+ * none or empty: 24 h). Any other period is a 400 naming it, never another period shown instead.
+ */
+export async function loadHistory(c: AppContext, license: License): Promise<HistoryData> {
+  const db = c.var.deps.db;
+  const at = now(c);
+  const periodParam = (c.req.query('period') ?? '').trim();
   const { retentionDays } = await getSettings(db);
   const available = (Object.keys(HISTORY_PERIODS) as HistoryPeriod[]).filter((p) => HISTORY_PERIODS[p] <= retentionDays * 24);
-  const period: HistoryPeriod = available.includes(periodParam as HistoryPeriod) ? (periodParam as HistoryPeriod) : '24h';
+  if (periodParam && !available.includes(periodParam as HistoryPeriod)) {
+    const t = c.var.t;
+    const choices = available.map((p) => `${p} (${t(`licenses.history.period.${p}`)})`).join(', ');
+    throw badQuery(t, 'period', t('licenses.history.period'), t('query.problem.choice', { choices }));
+  }
+  const period: HistoryPeriod = (periodParam || '24h') as HistoryPeriod;
   // A period reaching past the raw window (7 d) starts on an hour: the history's per-hour roll-ups are whole.
   const history = await licenseHistory(db, license.id, { from: at - HISTORY_PERIODS[period] * 3600_000, to: at });
   const series = await concurrentSessionsSeries(db, license.id, history.from, at, BUCKETS[period], license.maxSessions);
@@ -68,12 +79,35 @@ export async function loadHistory(db: Db, license: License, periodParam: string 
 
 // ---- list ----
 
+/** A positive id as the URL writes it (1 to 15 digits). */
+export const isIdText = (s: string) => /^\d{1,15}$/.test(s) && Number(s) > 0;
+
+/** The page's message for a client filter that is not an id, the filter named by its label (a catalogue key). */
+export const badClientText = (c: AppContext, labelKey: string) =>
+  c.var.t('query.bad_param', { label: c.var.t(labelKey), param: 'client', problem: c.var.t('query.problem.client') });
+
+const LIST_FLAGS = ['expired', 'suspended', 'near'] as const;
+
+/** The list's first filter that cannot be read (a client that is not an id, a check box other than "1"), as the page says it. */
+function listQueryError(c: AppContext): string | null {
+  const q = c.req.query();
+  const client = (q.client ?? '').trim();
+  if (client && !isIdText(client)) return badClientText(c, 'licenses.field.client');
+  const t = c.var.t;
+  for (const k of LIST_FLAGS) {
+    const v = (q[k] ?? '').trim();
+    if (v && v !== '1' && v !== 'on') return t('query.bad_param', { label: t(`licenses.filter.${k}`), param: k, problem: t('query.problem.choice', { choices: '1' }) });
+  }
+  return null;
+}
+
 function listQuery(c: AppContext): LicenseListQuery {
   const q = c.req.query();
-  const flag = (k: string) => q[k] === '1' || q[k] === 'on';
+  const flag = (k: string) => q[k]?.trim() === '1' || q[k]?.trim() === 'on';
+  const client = (q.client ?? '').trim();
   return {
     q: (q.q ?? '').trim().slice(0, 200),
-    client: /^\d{1,15}$/.test(q.client ?? '') ? q.client! : '',
+    client: isIdText(client) ? client : '',
     product: (q.product ?? '').trim().slice(0, 200),
     expired: flag('expired'),
     suspended: flag('suspended'),
@@ -95,6 +129,9 @@ licensesRoutes.get('/licenses', async (c) => {
     nearHostLimit: query.near,
   };
   const props = { ctx: pageCtx(c), query, clients, now: now(c), canCreate: isAdmin(c) };
+  // A filter that cannot be read is refused, not dropped: the list would show more than was asked for.
+  const bad = listQueryError(c);
+  if (bad) return c.html(<LicensesPage {...props} licenses={[]} nextCursor={null} error={bad} />, 400);
   try {
     const page = await listLicenses(db, filter, { limit: LIST_PAGE_SIZE, cursor: query.cursor || null }, now(c));
     return c.html(<LicensesPage {...props} licenses={page.items} nextCursor={page.nextCursor} />);
@@ -263,8 +300,10 @@ async function formPage(c: AppContext, status: 200 | 400, mode: 'create' | 'edit
 
 licensesRoutes.get('/licenses/new', adminOnly, (c) => {
   const values = emptyValues();
-  const client = c.req.query('client') ?? '';
-  if (/^\d{1,15}$/.test(client)) values.clientId = client;
+  const client = (c.req.query('client') ?? '').trim();
+  // The client card's "New license" link names its client; anything else there is refused, not a blank choice.
+  if (client && !isIdText(client)) throw badQuery(c.var.t, 'client', c.var.t('licenses.field.client'), c.var.t('query.problem.client'));
+  if (client) values.clientId = client;
   values.maxHosts = '1';
   return formPage(c, 200, 'create', { values, errors: {} });
 });
@@ -400,7 +439,7 @@ licensesRoutes.get(`/licenses/:id${ID}`, async (c) => cardPage(c, await licenseO
 
 licensesRoutes.get(`/licenses/:id${ID}/history`, async (c) => {
   const license = await licenseOr404(c);
-  const data = await loadHistory(c.var.deps.db, license, c.req.query('period'), now(c));
+  const data = await loadHistory(c, license);
   return c.html(<LicenseHistoryPage ctx={pageCtx(c)} license={license} data={data} now={now(c)} isAdmin={isAdmin(c)} />);
 });
 

@@ -5,12 +5,23 @@ import { MonitorHistoryPage } from '../../../views/monitor/history-page.js';
 import { MonitorLive } from '../../../views/monitor/live.js';
 import { MonitorPage } from '../../../views/monitor/monitor-page.js';
 import { settledCells } from '../../../views/monitor/sessions-table.js';
-import type { MonitorPerms, MonitorView } from '../../../views/monitor/view.js';
+import { columnLabel, type MonitorPerms, type MonitorView } from '../../../views/monitor/view.js';
 import type { UserRow } from '../../db/schema.js';
 import { isDotName } from '../../lib/path-segment.js';
-import { AppError, errorDetail, forbidden, notFound } from '../../lib/errors.js';
+import { AppError, badQuery, errorDetail, forbidden, notFound } from '../../lib/errors.js';
 import { countParam, field, typedText } from '../../lib/forms.js';
-import { isFiltered, monitorHref, monitorSearch, parseMonitorQuery, type MonitorQuery } from '../../lib/monitor-query.js';
+import {
+  isFilterKey,
+  isFiltered,
+  MONITOR_TEXT_MAX,
+  monitorHref,
+  monitorQueryProblem,
+  monitorSearch,
+  PAGE_SIZES,
+  parseMonitorQuery,
+  type MonitorQuery,
+  type MonitorQueryProblem,
+} from '../../lib/monitor-query.js';
 import { hashToken } from '../../lib/tokens.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
@@ -166,22 +177,52 @@ async function renderLive(c: AppContext, query: MonitorQuery, notice: string | n
 /** "Unchanged": no body, and no header but the validator and Vary (every byte counts on a metered link). */
 const notModified = (ifNoneMatch: string) => new Response(null, { status: 304, headers: { ETag: ifNoneMatch, Vary: 'HX-Request' } });
 
-const queryOf = (c: AppContext) => parseMonitorQuery(new URL(c.req.url).searchParams);
+/**
+ * The monitor's query, or a 400 naming the first parameter it cannot read: a malformed filter must
+ * never quietly become "every session" (a "Terminate all" there would act on all of them).
+ */
+function strictQuery(c: AppContext, params: URLSearchParams): MonitorQuery {
+  const bad = monitorQueryProblem(params);
+  if (bad) throw monitorQueryError(c, bad.param, bad.problem);
+  return parseMonitorQuery(params);
+}
+
+function monitorQueryError(c: AppContext, param: string, problem: MonitorQueryProblem): AppError {
+  const t = c.var.t;
+  const f = param.startsWith('f_') ? param.slice(2) : '';
+  const label =
+    param === 'license' || param === 'client' || param === 'infobase' || param === 'host'
+      ? t(`monitor.chip.${param}`)
+      : param === 'q'
+        ? t('monitor.search')
+        : param === 'size'
+          ? t('monitor.page_size')
+          : isFilterKey(f)
+            ? columnLabel(pageCtx(c), f)
+            : t(`query.param.${param}`);
+  const worded =
+    problem === 'dir'
+      ? t('query.problem.choice', { choices: 'asc, desc' })
+      : problem === 'size'
+        ? t('query.problem.choice', { choices: PAGE_SIZES.join(', ') })
+        : t(`query.problem.${problem}`, { max: param === 'open' || param === 'info' ? 64 : MONITOR_TEXT_MAX });
+  return badQuery(t, param, label, worded);
+}
 
 // Who may see the monitor: any live login (requireLogin; client users see their own client's
 // sessions). answerUnchangedPoll below asks the same before it answers 304: change both together.
 /** The History tab of the monitor filtered by a license key: that license's history (a client user's own only, else 404). */
 monitorRoutes.get(`${BASE}/licenses/:id{[0-9]{1,15}}/history`, requireLogin, async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db } = c.var.deps;
   const license = await licenseById(db, Number(c.req.param('id')), scopeOf(c).clientId);
   if (!license) throw notFound();
-  const data = await loadHistory(db, license, c.req.query('period'), clock.now());
+  const data = await loadHistory(c, license);
   return c.html(<MonitorHistoryPage ctx={pageCtx(c)} license={license} data={data} />);
 });
 
 monitorRoutes.get(BASE, requireLogin, async (c) => {
   const { db, clock } = c.var.deps;
-  const query = queryOf(c);
+  const query = strictQuery(c, new URL(c.req.url).searchParams);
   if (await namesOthers(db, scopeOf(c), query)) throw notFound();
   if (wantsFragment(c)) {
     // Unchanged is answered from the marker and the request alone, before any other query or rendering.
@@ -209,6 +250,9 @@ monitorRoutes.get(BASE, requireLogin, async (c) => {
 export const answerUnchangedPoll: MiddlewareHandler<AppEnv> = async (c, next) => {
   const inm = c.req.header('if-none-match');
   if (!inm || !isPoll(c) || !wantsFragment(c) || !parseTag(inm)) return next();
+  // A query the route would refuse is refused there (400), never answered "unchanged".
+  const params = new URL(c.req.url).searchParams;
+  if (monitorQueryProblem(params)) return next();
   const token = sessionTokenOf(c);
   if (!token) return next();
   const { db, config, clock } = c.get('deps'); // c.get: c.var copies every variable on each access
@@ -217,7 +261,7 @@ export const answerUnchangedPoll: MiddlewareHandler<AppEnv> = async (c, next) =>
   const found = await webSessionAndChangeMarker(db, hashToken(token));
   if (!found || !loginIsLive(found.ws, now, config.webSessionIdleMinutes)) return next();
   const user = found.ws.user;
-  const key = viewKeyOf(user, viewerLocale(c, user), viewerTimeZone(c, user), queryOf(c));
+  const key = viewKeyOf(user, viewerLocale(c, user), viewerTimeZone(c, user), parseMonitorQuery(params));
   return unchanged(inm, found.changeMarker, key, now) ? notModified(inm) : next();
 };
 
@@ -397,16 +441,17 @@ async function confirmSpec(c: AppContext, act: string, p: Params, back: MonitorQ
   }
 }
 
-const backOf = (value: string | undefined | null) => parseMonitorQuery(new URLSearchParams(value ?? ''));
+/** The monitor query an action returns to (`back`): read as strictly as the page's own, so a bad one is a 400 before anything is done. */
+const backOf = (c: AppContext, value: string | undefined | null) => strictQuery(c, new URLSearchParams(value ?? ''));
 
 monitorRoutes.get(`${BASE}/confirm`, requireLogin, async (c) => {
   const p = c.req.query();
   let spec: ConfirmSpec;
   try {
-    spec = await confirmSpec(c, p.do ?? '', p, backOf(p.back));
+    spec = await confirmSpec(c, p.do ?? '', p, backOf(c, p.back));
   } catch (e) {
     const kind = goneKind(e);
-    if (kind) return goneAnswer(c, kind, backOf(p.back));
+    if (kind) return goneAnswer(c, kind, backOf(c, p.back));
     throw e;
   }
   const props = { ctx: pageCtx(c), base: BASE, spec };
@@ -434,7 +479,7 @@ async function perform(c: AppContext, act: string, p: Params, run: (body: Params
   for (const k of ['back', 'path', 'asOf', 'digest', 'count']) body[k] = field(form, k);
   // What people type is cut to the dialog's maxlength, as the license card and the cabinet cut a reason.
   for (const k of ['message', 'reason', 'text']) body[k] = typedText(form, k);
-  const back = backOf(body.back);
+  const back = backOf(c, body.back);
   let result: { done: string; n?: number };
   try {
     result = await run(body);
@@ -554,7 +599,7 @@ monitorRoutes.post(`${BASE}/terminate-all`, requireLogin, (c) =>
   perform(c, 'terminate-all', {}, async (b) => {
     const { db, clock } = c.var.deps;
     const now = clock.now();
-    const back = backOf(b.back);
+    const back = backOf(c, b.back);
     if (!permsOf(c).terminateAll) throw notFound();
     if (viewerOf(c).user.role !== 'admin' && !isFiltered(back)) throw forbidden();
     const asOf = Number(b.asOf);
@@ -574,9 +619,9 @@ monitorRoutes.post(`${BASE}/terminate-all`, requireLogin, (c) =>
 monitorRoutes.post(`${BASE}/columns`, requireLogin, async (c) => {
   const form = await c.req.parseBody({ all: true });
   const cols = ([] as unknown[]).concat(form.col ?? []).filter((x): x is string => typeof x === 'string');
+  const back = backOf(c, typeof form.back === 'string' ? form.back : '');
   const viewer = viewerOf(c);
   viewer.user.monitor_columns = JSON.stringify(await saveMonitorColumns(c.var.deps.db, viewer.user.id, cols));
-  const back = backOf(typeof form.back === 'string' ? form.back : '');
   if (c.req.header('hx-request')) return renderLive(c, back);
   return c.redirect(monitorHref(BASE, back), 303);
 });
@@ -585,10 +630,10 @@ monitorRoutes.post(`${BASE}/resolve-names`, requireLogin, async (c) => {
   if (!permsOf(c).operate) throw notFound();
   const form = (await c.req.parseBody()) as Record<string, unknown>;
   const on = field(form, 'on') === '1';
+  const back = backOf(c, field(form, 'back'));
   const viewer = viewerOf(c);
   await setResolveNames(c.var.deps.db, viewer.actor, on, c.var.deps.clock.now());
   viewer.user.monitor_resolve_names = on ? 1 : 0;
-  const back = backOf(field(form, 'back'));
   if (c.req.header('hx-request')) return renderLive(c, back);
   return c.redirect(monitorHref(BASE, back), 303);
 });

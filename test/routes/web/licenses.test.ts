@@ -678,12 +678,18 @@ describe('license pages', () => {
       await t.db.updateTable('settings').set({ retention_days: 3 }).execute();
       await insertEvent(t, { licenseId: lic.id, kind: 'capture', at: t.clock.now() - 50 * HOUR, feature: 'old' });
       const s = await loginAs(t, 'support');
-      const res = await get(s, `/licenses/${lic.id}/history?period=7d`);
+      const res = await get(s, `/licenses/${lic.id}/history`);
       expect(res.status).toBe(200);
       expect(res.text).toContain('<span class="button disabled"');
       expect(res.text).not.toContain('period=7d');
-      // Falls back to the last 24 hours.
+      // The last 24 hours by default.
       expect(res.text).not.toContain('<code>old</code>');
+      // A period no longer offered (a bookmark from before) is refused with the ones there are, not quietly replaced.
+      const old = await get(s, `/licenses/${lic.id}/history?period=7d`);
+      expect(old.status).toBe(400);
+      expect(old.text).toContain('(period)');
+      expect(old.text).toContain('use one of: 1h (1 hour), 24h (24 hours).');
+      expect(old.text).not.toContain('<code>old</code>');
     });
   });
 });
