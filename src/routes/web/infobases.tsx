@@ -79,6 +79,7 @@ export function parseLockForm(c: AppContext, body: Record<string, unknown>, ib: 
   else if ([...v.message].length > 512) e.message = t('infobases.lock.error.too_long', { n: 512 });
   if ([...v.permissionCode].length > 512) e.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
   if (!v.denySessions && !v.denyBackgroundJobs) e.refuses = t('infobases.lock.error.refuses_nothing');
+  else if (!v.denySessions && v.permissionCode && !e.permissionCode) e.permissionCode = t('infobases.lock.error.code_without_sessions');
   if (Object.keys(e).length) return { input: null, form };
   return {
     form,
@@ -94,7 +95,7 @@ export function lockModelErrors(c: AppContext, err: unknown, form: LockFormState
   for (const key of Object.keys((err.details.fields ?? {}) as Record<string, string>)) {
     if (key === 'to') errors.to = t('infobases.lock.error.to_past');
     else if (key === 'message') errors.message = t('infobases.lock.error.message');
-    else if (key === 'permissionCode') errors.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
+    else if (key === 'permissionCode') errors.permissionCode = form.values.denySessions ? t('infobases.lock.error.too_long', { n: 512 }) : t('infobases.lock.error.code_without_sessions');
     else if (key === 'denySessions') errors.refuses = t('infobases.lock.error.refuses_nothing');
   }
   return { ...form, errors };

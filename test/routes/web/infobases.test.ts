@@ -46,6 +46,25 @@ describe('infobase pages', () => {
     expect(filtered.text).not.toContain('Accounting');
   });
 
+  it('a lock that refuses only background jobs is badged as such (list, page header), not as a full lock, in EN and RU', async () => {
+    const acme = await adminClient(t, 'Acme');
+    const now = t.clock.now();
+    const bg = await makeInfobase(t, acme.id, 'ib-1', 'Accounting', { denySessions: false, denyBackground: true, message: 'Nightly jobs off' });
+    const bgLater = await makeInfobase(t, acme.id, 'ib-2', 'Payroll', { from: now + HOUR, denySessions: false, denyBackground: true });
+    const full = await makeInfobase(t, acme.id, 'ib-3', 'Stock', { denyBackground: true });
+    const s = await loginAs(t, 'support');
+    const res = await get(s, '/infobases');
+    const rowOf = (id: number) => new RegExp(`<tr><td><a href="/infobases/${id}">[\\s\\S]*?</tr>`).exec(res.text)?.[0] ?? '';
+    expect(rowOf(bg)).toMatch(/class="lock-badge lock-active lock-background"><svg[\s\S]*?<\/svg>Locked: background jobs/);
+    expect(rowOf(bgLater)).toMatch(/class="lock-badge lock-scheduled lock-background"><svg[\s\S]*?<\/svg>Lock scheduled: background jobs/);
+    expect(rowOf(full)).toMatch(/class="lock-badge lock-active"><svg[\s\S]*?<\/svg>Locked</);
+    const page = await get(s, `/infobases/${bg}`);
+    expect(/<span id="ib-badge">[\s\S]*?<\/span><\/span>/.exec(page.text)?.[0]).toContain('Locked: background jobs');
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', s.user.id).execute();
+    const ru = await get(s, '/infobases');
+    expect(ru.text).toContain('Заблокированы фоновые задания');
+  });
+
   it('searches Cyrillic names and ids in any case', async () => {
     const acme = await adminClient(t, 'Acme');
     const stock = await makeInfobase(t, acme.id, 'ИБ-Склад', 'Склад');
@@ -211,6 +230,24 @@ describe('infobase pages', () => {
       }
       expect(await ibRow(ib)).toMatchObject({ lock_set_at: null, lock_from: null, lock_to: null, lock_message: null });
       expect(await auditRows(t, 'infobase.locked')).toHaveLength(0);
+    });
+
+    it('refuses a permission code on a lock that does not refuse new sessions (a code never lifts a background-job refusal), and says so by the field', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting');
+      const s = await loginAs(t, 'support');
+      const page = await get(s, `/infobases/${ib}`);
+      expect(page.text).toContain('Only with &quot;Refuse new sessions&quot;');
+      const res = await post(s, `/infobases/${ib}/lock`, { from: '', to: '', message: 'Jobs off', permissionCode: 'let-me-in', denyBackgroundJobs: '1' });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('id="lock-permissionCode-error"');
+      expect(res.text).toContain('A code only lets sessions through a lock that refuses new sessions');
+      expect(await ibRow(ib)).toMatchObject({ lock_set_at: null });
+      // Without the code, or with new sessions refused too, it is saved.
+      expect((await post(s, `/infobases/${ib}/lock`, { message: 'Jobs off', denyBackgroundJobs: '1' })).status).toBe(303);
+      expect(await ibRow(ib)).toMatchObject({ lock_deny_sessions: 0, lock_deny_background: 1, lock_code: null });
+      expect((await post(s, `/infobases/${ib}/lock`, { message: 'All off', permissionCode: 'let-me-in', denySessions: '1', denyBackgroundJobs: '1' })).status).toBe(303);
+      expect(await ibRow(ib)).toMatchObject({ lock_deny_sessions: 1, lock_deny_background: 1, lock_code: 'let-me-in' });
     });
 
     it('a new lock replaces the whole old one: no stale window, code or flags survive', async () => {
