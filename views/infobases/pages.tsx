@@ -30,6 +30,8 @@ export function InfobasesPage(props: {
   query: InfobaseListQuery;
   clients: { id: number; name: string }[];
   nextCursor: string | null;
+  /** The marker of what the list shows (listMarker). */
+  shown: string;
   error?: string | null;
 }) {
   const { ctx, infobases, query } = props;
@@ -55,6 +57,22 @@ export function InfobasesPage(props: {
         </a>
       </form>
       <Notice error={props.error} />
+      {/* Scheduled locks start and end, sessions come and go: the list follows every 10 s (an automatic
+          refresh, which does not keep a login alive). It sends the marker of what it shows; unchanged is an
+          empty 204, else the list part alone. */}
+      <div hidden hx-get={listHref(query)} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#infobases-list" hx-include="#infobases-shown" hx-headers='{"X-Auto-Refresh": "1"}'></div>
+      <InfobasesList ctx={ctx} infobases={infobases} query={query} nextCursor={props.nextCursor} shown={props.shown} />
+    </Page>
+  );
+}
+
+/** The refreshing part of the list: the table, its pager, and the marker of what it shows (sent back by the refresh). */
+export function InfobasesList(props: { ctx: PageContext; infobases: Infobase[]; query: InfobaseListQuery; nextCursor: string | null; shown: string }) {
+  const { ctx, infobases, query } = props;
+  const { t } = ctx;
+  return (
+    <div id="infobases-list">
+      <input type="hidden" id="infobases-shown" name="shown" value={props.shown} />
       <ListTable
         class="infobases"
         label={t('infobases.title')}
@@ -92,7 +110,7 @@ export function InfobasesPage(props: {
           </a>
         )}
       </nav>
-    </Page>
+    </div>
   );
 }
 

@@ -1,11 +1,12 @@
+import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
-import { InfobasePage, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
+import { InfobasePage, InfobasesList, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { dateTimeField, dateTimeFieldError, field } from '../../lib/forms.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
-import { requireRole } from '../../middleware/web-auth.js';
+import { isPoll, requireRole } from '../../middleware/web-auth.js';
 import { scopeClientId } from '../../models/actor.js';
 import { clientNames } from '../../models/clients.js';
 import { infobaseById, listInfobases, removeLock, setLock, type Infobase, type LockInput } from '../../models/infobases.js';
@@ -133,6 +134,17 @@ export async function renderInfobasePage(
 
 // ---- staff routes ----
 
+/**
+ * The marker of what the list part shows: a digest of its data (lock states at now, live counts) and
+ * of the language and zone it is written in. Lock windows open and close by time alone, without a
+ * write (the change marker does not move then), so the data itself is compared, not the change marker.
+ */
+const listMarker = (c: AppContext, page: { items: Infobase[]; nextCursor: string | null }) =>
+  createHash('sha1').update(JSON.stringify([page.items, page.nextCursor, c.var.locale, c.var.timeZone])).digest('base64url').slice(0, 16);
+
+/** The list's own 10-second refresh (not a history restore, which wants the whole page). */
+const isListPoll = (c: AppContext) => isPoll(c) && c.req.header('hx-request') === 'true' && c.req.header('hx-history-restore-request') !== 'true';
+
 infobasesRoutes.get('/infobases', async (c) => {
   const { db } = c.var.deps;
   const raw = c.req.query();
@@ -145,10 +157,16 @@ infobasesRoutes.get('/infobases', async (c) => {
   const props = { ctx: pageCtx(c), query, clients };
   try {
     const page = await listInfobases(db, { q: query.q || null, clientId: query.client ? Number(query.client) : null }, { limit: 100, cursor: query.cursor || null }, now(c));
-    return c.html(<InfobasesPage {...props} infobases={page.items} nextCursor={page.nextCursor} />);
+    const shown = listMarker(c, page);
+    if (isListPoll(c)) {
+      // Unchanged: nothing at all (htmx swaps nothing on a 204); changed: the list part alone.
+      if (raw.shown === shown) return c.body(null, 204);
+      return c.html(<InfobasesList ctx={props.ctx} infobases={page.items} query={query} nextCursor={page.nextCursor} shown={shown} />);
+    }
+    return c.html(<InfobasesPage {...props} infobases={page.items} nextCursor={page.nextCursor} shown={shown} />);
   } catch (e) {
     if (!(e instanceof AppError) || e.code !== 'invalid_request') throw e;
-    return c.html(<InfobasesPage {...props} query={{ ...query, cursor: '' }} infobases={[]} nextCursor={null} error={c.var.t('licenses.bad_cursor')} />, 400);
+    return c.html(<InfobasesPage {...props} query={{ ...query, cursor: '' }} infobases={[]} nextCursor={null} shown="" error={c.var.t('licenses.bad_cursor')} />, 400);
   }
 });
 

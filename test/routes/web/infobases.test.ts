@@ -65,6 +65,43 @@ describe('infobase pages', () => {
     expect(ru.text).toContain('Заблокированы фоновые задания');
   });
 
+  it('the list follows by itself every 10 s: nothing changed is an empty 204, a lock window opening or a new session sends the list part', async () => {
+    const lic = await adminLicense(t);
+    const host = await insertHost(t, lic.id);
+    const now = t.clock.now();
+    const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { from: now + 5 * 60_000, message: 'Soon' });
+    const s = await loginAs(t, 'support');
+    const page = await get(s, `/infobases?client=${lic.clientId}`);
+    const poller = /<div hidden="" hx-get="([^"]+)" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="([^"]+)" hx-headers="([^"]+)">/.exec(page.text);
+    expect(poller?.[1]).toBe(`/infobases?client=${lic.clientId}`);
+    expect(poller?.[2]).toBe('#infobases-list');
+    expect(page.text).toContain('id="infobases-list"');
+    expect(poller?.[4]).toContain('X-Auto-Refresh');
+    const shownOf = (html: string) => new RegExp(`<input type="hidden" id="${poller![3].slice(1)}" name="shown" value="([^"]+)"`).exec(html)?.[1] ?? '';
+    let shown = shownOf(page.text);
+    expect(shown).not.toBe('');
+    const poll = (v: string) => get(s, `/infobases?client=${lic.clientId}&shown=${encodeURIComponent(v)}`).set('HX-Request', 'true').set('X-Auto-Refresh', '1');
+
+    const same = await poll(shown);
+    expect(same.status).toBe(204);
+    expect(same.text).toBe('');
+    // The lock window opens by time alone: the part comes, alone (no page around it), with its new marker.
+    t.clock.advance(5 * 60_000);
+    const opened = await poll(shown);
+    expect(opened.status).toBe(200);
+    expect(opened.text).toMatch(/^<div id="infobases-list">/);
+    expect(opened.text).toContain('class="lock-badge lock-active"');
+    expect(opened.text).not.toContain('<html');
+    expect(shownOf(opened.text)).not.toBe(shown);
+    shown = shownOf(opened.text);
+    expect((await poll(shown)).status).toBe(204);
+    // A session opens: the live count moves.
+    await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib });
+    const counted = await poll(shown);
+    expect(counted.status).toBe(200);
+    expect(counted.text).toContain('<td class="num">1</td>');
+  });
+
   it('searches Cyrillic names and ids in any case', async () => {
     const acme = await adminClient(t, 'Acme');
     const stock = await makeInfobase(t, acme.id, 'ИБ-Склад', 'Склад');
