@@ -193,6 +193,13 @@ function LockForm(props: { ctx: PageContext; action: string; form: LockFormState
   );
 }
 
+/** What Unlock really changes: an ended or scheduled lock refuses nothing now; a background-jobs-only one lets sessions in already. */
+function unlockConfirmKey(lock: NonNullable<Infobase['lock']>) {
+  if (lock.state === 'expired') return 'infobases.unlock_confirm_over' as const;
+  if (lock.state === 'scheduled') return 'infobases.unlock_confirm_scheduled' as const;
+  return lock.denySessions ? ('infobases.unlock_confirm' as const) : ('infobases.unlock_confirm_background' as const);
+}
+
 /** The current lock in words, with Unlock. */
 function CurrentLock(props: { ctx: PageContext; infobase: Infobase; unlockAction: string }) {
   const { ctx, infobase: ib } = props;
@@ -224,7 +231,7 @@ function CurrentLock(props: { ctx: PageContext; infobase: Infobase; unlockAction
           {when(ctx, lock.setAt)} {lock.setBy && <span class="muted">{lock.setBy}</span>}
         </dd>
       </dl>
-      <PostForm action={props.unlockAction} csrf={ctx.csrfToken} confirm={t('infobases.unlock_confirm', { name: ib.name })}>
+      <PostForm action={props.unlockAction} csrf={ctx.csrfToken} confirm={t(unlockConfirmKey(lock), { name: ib.name })}>
         <button>{t('infobases.unlock')}</button>
       </PostForm>
     </>
@@ -247,6 +254,10 @@ export function InfobasePage(props: {
   staff: boolean;
   lockForm: LockFormState;
   zoneLabel: string;
+  /** What the lock form was filled from (lockFormBasis): the refresh replaces the form only when that changed. */
+  formBasis: string;
+  /** A refresh whose form was filled from the lock as it stands: the form is left out of it (it may be half typed). */
+  keepForm?: boolean;
   notice?: string | null;
   error?: string | null;
 }) {
@@ -288,14 +299,17 @@ export function InfobasePage(props: {
           <h2>{t('infobases.lock.current')}</h2>
           <CurrentLock ctx={ctx} infobase={ib} unlockAction={`${base}/unlock`} />
         </section>
-        <section class="card">
+        <section class="card" id={props.keepForm ? undefined : 'lock-form-card'}>
+          <input type="hidden" id="lock-form-basis" name="formFor" value={props.formBasis} />
           <h2>{ib.lock ? t('infobases.lock.replace') : t('infobases.lock.new')}</h2>
           <LockForm ctx={ctx} action={`${base}/lock`} form={props.lockForm} zoneLabel={props.zoneLabel} hasCode={ib.lock?.hasPermissionCode ?? false} />
         </section>
       </div>
       {/* A lock window opens and closes by itself, sessions come and go: the state parts follow every 10 s
-          (an automatic refresh, which does not keep a login alive); the lock form is left as typed. */}
-      <div hidden hx-get={base} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#ib-badge,#lock,#sessions" hx-headers='{"X-Auto-Refresh": "1"}'></div>
+          (an automatic refresh, which does not keep a login alive). The lock form is left as typed, unless
+          the lock it was filled from ended, went or was replaced meanwhile (formFor names that lock): an
+          ended window kept in it would only fail with "To must be in the future". */}
+      <div hidden hx-get={base} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#ib-badge,#lock,#sessions,#lock-form-card" hx-include="#lock-form-basis" hx-headers='{"X-Auto-Refresh": "1"}'></div>
       <section class="card" id="sessions">
         <div class="section-head">
           <h2>

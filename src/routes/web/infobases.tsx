@@ -29,6 +29,9 @@ const PAGE_SESSIONS = 100;
 /** The lock the form starts from: the current one while it is set and not over. */
 const shownLock = (ib: Infobase) => (ib.lock && ib.lock.state !== 'expired' ? ib.lock : null);
 
+/** What the lock form is filled from: the lock it shows (its setting time), or none (an ended lock fills nothing). */
+export const lockFormBasis = (ib: Infobase) => String(shownLock(ib)?.setAt ?? 'none');
+
 /** The form for a new lock: the current one's values while it is set and not over, else the defaults. */
 export function lockFormOf(ib: Infobase, timeZone: string): LockFormState {
   const lock = shownLock(ib);
@@ -115,6 +118,9 @@ export async function renderInfobasePage(
   const sessions = await sessionBriefs(db, { infobaseId: ib.id, scopeClientId: scope }, PAGE_SESSIONS, now(c));
   const tz = c.var.timeZone;
   const failed = opts.status !== undefined && opts.status !== 200;
+  const formBasis = lockFormBasis(ib);
+  // The page's own refresh, its form filled from the lock as it stands: leave the form out (it may be half typed).
+  const keepForm = isPoll(c) && c.req.header('hx-request') === 'true' && c.req.query('formFor') === formBasis;
   return c.html(
     <InfobasePage
       ctx={pageCtx(c)}
@@ -125,6 +131,8 @@ export async function renderInfobasePage(
       terminateAction={opts.terminateAction}
       lockForm={opts.lockForm ?? lockFormOf(ib, tz)}
       zoneLabel={zoneLabel(tz, now(c))}
+      formBasis={formBasis}
+      keepForm={keepForm}
       notice={failed ? null : doneNotice(c, 'infobases', INFOBASE_DONE)}
       error={opts.error ?? (opts.lockForm && Object.keys(opts.lockForm.errors).length ? c.var.t('infobases.lock.error.fix') : null)}
     />,

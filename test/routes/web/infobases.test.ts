@@ -133,7 +133,7 @@ describe('infobase pages', () => {
     expect(page.text).toContain(`href="/monitor?infobase=${ib.id}"`);
     // The lock state and the sessions follow by themselves (a lock window opens without a reload), as an
     // automatic refresh; every part it takes is on the page.
-    const poller = /<div hidden="" hx-get="([^"]+)" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-headers="([^"]+)">/.exec(page.text);
+    const poller = /<div hidden="" hx-get="([^"]+)" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="[^"]+" hx-headers="([^"]+)">/.exec(page.text);
     expect(poller?.[1]).toBe(`/infobases/${ib.id}`);
     for (const part of poller![2].split(',')) expect(page.text).toContain(`id="${part.slice(1)}"`);
     expect(poller?.[3]).toContain('X-Auto-Refresh');
@@ -339,6 +339,44 @@ describe('infobase pages', () => {
       const page = await get(s, `/infobases/${ib}`);
       expect(page.text).toContain('Lock over');
       expect(page.text).not.toContain('>Yesterday</textarea>');
+    });
+
+    it('when the window ends while the page is open, the refresh replaces the form filled from it (no ended window), and only then', async () => {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { to: now + 2 * 60_000, message: 'Short one' });
+      const s = await loginAs(t, 'support');
+      const page = await get(s, `/infobases/${ib}`);
+      expect(page.text).toContain('value="2026-11-21T10:02"');
+      const poller = /<div hidden="" hx-get="[^"]+" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="([^"]+)"/.exec(page.text);
+      expect(poller?.[1].split(',')).toContain('#lock-form-card');
+      const basisOf = (html: string) => new RegExp(`<input type="hidden" id="${poller![2].slice(1)}" name="formFor" value="([^"]+)"`).exec(html)?.[1] ?? '';
+      const basis = basisOf(page.text);
+      expect(basis).not.toBe('');
+      const poll = (v: string) => get(s, `/infobases/${ib}?formFor=${encodeURIComponent(v)}`).set('HX-Request', 'true').set('X-Auto-Refresh', '1');
+      // While the lock is as the form was filled from it, the refresh leaves the form alone (it may be half typed).
+      expect((await poll(basis)).text).not.toContain('id="lock-form-card"');
+      t.clock.advance(3 * 60_000);
+      const over = await poll(basis);
+      expect(over.text).toContain('Lock over');
+      const card = /<section class="card" id="lock-form-card">[\s\S]*?<\/section>/.exec(over.text)?.[0] ?? '';
+      expect(card).toContain('name="to" type="datetime-local" value=""');
+      expect(card).not.toContain('>Short one</textarea>');
+      expect(basisOf(over.text)).not.toBe(basis);
+      expect((await poll(basisOf(over.text))).text).not.toContain('id="lock-form-card"');
+    });
+
+    it('the unlock confirm of an ended, a scheduled or a background-jobs-only lock says what it really changes', async () => {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      const over = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { from: now - 2 * HOUR, to: now - HOUR, message: 'Yesterday' });
+      const later = await makeInfobase(t, lic.clientId, 'ib-2', 'Payroll', { from: now + HOUR, message: 'Tonight' });
+      const jobs = await makeInfobase(t, lic.clientId, 'ib-3', 'Stock', { denySessions: false, denyBackground: true, message: 'Jobs off' });
+      const s = await loginAs(t, 'support');
+      const confirmOf = async (id: number) => /data-confirm="([^"]+)"><input type="hidden" name="_csrf" value="[^"]+"\/?><button>Unlock/.exec((await get(s, `/infobases/${id}`)).text)?.[1];
+      expect(await confirmOf(over)).toBe('Remove the ended lock of Accounting? It no longer refuses anything: new sessions are already allowed.');
+      expect(await confirmOf(later)).toBe('Cancel the scheduled lock of Payroll? It will not start; new sessions are allowed now too.');
+      expect(await confirmOf(jobs)).toBe('Remove the lock of Stock? Background jobs will be allowed at once (new sessions already are).');
     });
 
     it('unlocks (audited); unlocking an unlocked base writes nothing', async () => {
