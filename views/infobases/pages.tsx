@@ -256,7 +256,7 @@ export function InfobasePage(props: {
   zoneLabel: string;
   /** What the lock form was filled from (lockFormBasis): the refresh replaces the form only when that changed. */
   formBasis: string;
-  /** A refresh whose form was filled from the lock as it stands: the form is left out of it (it may be half typed). */
+  /** A refresh whose form was filled from the lock as it stands: the form and the notice are left out of it. */
   keepForm?: boolean;
   notice?: string | null;
   error?: string | null;
@@ -293,7 +293,15 @@ export function InfobasePage(props: {
         )}{' '}
         · {t('infobases.field.external_id')}: <span class="mono">{ib.externalId}</span>
       </p>
-      <Notice error={props.error} notice={props.notice} />
+      <Notice error={props.error} />
+      {/* The notice of what was just done stands while the lock does; when the lock ended, went or was
+          replaced, the refresh empties it (it would say "saved" beside "Lock over"). Left out of a refresh
+          otherwise, not swapped again: a notice takes the focus when it arrives. */}
+      {!props.keepForm && (
+        <div id="ib-notice">
+          <Notice notice={props.notice} />
+        </div>
+      )}
       <div class="grid2">
         <section class="card" id="lock">
           <h2>{t('infobases.lock.current')}</h2>
@@ -309,7 +317,7 @@ export function InfobasePage(props: {
           (an automatic refresh, which does not keep a login alive). The lock form is left as typed, unless
           the lock it was filled from ended, went or was replaced meanwhile (formFor names that lock): an
           ended window kept in it would only fail with "To must be in the future". */}
-      <div hidden hx-get={base} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#ib-badge,#lock,#sessions,#lock-form-card" hx-include="#lock-form-basis" hx-headers='{"X-Auto-Refresh": "1"}'></div>
+      <div hidden hx-get={base} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#ib-badge,#lock,#sessions,#lock-form-card,#ib-notice" hx-include="#lock-form-basis" hx-headers='{"X-Auto-Refresh": "1"}'></div>
       <section class="card" id="sessions">
         <div class="section-head">
           <h2>

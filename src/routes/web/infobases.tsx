@@ -120,7 +120,8 @@ export async function renderInfobasePage(
   const failed = opts.status !== undefined && opts.status !== 200;
   const formBasis = lockFormBasis(ib);
   // The page's own refresh, its form filled from the lock as it stands: leave the form out (it may be half typed).
-  const keepForm = isPoll(c) && c.req.header('hx-request') === 'true' && c.req.query('formFor') === formBasis;
+  const refresh = isPoll(c) && c.req.header('hx-request') === 'true';
+  const keepForm = refresh && c.req.query('formFor') === formBasis;
   return c.html(
     <InfobasePage
       ctx={pageCtx(c)}
@@ -133,7 +134,7 @@ export async function renderInfobasePage(
       zoneLabel={zoneLabel(tz, now(c))}
       formBasis={formBasis}
       keepForm={keepForm}
-      notice={failed ? null : doneNotice(c, 'infobases', INFOBASE_DONE)}
+      notice={failed || refresh ? null : doneNotice(c, 'infobases', INFOBASE_DONE)}
       error={opts.error ?? (opts.lockForm && Object.keys(opts.lockForm.errors).length ? c.var.t('infobases.lock.error.fix') : null)}
     />,
     opts.status ?? 200,

@@ -366,6 +366,26 @@ describe('infobase pages', () => {
       expect((await poll(basisOf(over.text))).text).not.toContain('id="lock-form-card"');
     });
 
+    it('"The lock was saved." stays through the refresh while that lock stands, and goes when it ends', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting');
+      const s = await loginAs(t, 'support');
+      const saved = await post(s, `/infobases/${ib}/lock`, { to: '2026-11-21T10:02', message: 'Short one', denySessions: '1' });
+      const page = await get(s, saved.headers.location);
+      expect(page.text).toContain('The lock was saved.');
+      const poller = /<div hidden="" hx-get="[^"]+" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="[^"]+"/.exec(page.text);
+      expect(poller?.[1].split(',')).toContain('#ib-notice');
+      expect(/<div id="ib-notice">[\s\S]*?<\/div>/.exec(page.text)?.[0]).toContain('The lock was saved.');
+      const basis = /name="formFor" value="([^"]+)"/.exec(page.text)![1];
+      const poll = () => get(s, `/infobases/${ib}?formFor=${encodeURIComponent(basis)}`).set('HX-Request', 'true').set('X-Auto-Refresh', '1');
+      // The refresh leaves it alone (not even swapped again: it would take the focus every 10 s).
+      expect((await poll()).text).not.toContain('id="ib-notice"');
+      t.clock.advance(3 * 60_000);
+      const over = await poll();
+      expect(over.text).toContain('Lock over');
+      expect(over.text).toContain('<div id="ib-notice"></div>');
+    });
+
     it('the unlock confirm of an ended, a scheduled or a background-jobs-only lock says what it really changes', async () => {
       const lic = await adminLicense(t);
       const now = t.clock.now();
