@@ -149,6 +149,9 @@ export function lockProblems(input: LockInput, now: number): Record<string, stri
   else if (to !== null && to <= now) problems.to = 'must be in the future';
   // A lock that refuses neither new sessions nor background jobs would show "Locked" and let everyone in.
   if (input.denySessions === false && input.denyBackgroundJobs !== true) problems.denySessions = 'a lock must refuse new sessions, background jobs or both';
+  // A code lets sessions through a refusal of new sessions and never lifts a background-job refusal (PROTOCOL):
+  // on a lock that lets sessions in it would do nothing while the form and API seemed to take it.
+  else if (input.denySessions === false && input.permissionCode && !problems.permissionCode) problems.permissionCode = 'only with denySessions';
   return problems;
 }
 

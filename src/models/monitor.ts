@@ -93,6 +93,8 @@ export interface MonitorPage {
   labels: Partial<Record<'license' | 'client' | 'infobase' | 'host', string>>;
   /** Filtered by an infobase: its lock state now (a lock window opens and closes by time alone, see staleAt). */
   infobaseLock?: LockState;
+  /** That lock refuses only background jobs (ordinary users get in): its badge says so. */
+  infobaseLockJobsOnly?: boolean;
   /** When a row shown turns late without anything written: the refresh must not answer "unchanged" after it. */
   staleAt: number | null;
 }
@@ -355,9 +357,9 @@ export async function monitorPage(db: Db, scope: MonitorScope, q: MonitorQuery, 
   const visibleHosts = hosts.map((h) => h.hostId);
   const [shared, pool] = await Promise.all([sharedPackagesOfHosts(db, visibleHosts), poolsOf(db, visibleHosts)]);
   const info = q.info ? await sessionInfo(db, scope, q.info, now) : null;
-  const { labels, infobaseLock, lockChangesAt } = await filterLabels(db, scope, q, now);
+  const { labels, infobaseLock, infobaseLockJobsOnly, lockChangesAt } = await filterLabels(db, scope, q, now);
   if (lockChangesAt !== null && (staleAt === null || lockChangesAt < staleAt)) staleAt = lockChangesAt;
-  return { rows, total, pages, hosts, shared, pool, info, labels, infobaseLock, staleAt };
+  return { rows, total, pages, hosts, shared, pool, info, labels, infobaseLock, ...(infobaseLockJobsOnly ? { infobaseLockJobsOnly } : {}), staleAt };
 }
 
 /**
@@ -394,6 +396,7 @@ export async function namesOthers(db: Db, scope: MonitorScope, q: MonitorQuery):
 async function filterLabels(db: Db, scope: MonitorScope, q: MonitorQuery, now: number) {
   const out: MonitorPage['labels'] = {};
   let infobaseLock: LockState | undefined;
+  let infobaseLockJobsOnly = false;
   let lockChangesAt: number | null = null;
   const own = scope.clientId;
   if (q.license !== null) {
@@ -405,12 +408,13 @@ async function filterLabels(db: Db, scope: MonitorScope, q: MonitorQuery, now: n
     out.client = (await db.selectFrom('clients').select('name').where('id', '=', q.client).executeTakeFirst())?.name;
   }
   if (q.infobase !== null) {
-    let b = db.selectFrom('infobases').select(['name', 'lock_set_at', 'lock_from', 'lock_to']).where('id', '=', q.infobase);
+    let b = db.selectFrom('infobases').select(['name', 'lock_set_at', 'lock_from', 'lock_to', 'lock_deny_sessions']).where('id', '=', q.infobase);
     if (own !== null) b = b.where('client_id', '=', own);
     const ib = await b.executeTakeFirst();
     out.infobase = ib?.name;
     if (ib) {
       infobaseLock = lockState(ib, now);
+      infobaseLockJobsOnly = ib.lock_set_at !== null && ib.lock_deny_sessions === 0;
       if (ib.lock_set_at !== null) lockChangesAt = [ib.lock_from, ib.lock_to].find((at) => at !== null && at > now) ?? null;
     }
   }
@@ -418,7 +422,7 @@ async function filterLabels(db: Db, scope: MonitorScope, q: MonitorQuery, now: n
     const [h] = await hostLabels(db, scope, [q.host]);
     if (h) out.host = h.hostname ?? h.ip ?? undefined;
   }
-  return { labels: out, infobaseLock, lockChangesAt };
+  return { labels: out, infobaseLock, infobaseLockJobsOnly, lockChangesAt };
 }
 
 /**

@@ -30,6 +30,8 @@ export function InfobasesPage(props: {
   query: InfobaseListQuery;
   clients: { id: number; name: string }[];
   nextCursor: string | null;
+  /** The marker of what the list shows (listMarker). */
+  shown: string;
   error?: string | null;
 }) {
   const { ctx, infobases, query } = props;
@@ -55,6 +57,22 @@ export function InfobasesPage(props: {
         </a>
       </form>
       <Notice error={props.error} />
+      {/* Scheduled locks start and end, sessions come and go: the list follows every 10 s (an automatic
+          refresh, which does not keep a login alive). It sends the marker of what it shows; unchanged is an
+          empty 204, else the list part alone. */}
+      <div hidden hx-get={listHref(query)} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#infobases-list" hx-include="#infobases-shown" hx-headers='{"X-Auto-Refresh": "1"}'></div>
+      <InfobasesList ctx={ctx} infobases={infobases} query={query} nextCursor={props.nextCursor} shown={props.shown} />
+    </Page>
+  );
+}
+
+/** The refreshing part of the list: the table, its pager, and the marker of what it shows (sent back by the refresh). */
+export function InfobasesList(props: { ctx: PageContext; infobases: Infobase[]; query: InfobaseListQuery; nextCursor: string | null; shown: string }) {
+  const { ctx, infobases, query } = props;
+  const { t } = ctx;
+  return (
+    <div id="infobases-list">
+      <input type="hidden" id="infobases-shown" name="shown" value={props.shown} />
       <ListTable
         class="infobases"
         label={t('infobases.title')}
@@ -92,7 +110,7 @@ export function InfobasesPage(props: {
           </a>
         )}
       </nav>
-    </Page>
+    </div>
   );
 }
 
@@ -175,6 +193,13 @@ function LockForm(props: { ctx: PageContext; action: string; form: LockFormState
   );
 }
 
+/** What Unlock really changes: an ended or scheduled lock refuses nothing now; a background-jobs-only one lets sessions in already. */
+function unlockConfirmKey(lock: NonNullable<Infobase['lock']>) {
+  if (lock.state === 'expired') return 'infobases.unlock_confirm_over' as const;
+  if (lock.state === 'scheduled') return 'infobases.unlock_confirm_scheduled' as const;
+  return lock.denySessions ? ('infobases.unlock_confirm' as const) : ('infobases.unlock_confirm_background' as const);
+}
+
 /** The current lock in words, with Unlock. */
 function CurrentLock(props: { ctx: PageContext; infobase: Infobase; unlockAction: string }) {
   const { ctx, infobase: ib } = props;
@@ -206,7 +231,7 @@ function CurrentLock(props: { ctx: PageContext; infobase: Infobase; unlockAction
           {when(ctx, lock.setAt)} {lock.setBy && <span class="muted">{lock.setBy}</span>}
         </dd>
       </dl>
-      <PostForm action={props.unlockAction} csrf={ctx.csrfToken} confirm={t('infobases.unlock_confirm', { name: ib.name })}>
+      <PostForm action={props.unlockAction} csrf={ctx.csrfToken} confirm={t(unlockConfirmKey(lock), { name: ib.name })}>
         <button>{t('infobases.unlock')}</button>
       </PostForm>
     </>
@@ -229,6 +254,10 @@ export function InfobasePage(props: {
   staff: boolean;
   lockForm: LockFormState;
   zoneLabel: string;
+  /** What the lock form was filled from (lockFormBasis): the refresh replaces the form only when that changed. */
+  formBasis: string;
+  /** A refresh whose form was filled from the lock as it stands: the form and the notice are left out of it. */
+  keepForm?: boolean;
   notice?: string | null;
   error?: string | null;
 }) {
@@ -264,20 +293,31 @@ export function InfobasePage(props: {
         )}{' '}
         · {t('infobases.field.external_id')}: <span class="mono">{ib.externalId}</span>
       </p>
-      <Notice error={props.error} notice={props.notice} />
+      <Notice error={props.error} />
+      {/* The notice of what was just done stands while the lock does; when the lock ended, went or was
+          replaced, the refresh empties it (it would say "saved" beside "Lock over"). Left out of a refresh
+          otherwise, not swapped again: a notice takes the focus when it arrives. */}
+      {!props.keepForm && (
+        <div id="ib-notice">
+          <Notice notice={props.notice} />
+        </div>
+      )}
       <div class="grid2">
         <section class="card" id="lock">
           <h2>{t('infobases.lock.current')}</h2>
           <CurrentLock ctx={ctx} infobase={ib} unlockAction={`${base}/unlock`} />
         </section>
-        <section class="card">
+        <section class="card" id={props.keepForm ? undefined : 'lock-form-card'}>
+          <input type="hidden" id="lock-form-basis" name="formFor" value={props.formBasis} />
           <h2>{ib.lock ? t('infobases.lock.replace') : t('infobases.lock.new')}</h2>
           <LockForm ctx={ctx} action={`${base}/lock`} form={props.lockForm} zoneLabel={props.zoneLabel} hasCode={ib.lock?.hasPermissionCode ?? false} />
         </section>
       </div>
       {/* A lock window opens and closes by itself, sessions come and go: the state parts follow every 10 s
-          (an automatic refresh, which does not keep a login alive); the lock form is left as typed. */}
-      <div hidden hx-get={base} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#ib-badge,#lock,#sessions" hx-headers='{"X-Auto-Refresh": "1"}'></div>
+          (an automatic refresh, which does not keep a login alive). The lock form is left as typed, unless
+          the lock it was filled from ended, went or was replaced meanwhile (formFor names that lock): an
+          ended window kept in it would only fail with "To must be in the future". */}
+      <div hidden hx-get={base} hx-trigger="every 10s" hx-swap="none" hx-select-oob="#ib-badge,#lock,#sessions,#lock-form-card,#ib-notice" hx-include="#lock-form-basis" hx-headers='{"X-Auto-Refresh": "1"}'></div>
       <section class="card" id="sessions">
         <div class="section-head">
           <h2>

@@ -21,14 +21,18 @@ function LockIcon(props: { state: LockState }) {
   );
 }
 
-/** The lock state as an icon and words, coloured by how much it matters: in force, waiting, over, none. */
-export function LockBadge(props: { ctx: PageContext; infobase: { lock: Pick<NonNullable<Infobase['lock']>, 'state'> | null } }) {
+/**
+ * The lock state as an icon and words, coloured by how much it matters: in force, waiting, over, none.
+ * A lock that refuses only background jobs (denySessions off) lets users in: it says so, in amber, not red.
+ */
+export function LockBadge(props: { ctx: PageContext; infobase: { lock: (Pick<NonNullable<Infobase['lock']>, 'state'> & { denySessions?: boolean }) | null } }) {
   const { t } = props.ctx;
   const state: LockState = props.infobase.lock?.state ?? 'none';
+  const jobsOnly = props.infobase.lock?.denySessions === false && (state === 'active' || state === 'scheduled');
   return (
-    <span class={`lock-badge lock-${state}`}>
+    <span class={`lock-badge lock-${state}${jobsOnly ? ' lock-background' : ''}`}>
       <LockIcon state={state} />
-      {t(`infobases.lock_state.${state}`)}
+      {t(jobsOnly ? `infobases.lock_state.${state as 'active' | 'scheduled'}_background` : `infobases.lock_state.${state}`)}
     </span>
   );
 }

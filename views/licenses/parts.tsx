@@ -314,8 +314,13 @@ export function SessionsCompact(props: {
               {/* Under the hostname (a block, public/app.css), not beside it: the column stays as narrow as the name. */}
               {s.machineHostname && s.machineIp && <small class="muted ip"> {s.machineIp}</small>}
             </td>
-            {props.showLicense && <td class="mono nowrap">{s.licenseKey}</td>}
-            {props.showInfobase && <td>{s.infobase?.name}</td>}
+            {/* Linked for the audience reading it: a client user to their cabinet's pages, never to a staff page. */}
+            {props.showLicense && (
+              <td class="mono nowrap">
+                <a href={`${client ? '/cabinet' : ''}/licenses/${s.licenseId}`}>{s.licenseKey}</a>
+              </td>
+            )}
+            {props.showInfobase && <td>{s.infobase && <a href={`${client ? '/cabinet' : ''}/infobases/${s.infobase.id}`}>{s.infobase.name}</a>}</td>}
             <td>{t(`licenses.connection.${s.connection}`)}</td>
             <td class="nowrap" title={when(ctx, s.startedAt)}>
               {shortWhen(ctx, s.startedAt)}

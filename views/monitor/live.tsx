@@ -93,7 +93,7 @@ function FilterChips(props: MonitorView & { data: MonitorPage }) {
           {k === 'infobase' && data.infobaseLock && data.infobaseLock !== 'none' && (
             // Locked, scheduled or over: said beside the name, and followed by the refresh when the window opens or closes.
             <a href={`${audienceOf(ctx) === 'client' ? '/cabinet' : ''}/infobases/${q.infobase}`}>
-              <LockBadge ctx={ctx} infobase={{ lock: { state: data.infobaseLock } }} />
+              <LockBadge ctx={ctx} infobase={{ lock: { state: data.infobaseLock, denySessions: !data.infobaseLockJobsOnly } }} />
             </a>
           )}
           {/* Each remove link says which filter it removes: a list of links all named alike tells nothing. */}

@@ -456,6 +456,7 @@ adminRoutes.put('/infobases/:id/lock', lock.check, staff, async (c) => {
   if (body.to != null && body.from != null && body.to <= body.from) throw invalid({ to: 'api.v.to_after_from' });
   if (body.to != null && body.to <= now(c)) throw invalid({ to: 'api.v.to_in_future' });
   if (body.denySessions === false && body.denyBackgroundJobs !== true) throw invalid({ denySessions: 'api.v.lock_refuses_nothing' });
+  if (body.denySessions === false && body.permissionCode) throw invalid({ permissionCode: 'api.v.lock_code_without_sessions' });
   return c.json(infobaseJson(await setLock(c.var.deps.db, actor(c), infobaseId, body, now(c))));
 });
 

@@ -1,11 +1,12 @@
+import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
-import { InfobasePage, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
+import { InfobasePage, InfobasesList, InfobasesPage, type InfobaseListQuery, type LockFormState } from '../../../views/infobases/pages.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { dateTimeField, dateTimeFieldError, field } from '../../lib/forms.js';
 import { toLocalInput, zoneLabel } from '../../lib/local-time.js';
 import type { AppContext, AppEnv } from '../../middleware/context.js';
 import { pageCtx } from '../../middleware/render.js';
-import { requireRole } from '../../middleware/web-auth.js';
+import { isPoll, requireRole } from '../../middleware/web-auth.js';
 import { scopeClientId } from '../../models/actor.js';
 import { clientNames } from '../../models/clients.js';
 import { infobaseById, listInfobases, removeLock, setLock, type Infobase, type LockInput } from '../../models/infobases.js';
@@ -27,6 +28,9 @@ const PAGE_SESSIONS = 100;
 
 /** The lock the form starts from: the current one while it is set and not over. */
 const shownLock = (ib: Infobase) => (ib.lock && ib.lock.state !== 'expired' ? ib.lock : null);
+
+/** What the lock form is filled from: the lock it shows (its setting time), or none (an ended lock fills nothing). */
+export const lockFormBasis = (ib: Infobase) => String(shownLock(ib)?.setAt ?? 'none');
 
 /** The form for a new lock: the current one's values while it is set and not over, else the defaults. */
 export function lockFormOf(ib: Infobase, timeZone: string): LockFormState {
@@ -79,6 +83,7 @@ export function parseLockForm(c: AppContext, body: Record<string, unknown>, ib: 
   else if ([...v.message].length > 512) e.message = t('infobases.lock.error.too_long', { n: 512 });
   if ([...v.permissionCode].length > 512) e.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
   if (!v.denySessions && !v.denyBackgroundJobs) e.refuses = t('infobases.lock.error.refuses_nothing');
+  else if (!v.denySessions && v.permissionCode && !e.permissionCode) e.permissionCode = t('infobases.lock.error.code_without_sessions');
   if (Object.keys(e).length) return { input: null, form };
   return {
     form,
@@ -94,7 +99,7 @@ export function lockModelErrors(c: AppContext, err: unknown, form: LockFormState
   for (const key of Object.keys((err.details.fields ?? {}) as Record<string, string>)) {
     if (key === 'to') errors.to = t('infobases.lock.error.to_past');
     else if (key === 'message') errors.message = t('infobases.lock.error.message');
-    else if (key === 'permissionCode') errors.permissionCode = t('infobases.lock.error.too_long', { n: 512 });
+    else if (key === 'permissionCode') errors.permissionCode = form.values.denySessions ? t('infobases.lock.error.too_long', { n: 512 }) : t('infobases.lock.error.code_without_sessions');
     else if (key === 'denySessions') errors.refuses = t('infobases.lock.error.refuses_nothing');
   }
   return { ...form, errors };
@@ -113,6 +118,10 @@ export async function renderInfobasePage(
   const sessions = await sessionBriefs(db, { infobaseId: ib.id, scopeClientId: scope }, PAGE_SESSIONS, now(c));
   const tz = c.var.timeZone;
   const failed = opts.status !== undefined && opts.status !== 200;
+  const formBasis = lockFormBasis(ib);
+  // The page's own refresh, its form filled from the lock as it stands: leave the form out (it may be half typed).
+  const refresh = isPoll(c) && c.req.header('hx-request') === 'true';
+  const keepForm = refresh && c.req.query('formFor') === formBasis;
   return c.html(
     <InfobasePage
       ctx={pageCtx(c)}
@@ -123,7 +132,9 @@ export async function renderInfobasePage(
       terminateAction={opts.terminateAction}
       lockForm={opts.lockForm ?? lockFormOf(ib, tz)}
       zoneLabel={zoneLabel(tz, now(c))}
-      notice={failed ? null : doneNotice(c, 'infobases', INFOBASE_DONE)}
+      formBasis={formBasis}
+      keepForm={keepForm}
+      notice={failed || refresh ? null : doneNotice(c, 'infobases', INFOBASE_DONE)}
       error={opts.error ?? (opts.lockForm && Object.keys(opts.lockForm.errors).length ? c.var.t('infobases.lock.error.fix') : null)}
     />,
     opts.status ?? 200,
@@ -131,6 +142,17 @@ export async function renderInfobasePage(
 }
 
 // ---- staff routes ----
+
+/**
+ * The marker of what the list part shows: a digest of its data (lock states at now, live counts) and
+ * of the language and zone it is written in. Lock windows open and close by time alone, without a
+ * write (the change marker does not move then), so the data itself is compared, not the change marker.
+ */
+const listMarker = (c: AppContext, page: { items: Infobase[]; nextCursor: string | null }) =>
+  createHash('sha1').update(JSON.stringify([page.items, page.nextCursor, c.var.locale, c.var.timeZone])).digest('base64url').slice(0, 16);
+
+/** The list's own 10-second refresh (not a history restore, which wants the whole page). */
+const isListPoll = (c: AppContext) => isPoll(c) && c.req.header('hx-request') === 'true' && c.req.header('hx-history-restore-request') !== 'true';
 
 infobasesRoutes.get('/infobases', async (c) => {
   const { db } = c.var.deps;
@@ -148,10 +170,16 @@ infobasesRoutes.get('/infobases', async (c) => {
   if (badClient) return c.html(<InfobasesPage {...props} infobases={[]} nextCursor={null} error={badClientText(c, 'infobases.field.client')} />, 400);
   try {
     const page = await listInfobases(db, { q: query.q || null, clientId: query.client ? Number(query.client) : null }, { limit: 100, cursor: query.cursor || null }, now(c));
-    return c.html(<InfobasesPage {...props} infobases={page.items} nextCursor={page.nextCursor} />);
+    const shown = listMarker(c, page);
+    if (isListPoll(c)) {
+      // Unchanged: nothing at all (htmx swaps nothing on a 204); changed: the list part alone.
+      if (raw.shown === shown) return c.body(null, 204);
+      return c.html(<InfobasesList ctx={props.ctx} infobases={page.items} query={query} nextCursor={page.nextCursor} shown={shown} />);
+    }
+    return c.html(<InfobasesPage {...props} infobases={page.items} nextCursor={page.nextCursor} shown={shown} />);
   } catch (e) {
     if (!(e instanceof AppError) || e.code !== 'invalid_request') throw e;
-    return c.html(<InfobasesPage {...props} query={{ ...query, cursor: '' }} infobases={[]} nextCursor={null} error={c.var.t('licenses.bad_cursor')} />, 400);
+    return c.html(<InfobasesPage {...props} query={{ ...query, cursor: '' }} infobases={[]} nextCursor={null} shown="" error={c.var.t('licenses.bad_cursor')} />, 400);
   }
 });
 

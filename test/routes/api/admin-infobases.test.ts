@@ -77,7 +77,9 @@ describe('admin API: infobases and locks', () => {
     await t.request
       .put(`/api/v1/admin/infobases/${ib.id}/lock`)
       .set(support)
-      .send({ from: iso(now + HOUR), to: iso(now + 2 * HOUR), message: 'first', permissionCode: 'code', denySessions: false, denyBackgroundJobs: true });
+      .send({ from: iso(now + HOUR), to: iso(now + 2 * HOUR), message: 'first', denySessions: false, denyBackgroundJobs: true });
+    // A code as one set before codes were refused on such a lock.
+    await t.db.updateTable('infobases').set({ lock_code: 'code' }).where('id', '=', ib.id).execute();
     const res = await t.request.put(`/api/v1/admin/infobases/${ib.id}/lock`).set(support).send({ message: 'second' });
     expect(res.status).toBe(200);
     expect(res.body.lock).toMatchObject({ state: 'active', from: null, to: null, message: 'second', hasPermissionCode: false, denySessions: true, denyBackgroundJobs: false });
@@ -101,6 +103,8 @@ describe('admin API: infobases and locks', () => {
       // A lock that refuses nothing would show "Locked" and let everyone in.
       [{ message: 'm', denySessions: false }, 'denySessions'],
       [{ message: 'm', denySessions: false, denyBackgroundJobs: false }, 'denySessions'],
+      // A code lets sessions through a refusal of new sessions; it never lifts a background-job refusal.
+      [{ message: 'm', permissionCode: 'code', denySessions: false, denyBackgroundJobs: true }, 'permissionCode'],
     ];
     for (const [body, field] of cases) {
       const res = await t.request.put(`/api/v1/admin/infobases/${ib.id}/lock`).set(support).send(body);

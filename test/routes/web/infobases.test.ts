@@ -46,6 +46,62 @@ describe('infobase pages', () => {
     expect(filtered.text).not.toContain('Accounting');
   });
 
+  it('a lock that refuses only background jobs is badged as such (list, page header), not as a full lock, in EN and RU', async () => {
+    const acme = await adminClient(t, 'Acme');
+    const now = t.clock.now();
+    const bg = await makeInfobase(t, acme.id, 'ib-1', 'Accounting', { denySessions: false, denyBackground: true, message: 'Nightly jobs off' });
+    const bgLater = await makeInfobase(t, acme.id, 'ib-2', 'Payroll', { from: now + HOUR, denySessions: false, denyBackground: true });
+    const full = await makeInfobase(t, acme.id, 'ib-3', 'Stock', { denyBackground: true });
+    const s = await loginAs(t, 'support');
+    const res = await get(s, '/infobases');
+    const rowOf = (id: number) => new RegExp(`<tr><td><a href="/infobases/${id}">[\\s\\S]*?</tr>`).exec(res.text)?.[0] ?? '';
+    expect(rowOf(bg)).toMatch(/class="lock-badge lock-active lock-background"><svg[\s\S]*?<\/svg>Locked: background jobs/);
+    expect(rowOf(bgLater)).toMatch(/class="lock-badge lock-scheduled lock-background"><svg[\s\S]*?<\/svg>Lock scheduled: background jobs/);
+    expect(rowOf(full)).toMatch(/class="lock-badge lock-active"><svg[\s\S]*?<\/svg>Locked</);
+    const page = await get(s, `/infobases/${bg}`);
+    expect(/<span id="ib-badge">[\s\S]*?<\/span><\/span>/.exec(page.text)?.[0]).toContain('Locked: background jobs');
+    await t.db.updateTable('users').set({ locale: 'ru' }).where('id', '=', s.user.id).execute();
+    const ru = await get(s, '/infobases');
+    expect(ru.text).toContain('Заблокированы фоновые задания');
+  });
+
+  it('the list follows by itself every 10 s: nothing changed is an empty 204, a lock window opening or a new session sends the list part', async () => {
+    const lic = await adminLicense(t);
+    const host = await insertHost(t, lic.id);
+    const now = t.clock.now();
+    const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { from: now + 5 * 60_000, message: 'Soon' });
+    const s = await loginAs(t, 'support');
+    const page = await get(s, `/infobases?client=${lic.clientId}`);
+    const poller = /<div hidden="" hx-get="([^"]+)" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="([^"]+)" hx-headers="([^"]+)">/.exec(page.text);
+    expect(poller?.[1]).toBe(`/infobases?client=${lic.clientId}`);
+    expect(poller?.[2]).toBe('#infobases-list');
+    expect(page.text).toContain('id="infobases-list"');
+    expect(poller?.[4]).toContain('X-Auto-Refresh');
+    const shownOf = (html: string) => new RegExp(`<input type="hidden" id="${poller![3].slice(1)}" name="shown" value="([^"]+)"`).exec(html)?.[1] ?? '';
+    let shown = shownOf(page.text);
+    expect(shown).not.toBe('');
+    const poll = (v: string) => get(s, `/infobases?client=${lic.clientId}&shown=${encodeURIComponent(v)}`).set('HX-Request', 'true').set('X-Auto-Refresh', '1');
+
+    const same = await poll(shown);
+    expect(same.status).toBe(204);
+    expect(same.text).toBe('');
+    // The lock window opens by time alone: the part comes, alone (no page around it), with its new marker.
+    t.clock.advance(5 * 60_000);
+    const opened = await poll(shown);
+    expect(opened.status).toBe(200);
+    expect(opened.text).toMatch(/^<div id="infobases-list">/);
+    expect(opened.text).toContain('class="lock-badge lock-active"');
+    expect(opened.text).not.toContain('<html');
+    expect(shownOf(opened.text)).not.toBe(shown);
+    shown = shownOf(opened.text);
+    expect((await poll(shown)).status).toBe(204);
+    // A session opens: the live count moves.
+    await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib });
+    const counted = await poll(shown);
+    expect(counted.status).toBe(200);
+    expect(counted.text).toContain('<td class="num">1</td>');
+  });
+
   it('searches Cyrillic names and ids in any case', async () => {
     const acme = await adminClient(t, 'Acme');
     const stock = await makeInfobase(t, acme.id, 'ИБ-Склад', 'Склад');
@@ -77,7 +133,7 @@ describe('infobase pages', () => {
     expect(page.text).toContain(`href="/monitor?infobase=${ib.id}"`);
     // The lock state and the sessions follow by themselves (a lock window opens without a reload), as an
     // automatic refresh; every part it takes is on the page.
-    const poller = /<div hidden="" hx-get="([^"]+)" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-headers="([^"]+)">/.exec(page.text);
+    const poller = /<div hidden="" hx-get="([^"]+)" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="[^"]+" hx-headers="([^"]+)">/.exec(page.text);
     expect(poller?.[1]).toBe(`/infobases/${ib.id}`);
     for (const part of poller![2].split(',')) expect(page.text).toContain(`id="${part.slice(1)}"`);
     expect(poller?.[3]).toContain('X-Auto-Refresh');
@@ -213,6 +269,24 @@ describe('infobase pages', () => {
       expect(await auditRows(t, 'infobase.locked')).toHaveLength(0);
     });
 
+    it('refuses a permission code on a lock that does not refuse new sessions (a code never lifts a background-job refusal), and says so by the field', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting');
+      const s = await loginAs(t, 'support');
+      const page = await get(s, `/infobases/${ib}`);
+      expect(page.text).toContain('Only with &quot;Refuse new sessions&quot;');
+      const res = await post(s, `/infobases/${ib}/lock`, { from: '', to: '', message: 'Jobs off', permissionCode: 'let-me-in', denyBackgroundJobs: '1' });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('id="lock-permissionCode-error"');
+      expect(res.text).toContain('A code only lets sessions through a lock that refuses new sessions');
+      expect(await ibRow(ib)).toMatchObject({ lock_set_at: null });
+      // Without the code, or with new sessions refused too, it is saved.
+      expect((await post(s, `/infobases/${ib}/lock`, { message: 'Jobs off', denyBackgroundJobs: '1' })).status).toBe(303);
+      expect(await ibRow(ib)).toMatchObject({ lock_deny_sessions: 0, lock_deny_background: 1, lock_code: null });
+      expect((await post(s, `/infobases/${ib}/lock`, { message: 'All off', permissionCode: 'let-me-in', denySessions: '1', denyBackgroundJobs: '1' })).status).toBe(303);
+      expect(await ibRow(ib)).toMatchObject({ lock_deny_sessions: 1, lock_deny_background: 1, lock_code: 'let-me-in' });
+    });
+
     it('a new lock replaces the whole old one: no stale window, code or flags survive', async () => {
       const lic = await adminLicense(t);
       const now = t.clock.now();
@@ -265,6 +339,64 @@ describe('infobase pages', () => {
       const page = await get(s, `/infobases/${ib}`);
       expect(page.text).toContain('Lock over');
       expect(page.text).not.toContain('>Yesterday</textarea>');
+    });
+
+    it('when the window ends while the page is open, the refresh replaces the form filled from it (no ended window), and only then', async () => {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { to: now + 2 * 60_000, message: 'Short one' });
+      const s = await loginAs(t, 'support');
+      const page = await get(s, `/infobases/${ib}`);
+      expect(page.text).toContain('value="2026-11-21T10:02"');
+      const poller = /<div hidden="" hx-get="[^"]+" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="([^"]+)"/.exec(page.text);
+      expect(poller?.[1].split(',')).toContain('#lock-form-card');
+      const basisOf = (html: string) => new RegExp(`<input type="hidden" id="${poller![2].slice(1)}" name="formFor" value="([^"]+)"`).exec(html)?.[1] ?? '';
+      const basis = basisOf(page.text);
+      expect(basis).not.toBe('');
+      const poll = (v: string) => get(s, `/infobases/${ib}?formFor=${encodeURIComponent(v)}`).set('HX-Request', 'true').set('X-Auto-Refresh', '1');
+      // While the lock is as the form was filled from it, the refresh leaves the form alone (it may be half typed).
+      expect((await poll(basis)).text).not.toContain('id="lock-form-card"');
+      t.clock.advance(3 * 60_000);
+      const over = await poll(basis);
+      expect(over.text).toContain('Lock over');
+      const card = /<section class="card" id="lock-form-card">[\s\S]*?<\/section>/.exec(over.text)?.[0] ?? '';
+      expect(card).toContain('name="to" type="datetime-local" value=""');
+      expect(card).not.toContain('>Short one</textarea>');
+      expect(basisOf(over.text)).not.toBe(basis);
+      expect((await poll(basisOf(over.text))).text).not.toContain('id="lock-form-card"');
+    });
+
+    it('"The lock was saved." stays through the refresh while that lock stands, and goes when it ends', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting');
+      const s = await loginAs(t, 'support');
+      const saved = await post(s, `/infobases/${ib}/lock`, { to: '2026-11-21T10:02', message: 'Short one', denySessions: '1' });
+      const page = await get(s, saved.headers.location);
+      expect(page.text).toContain('The lock was saved.');
+      const poller = /<div hidden="" hx-get="[^"]+" hx-trigger="every 10s" hx-swap="none" hx-select-oob="([^"]+)" hx-include="[^"]+"/.exec(page.text);
+      expect(poller?.[1].split(',')).toContain('#ib-notice');
+      expect(/<div id="ib-notice">[\s\S]*?<\/div>/.exec(page.text)?.[0]).toContain('The lock was saved.');
+      const basis = /name="formFor" value="([^"]+)"/.exec(page.text)![1];
+      const poll = () => get(s, `/infobases/${ib}?formFor=${encodeURIComponent(basis)}`).set('HX-Request', 'true').set('X-Auto-Refresh', '1');
+      // The refresh leaves it alone (not even swapped again: it would take the focus every 10 s).
+      expect((await poll()).text).not.toContain('id="ib-notice"');
+      t.clock.advance(3 * 60_000);
+      const over = await poll();
+      expect(over.text).toContain('Lock over');
+      expect(over.text).toContain('<div id="ib-notice"></div>');
+    });
+
+    it('the unlock confirm of an ended, a scheduled or a background-jobs-only lock says what it really changes', async () => {
+      const lic = await adminLicense(t);
+      const now = t.clock.now();
+      const over = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { from: now - 2 * HOUR, to: now - HOUR, message: 'Yesterday' });
+      const later = await makeInfobase(t, lic.clientId, 'ib-2', 'Payroll', { from: now + HOUR, message: 'Tonight' });
+      const jobs = await makeInfobase(t, lic.clientId, 'ib-3', 'Stock', { denySessions: false, denyBackground: true, message: 'Jobs off' });
+      const s = await loginAs(t, 'support');
+      const confirmOf = async (id: number) => /data-confirm="([^"]+)"><input type="hidden" name="_csrf" value="[^"]+"\/?><button>Unlock/.exec((await get(s, `/infobases/${id}`)).text)?.[1];
+      expect(await confirmOf(over)).toBe('Remove the ended lock of Accounting? It no longer refuses anything: new sessions are already allowed.');
+      expect(await confirmOf(later)).toBe('Cancel the scheduled lock of Payroll? It will not start; new sessions are allowed now too.');
+      expect(await confirmOf(jobs)).toBe('Remove the lock of Stock? Background jobs will be allowed at once (new sessions already are).');
     });
 
     it('unlocks (audited); unlocking an unlocked base writes nothing', async () => {
