@@ -167,7 +167,7 @@ infobasesRoutes.get('/infobases', async (c) => {
   const clients = await clientNames(db);
   const props = { ctx: pageCtx(c), query, clients };
   // A client filter that is not an id is refused, not dropped: the list would show every client's infobases.
-  if (badClient) return c.html(<InfobasesPage {...props} infobases={[]} nextCursor={null} error={badClientText(c, 'infobases.field.client')} />, 400);
+  if (badClient) return c.html(<InfobasesPage {...props} infobases={[]} nextCursor={null} shown="" error={badClientText(c, 'infobases.field.client')} />, 400);
   try {
     const page = await listInfobases(db, { q: query.q || null, clientId: query.client ? Number(query.client) : null }, { limit: 100, cursor: query.cursor || null }, now(c));
     const shown = listMarker(c, page);
