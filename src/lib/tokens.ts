@@ -36,6 +36,24 @@ export function hashToken(token: string): string {
   return sha256Hex(token);
 }
 
+/**
+ * What the database stores of an infobase lock's permission code: `s1$<salt>$<SHA-256 of salt and
+ * code>`, never the code (a copy of the database must not hand it out). A per-lock random salt keeps
+ * equal codes apart and precomputed tables useless; a short code can still be guessed offline from a
+ * copy, so a long one is better. Not a slow hash: it is checked inside the capture's transaction.
+ */
+export function hashPermissionCode(code: string): string {
+  const salt = randomBytes(16).toString('base64url');
+  return `s1$${salt}$${sha256Hex(`${salt}$${code}`)}`;
+}
+
+/** Whether the code given at capture is the lock's (stored by hashPermissionCode), in constant time. */
+export function permissionCodeMatches(code: string, stored: string): boolean {
+  const [version, salt, hash] = stored.split('$');
+  if (version !== 's1' || !salt || !hash) return false;
+  return constantTimeEqual(sha256Hex(`${salt}$${code}`), hash);
+}
+
 /** Compares two secrets without leaking where they differ. */
 export function constantTimeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a, 'utf8').digest();

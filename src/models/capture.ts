@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { preparedStatement, rawHandleOf, type Db } from '../db/connection.js';
 import type { ConnectionType, InfobaseRow, SessionRow } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
-import { constantTimeEqual, hashToken, newToken, timeOrderedUuid } from '../lib/tokens.js';
+import { hashToken, newToken, permissionCodeMatches, timeOrderedUuid } from '../lib/tokens.js';
 import { fingerprintOfCached } from './fingerprint.js';
 import { HOST_SEEN_RESOLUTION_MS } from './heartbeat.js';
 import { countInHourNow, recordLicenseEventsNow, type EventSubject, type LicenseEventInput } from './history-events.js';
@@ -63,7 +63,7 @@ export function lockRefuses(
   if (ib.lock_to !== null && now >= ib.lock_to) return false;
   if (connectionType === 'background') return ib.lock_deny_background === 1;
   if (!ib.lock_deny_sessions) return false;
-  return !(permissionCode !== undefined && ib.lock_code !== null && constantTimeEqual(permissionCode, ib.lock_code));
+  return !(permissionCode !== undefined && ib.lock_code !== null && permissionCodeMatches(permissionCode, ib.lock_code));
 }
 
 /** A capture's result: the answer, or the refusal to throw (its refusal event is already written). */

@@ -7,6 +7,7 @@ import { recordAudit } from './audit.js';
 import { decodeCursor, pageLimit, toPage, type PageRequest, type Paged } from './paging.js';
 import { bumpChangeMarker } from './session-lifecycle.js';
 import { contains } from './sql-helpers.js';
+import { hashPermissionCode } from '../lib/tokens.js';
 
 export type LockState = 'none' | 'scheduled' | 'active' | 'expired';
 
@@ -173,7 +174,8 @@ export async function setLock(db: Db, actor: Actor, id: number, input: LockInput
       lock_from: input.from ?? null,
       lock_to: input.to ?? null,
       lock_message: input.message.trim(),
-      lock_code: input.permissionCode ? input.permissionCode : null,
+      // Only its salted hash is kept (lib/tokens.ts): the code is never readable back.
+      lock_code: input.permissionCode ? hashPermissionCode(input.permissionCode) : null,
       lock_deny_sessions: input.denySessions === false ? 0 : 1,
       lock_deny_background: input.denyBackgroundJobs === true ? 1 : 0,
     };

@@ -120,3 +120,26 @@ describe('upgrading databases written by earlier versions', () => {
     });
   }
 });
+
+describe('migration 2026-12-07-50: permission codes kept as salted hashes', () => {
+  it('turns a code set before it into a hash the code still matches, and leaves no code readable', async () => {
+    const { Migrator } = await import('kysely');
+    const { provider } = await import('../../src/db/migrate.js');
+    const { permissionCodeMatches } = await import('../../src/lib/tokens.js');
+    const all = await provider.getMigrations();
+    const before = Object.fromEntries(Object.entries(all).filter(([name]) => name < '2026-12-07-50'));
+    const { db, sqlite } = openDatabase(':memory:');
+    expect((await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
+    sqlite.prepare("insert into clients (id, name, created_at, updated_at) values (1, 'Romashka', 1, 1)").run();
+    const ib = sqlite.prepare('insert into infobases (client_id, external_id, name, created_at, lock_set_at, lock_message, lock_code) values (1, ?, ?, 1, 1, ?, ?)');
+    ib.run('acc', 'Accounting', 'Closed', 'let-me-in');
+    ib.run('hr', 'Payroll', 'Closed', null);
+    await migrateToLatest(db);
+    const rows = sqlite.prepare('select external_id, lock_code from infobases order by external_id').all() as { external_id: string; lock_code: string | null }[];
+    expect(rows[0].lock_code).toMatch(/^s1\$/);
+    expect(permissionCodeMatches('let-me-in', rows[0].lock_code!)).toBe(true);
+    expect(rows[1].lock_code).toBeNull();
+    expect(sqlite.prepare("select count(*) as n from infobases where lock_code like '%let-me-in%'").get()).toEqual({ n: 0 });
+    await db.destroy();
+  });
+});

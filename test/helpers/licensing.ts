@@ -1,4 +1,4 @@
-import { newLicenseKey } from '../../src/lib/tokens.js';
+import { hashPermissionCode, newLicenseKey } from '../../src/lib/tokens.js';
 import type { Db } from '../../src/db/connection.js';
 import type { Actor } from '../../src/models/actor.js';
 import type { TestApp } from './app.js';
@@ -83,7 +83,7 @@ export async function makeInfobase(t: TestApp, clientId: number, externalId: str
       lock_from: lock?.from ?? null,
       lock_to: lock?.to ?? null,
       lock_message: lock ? (lock.message ?? 'Maintenance') : null,
-      lock_code: lock?.code ?? null,
+      lock_code: lock?.code ? hashPermissionCode(lock.code) : null,
       lock_deny_sessions: lock?.denySessions === false ? 0 : 1,
       lock_deny_background: lock?.denyBackground ? 1 : 0,
     })

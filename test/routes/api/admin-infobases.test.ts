@@ -1,3 +1,4 @@
+import { hashPermissionCode, permissionCodeMatches } from '../../../src/lib/tokens.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeApiToken, makeApp, type TestApp } from '../../helpers/app.js';
 import { adminClient, adminLicense, auditRows, insertHost, insertInfobase, insertSession } from '../../helpers/admin.js';
@@ -57,7 +58,13 @@ describe('admin API: infobases and locks', () => {
       setBy: 'test support',
     });
     expect(JSON.stringify(res.body)).not.toContain('s3cret-code');
-    expect(await lockRow(ib.id)).toMatchObject({ lock_from: now + HOUR, lock_to: now + 2 * HOUR, lock_code: 's3cret-code', lock_deny_sessions: 1, lock_deny_background: 1 });
+    expect(await lockRow(ib.id)).toMatchObject({ lock_from: now + HOUR, lock_to: now + 2 * HOUR, lock_deny_sessions: 1, lock_deny_background: 1 });
+    // The code is kept only as a salted hash: a copy of the database does not hand it out.
+    const stored = (await lockRow(ib.id)).lock_code!;
+    expect(stored).toMatch(/^s1\$[\w-]{22}\$[0-9a-f]{64}$/);
+    expect(stored).not.toContain('s3cret-code');
+    expect(permissionCodeMatches('s3cret-code', stored)).toBe(true);
+    expect(permissionCodeMatches('s3cret-cod', stored)).toBe(false);
     const [audit] = await auditRows(t, 'infobase.locked');
     expect(audit).toMatchObject({ actor_type: 'token', actor_name: 'test support', target_type: 'infobase', target_id: String(ib.id), client_id: c.id });
     expect(audit.details).not.toContain('s3cret-code');
@@ -79,7 +86,7 @@ describe('admin API: infobases and locks', () => {
       .set(support)
       .send({ from: iso(now + HOUR), to: iso(now + 2 * HOUR), message: 'first', denySessions: false, denyBackgroundJobs: true });
     // A code as one set before codes were refused on such a lock.
-    await t.db.updateTable('infobases').set({ lock_code: 'code' }).where('id', '=', ib.id).execute();
+    await t.db.updateTable('infobases').set({ lock_code: hashPermissionCode('code') }).where('id', '=', ib.id).execute();
     const res = await t.request.put(`/api/v1/admin/infobases/${ib.id}/lock`).set(support).send({ message: 'second' });
     expect(res.status).toBe(200);
     expect(res.body.lock).toMatchObject({ state: 'active', from: null, to: null, message: 'second', hasPermissionCode: false, denySessions: true, denyBackgroundJobs: false });

@@ -1,3 +1,4 @@
+import { hashPermissionCode } from '../../../src/lib/tokens.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loginAs, makeApiToken, makeApp, type TestApp } from '../../helpers/app.js';
 import { captureBody, makeLicense, type TestLicense } from '../../helpers/licensing.js';
@@ -71,7 +72,7 @@ describe('license history: which infobase refused', () => {
   });
 
   it('says who got into a locked base with its permission code, per base, user and computer, before and after the roll-up', async () => {
-    await t.db.updateTable('infobases').set({ lock_code: 'let-me-in' }).where('id', '=', ib.acc).execute();
+    await t.db.updateTable('infobases').set({ lock_code: hashPermissionCode('let-me-in') }).where('id', '=', ib.acc).execute();
     const start = t.clock.now();
     const enter = (user: string) => captureBody(lic.key, { user, infobase: { id: 'acc' }, permissionCode: 'let-me-in', machine: { hostname: 'MAINT-PC' } });
     for (const user of ['Maintainer', 'Maintainer', 'Admin 1C']) expect((await t.request.post('/api/v1/sessions').send(enter(user))).status).toBe(201);
