@@ -99,42 +99,30 @@ export async function licenseHistory(db: Db, licenseId: number, asked: { from: n
     .orderBy('feature')
     .orderBy('user_name')
     .execute();
-  const admissions = await db
-    .selectFrom(eventRows(db, licenseId, 'capture', range).as('e'))
-    .leftJoin('infobases as ib', 'ib.id', 'e.infobase_id')
-    .where('e.code', '=', PERMISSION_CODE_USED)
-    .select((eb) => [
-      'e.user_name',
-      'e.hostname',
-      'e.infobase_id',
-      'ib.name as infobase_name',
-      eb.fn.sum<number>('e.n').as('n'),
-      eb.fn.min('e.first_at').as('first_at'),
-      eb.fn.max('e.last_at').as('last_at'),
-    ])
-    .groupBy(['e.infobase_id', 'e.user_name', 'e.hostname'])
-    .orderBy('last_at', 'desc')
-    .orderBy('user_name')
-    .execute();
-  const refusals = await db
-    .selectFrom(eventRows(db, licenseId, 'refusal', range).as('e'))
-    .leftJoin('infobases as ib', 'ib.id', 'e.infobase_id')
-    .select((eb) => [
-      'e.code',
-      'e.feature',
-      'e.user_name',
-      'e.hostname',
-      'e.infobase_id',
-      'ib.name as infobase_name',
-      eb.fn.sum<number>('e.n').as('n'),
-      eb.fn.min('e.first_at').as('first_at'),
-      eb.fn.max('e.last_at').as('last_at'),
-    ])
-    .groupBy(['e.code', 'e.feature', 'e.user_name', 'e.hostname', 'e.infobase_id'])
-    .orderBy('last_at', 'desc')
-    .orderBy('code')
-    .orderBy('user_name')
-    .execute();
+  // Refusals, and the captures let in by a permission code: per code × feature × user × computer × infobase.
+  const byInfobase = (kind: Kind) =>
+    db
+      .selectFrom(eventRows(db, licenseId, kind, range).as('e'))
+      .leftJoin('infobases as ib', 'ib.id', 'e.infobase_id')
+      .select((eb) => [
+        'e.code',
+        'e.feature',
+        'e.user_name',
+        'e.hostname',
+        'e.infobase_id',
+        'ib.name as infobase_name',
+        eb.fn.sum<number>('e.n').as('n'),
+        eb.fn.min('e.first_at').as('first_at'),
+        eb.fn.max('e.last_at').as('last_at'),
+      ])
+      .groupBy(['e.code', 'e.feature', 'e.user_name', 'e.hostname', 'e.infobase_id'])
+      .orderBy('last_at', 'desc')
+      .orderBy('code')
+      .orderBy('user_name');
+  const admissions = await byInfobase('capture').where('e.code', '=', PERMISSION_CODE_USED).execute();
+  const refusals = await byInfobase('refusal').execute();
+  const infobaseOf = (r: { infobase_id: number | null; infobase_name: string | null }) =>
+    r.infobase_id === null ? null : { id: Number(r.infobase_id), name: r.infobase_name ?? `#${r.infobase_id}` };
   return {
     from: range.from,
     captures: captures.map((r) => ({
@@ -149,7 +137,7 @@ export async function licenseHistory(db: Db, licenseId: number, asked: { from: n
     refusals: refusals.map((r) => ({
       code: r.code,
       feature: r.feature,
-      infobase: r.infobase_id === null ? null : { id: Number(r.infobase_id), name: r.infobase_name ?? `#${r.infobase_id}` },
+      infobase: infobaseOf(r),
       user: r.user_name,
       hostname: r.hostname,
       count: Number(r.n),
@@ -157,7 +145,7 @@ export async function licenseHistory(db: Db, licenseId: number, asked: { from: n
       lastAt: Number(r.last_at),
     })),
     admissions: admissions.map((r) => ({
-      infobase: r.infobase_id === null ? null : { id: Number(r.infobase_id), name: r.infobase_name ?? `#${r.infobase_id}` },
+      infobase: infobaseOf(r),
       user: r.user_name,
       hostname: r.hostname,
       count: Number(r.n),

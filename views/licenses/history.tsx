@@ -233,7 +233,7 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
                 {g.infobase && (
                   <>
                     {' '}
-                    <a href={`${audienceOf(ctx) === 'client' ? '/cabinet' : ''}/infobases/${g.infobase.id}`}>{g.infobase.name}</a>
+                    <a href={infobaseHref(g.infobase.id)}>{g.infobase.name}</a>
                   </>
                 )}
               </td>
