@@ -15,7 +15,8 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   const rows = await db.selectFrom('infobases').select(['id', 'lock_code']).where('lock_code', 'is not', null).execute();
   for (const r of rows as { id: number; lock_code: string }[]) {
-    if (r.lock_code.startsWith('s1$')) continue;
+    // Already in that form (the whole shape: a code typed as "s1$…" is a code to hash).
+    if (/^s1\$[A-Za-z0-9_-]{22}\$[0-9a-f]{64}$/.test(r.lock_code)) continue;
     const salt = randomBytes(16).toString('base64url');
     const hash = createHash('sha256').update(`${salt}$${r.lock_code}`, 'utf8').digest('hex');
     await db.updateTable('infobases').set({ lock_code: `s1$${salt}$${hash}` }).where('id', '=', r.id).execute();

@@ -140,7 +140,8 @@ function openFile(file: string): Database.Database {
   try {
     // A new database is readable by its owner only (password and token hashes): SQLite gives the
     // -wal and -shm files it makes beside it the same mode.
-    if (!st) fs.closeSync(fs.openSync(file, 'wx', 0o600));
+    // (Create-if-missing, not exclusive: another process starting on the same new path may make it first.)
+    if (!st) fs.closeSync(fs.openSync(file, 'a', 0o600));
     return new Database(file);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);

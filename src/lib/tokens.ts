@@ -49,10 +49,12 @@ export function hashPermissionCode(code: string): string {
 
 /** Whether the code given at capture is the lock's (stored by hashPermissionCode), in constant time. */
 export function permissionCodeMatches(code: string, stored: string): boolean {
-  const [version, salt, hash] = stored.split('$');
-  if (version !== 's1' || !salt || !hash) return false;
-  return constantTimeEqual(sha256Hex(`${salt}$${code}`), hash);
+  const m = STORED_CODE.exec(stored);
+  return m !== null && constantTimeEqual(sha256Hex(`${m[1]}$${code}`), m[2]);
 }
+
+/** The whole shape hashPermissionCode writes (a code typed as "s1$…" is not one). */
+export const STORED_CODE = /^s1\$([A-Za-z0-9_-]{22})\$([0-9a-f]{64})$/;
 
 /** Compares two secrets without leaking where they differ. */
 export function constantTimeEqual(a: string, b: string): boolean {

@@ -51,3 +51,20 @@ describe('database files', () => {
     }
   });
 });
+
+describe('a new database path opened twice', () => {
+  it('the second open, finding the file another made meanwhile, opens it (not "already exists")', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-twice-'));
+    try {
+      const file = path.join(dir, 'monitor.db');
+      const first = openDatabase(file);
+      const second = openDatabase(file);
+      await migrateToLatest(first.db);
+      expect(await migrateToLatest(second.db)).toEqual([]);
+      await first.db.destroy();
+      await second.db.destroy();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -65,6 +65,8 @@ describe('admin API: infobases and locks', () => {
     expect(stored).not.toContain('s3cret-code');
     expect(permissionCodeMatches('s3cret-code', stored)).toBe(true);
     expect(permissionCodeMatches('s3cret-cod', stored)).toBe(false);
+    // A code typed in the stored form's style is a code like any other, never taken for a hash.
+    expect(permissionCodeMatches('s1$x$y', 's1$x$y')).toBe(false);
     const [audit] = await auditRows(t, 'infobase.locked');
     expect(audit).toMatchObject({ actor_type: 'token', actor_name: 'test support', target_type: 'infobase', target_id: String(ib.id), client_id: c.id });
     expect(audit.details).not.toContain('s3cret-code');
