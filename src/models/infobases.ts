@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { InfobaseRow } from '../db/schema.js';
-import { invalid, notFound } from '../lib/errors.js';
+import { AppError, invalid, notFound } from '../lib/errors.js';
 import { scopeClientId, type Actor } from './actor.js';
 import { recordAudit } from './audit.js';
 import { decodeCursor, pageLimit, toPage, type PageRequest, type Paged } from './paging.js';
@@ -206,13 +206,15 @@ export async function setLock(db: Db, actor: Actor, id: number, input: LockInput
 }
 
 /** Removes the infobase's lock; audited 'infobase.unlocked' when there was one. Scoped like setLock. */
-export async function removeLock(db: Db, actor: Actor, id: number, now: number): Promise<Infobase> {
+export async function removeLock(db: Db, actor: Actor, id: number, now: number, expectedSetAt?: number): Promise<Infobase> {
   const scope = scopeClientId(actor);
   return db.transaction().execute(async (trx) => {
     const ib = await infobaseById(trx, id, now, scope);
     if (!ib) throw notFound();
     const row = await trx.selectFrom('infobases').select('lock_set_at').where('id', '=', id).executeTakeFirstOrThrow();
     if (row.lock_set_at === null) return ib;
+    // Unlock confirmed on one lock while another person set a new one: that one stays, and the page says so.
+    if (expectedSetAt !== undefined && row.lock_set_at !== expectedSetAt) throw new AppError('lock_changed', 409);
     await trx
       .updateTable('infobases')
       .set({

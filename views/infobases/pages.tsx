@@ -232,6 +232,8 @@ function CurrentLock(props: { ctx: PageContext; infobase: Infobase; unlockAction
         </dd>
       </dl>
       <PostForm action={props.unlockAction} csrf={ctx.csrfToken} confirm={t(unlockConfirmKey(lock), { name: ib.name })}>
+        {/* The lock this confirm describes: one set anew meanwhile is not removed unseen. */}
+        <input type="hidden" name="lockSetAt" value={String(lock.setAt)} />
         <button>{t('infobases.unlock')}</button>
       </PostForm>
     </>

@@ -7,12 +7,12 @@ import { pageCtx } from '../../middleware/render.js';
 import { requireRole } from '../../middleware/web-auth.js';
 import { clientHosts, nextSelfResetAt, selfServiceResetBinding } from '../../models/cabinet.js';
 import { clientById } from '../../models/clients.js';
-import { infobaseById, listInfobases, removeLock, setLock, type Infobase } from '../../models/infobases.js';
+import { infobaseById, listInfobases, setLock, type Infobase } from '../../models/infobases.js';
 import { hostById, licenseById, listLicenses, selfResetStatus, type License } from '../../models/licenses.js';
 import { supportContact } from '../../models/settings.js';
 import { terminateSession } from '../../models/session-actions.js';
 import { sessionBriefs, type SessionBrief } from '../../models/session-briefs.js';
-import { lockModelErrors, parseLockForm, renderInfobasePage } from './infobases.js';
+import { lockModelErrors, parseLockForm, renderInfobasePage, unlockAsConfirmed } from './infobases.js';
 import { doneNotice, loadHistory } from './licenses.js';
 
 /**
@@ -164,6 +164,5 @@ cabinetRoutes.post(`/cabinet/infobases/:id${ID}/lock`, async (c) => {
 
 cabinetRoutes.post(`/cabinet/infobases/:id${ID}/unlock`, async (c) => {
   const ib = await infobaseOr404(c);
-  await removeLock(c.var.deps.db, actor(c), ib.id, now(c));
-  return c.redirect(`/cabinet/infobases/${ib.id}?done=unlocked`, 303);
+  return unlockAsConfirmed(c, ib, cabinetPage(ib), `/cabinet/infobases/${ib.id}?done=unlocked`);
 });

@@ -212,10 +212,26 @@ infobasesRoutes.post(`/infobases/:id${ID}/lock`, async (c) => {
   return c.redirect(`/infobases/${ib.id}?done=locked`, 303);
 });
 
+/**
+ * Unlock the lock the confirm described (the form names it by its set time; without it, whatever
+ * lock stands). One set anew meanwhile stays: the page shows it and says nothing was unlocked.
+ */
+export async function unlockAsConfirmed(c: AppContext, ib: Infobase, opts: Parameters<typeof renderInfobasePage>[2], done: string) {
+  const sent = field(await c.req.parseBody(), 'lockSetAt');
+  const expected = /^\d{1,15}$/.test(sent) ? Number(sent) : undefined;
+  try {
+    await removeLock(c.var.deps.db, c.var.viewer!.actor, ib.id, now(c), expected);
+  } catch (e) {
+    if (!(e instanceof AppError) || e.code !== 'lock_changed') throw e;
+    const fresh = (await infobaseById(c.var.deps.db, ib.id, now(c)))!;
+    return renderInfobasePage(c, fresh, { ...opts, status: 409, error: c.var.t('infobases.unlock_changed') });
+  }
+  return c.redirect(done, 303);
+}
+
 infobasesRoutes.post(`/infobases/:id${ID}/unlock`, async (c) => {
   const ib = await infobaseOr404(c);
-  await removeLock(c.var.deps.db, c.var.viewer!.actor, ib.id, now(c));
-  return c.redirect(`/infobases/${ib.id}?done=unlocked`, 303);
+  return unlockAsConfirmed(c, ib, staffPage(ib), `/infobases/${ib.id}?done=unlocked`);
 });
 
 /** Terminate all: the sessions the confirm counted; if the count changed meanwhile, ask again with the new one. */

@@ -393,7 +393,7 @@ describe('infobase pages', () => {
       const later = await makeInfobase(t, lic.clientId, 'ib-2', 'Payroll', { from: now + HOUR, message: 'Tonight' });
       const jobs = await makeInfobase(t, lic.clientId, 'ib-3', 'Stock', { denySessions: false, denyBackground: true, message: 'Jobs off' });
       const s = await loginAs(t, 'support');
-      const confirmOf = async (id: number) => /data-confirm="([^"]+)"><input type="hidden" name="_csrf" value="[^"]+"\/?><button>Unlock/.exec((await get(s, `/infobases/${id}`)).text)?.[1];
+      const confirmOf = async (id: number) => /data-confirm="([^"]+)"><input type="hidden" name="_csrf" value="[^"]+"\/?><input type="hidden" name="lockSetAt" value="\d+"\/?><button>Unlock/.exec((await get(s, `/infobases/${id}`)).text)?.[1];
       expect(await confirmOf(over)).toBe('Remove the ended lock of Accounting? It no longer refuses anything: new sessions are already allowed.');
       expect(await confirmOf(later)).toBe('Cancel the scheduled lock of Payroll? It will not start; new sessions are allowed now too.');
       expect(await confirmOf(jobs)).toBe('Remove the lock of Stock? Background jobs will be allowed at once (new sessions already are).');
@@ -412,6 +412,31 @@ describe('infobase pages', () => {
       await post(s, `/infobases/${ib}/unlock`);
       expect(await auditRows(t, 'infobase.unlocked')).toHaveLength(1);
       expect((await get(s, `/infobases/${ib}?done=unlocked`)).text).toContain('The lock was removed.');
+    });
+
+    it('an Unlock confirmed on one lock leaves a lock set anew meanwhile, and says so (staff and cabinet)', async () => {
+      const lic = await adminLicense(t);
+      const ib = await makeInfobase(t, lic.clientId, 'ib-1', 'Accounting', { message: 'Old lock' });
+      for (const [who, base] of [
+        [await loginAs(t, 'support'), `/infobases/${ib}`],
+        [await loginAs(t, 'client', { clientId: lic.clientId }), `/cabinet/infobases/${ib}`],
+      ] as const) {
+        await t.db.updateTable('infobases').set({ lock_set_at: t.clock.now(), lock_message: 'Old lock' }).where('id', '=', ib).execute();
+        const page = (await get(who, base)).text;
+        const setAt = /name="lockSetAt" value="(\d+)"/.exec(page)![1];
+        // Another person sets a new lock while the confirm is open.
+        t.clock.advance(1000);
+        await t.db.updateTable('infobases').set({ lock_set_at: t.clock.now(), lock_message: 'Month closing' }).where('id', '=', ib).execute();
+        const res = await post(who, `${base}/unlock`, { lockSetAt: setAt });
+        expect(res.status).toBe(409);
+        expect(res.text).toContain('Nothing was unlocked: the lock was set anew meanwhile.');
+        expect(res.text).toContain('Month closing');
+        expect(await ibRow(ib)).toMatchObject({ lock_message: 'Month closing' });
+        // Confirmed on the lock that stands, it goes.
+        const again = /name="lockSetAt" value="(\d+)"/.exec(res.text)![1];
+        expect((await post(who, `${base}/unlock`, { lockSetAt: again })).status).toBe(303);
+        expect(await ibRow(ib)).toMatchObject({ lock_set_at: null });
+      }
     });
   });
 
