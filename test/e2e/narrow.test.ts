@@ -205,6 +205,23 @@ describe('the cabinet’s tables', () => {
       );
       expect(rows.length, locale).toBe(2);
       for (const r of rows) expect(r, locale).toEqual({ host: r.host, overlap: false, placeholderFits: true, hashInView: true });
+      // The live sessions and the infobases too: each state badge whole and clear of Terminate, nothing off the side.
+      for (const path of ['/cabinet', `/cabinet/licenses/${licenseId}`]) {
+        await page.goto(`${base}${path}`);
+        expect(await tableOverflow(page, 'table.sessions-compact'), `${locale} ${path}`).toEqual([0]);
+        const states = await page.$$eval('table.sessions-compact tbody tr', (trs) =>
+          trs.map((tr) => {
+            const badge = (tr.querySelector('.sst') as HTMLElement).getBoundingClientRect();
+            const button = (tr.querySelector('td.actions button') as HTMLElement).getBoundingClientRect();
+            const overlap = badge.left < button.right && button.left < badge.right && badge.top < button.bottom && button.top < badge.bottom;
+            return { overlap, inView: badge.left >= 0 && badge.right <= window.innerWidth };
+          }),
+        );
+        expect(states.length, `${locale} ${path}`).toBeGreaterThan(0);
+        for (const s of states) expect(s, `${locale} ${path}`).toEqual({ overlap: false, inView: true });
+      }
+      await page.goto(`${base}/cabinet`);
+      if (await page.$('table.infobases')) expect(await tableOverflow(page, 'table.infobases'), locale).toEqual([0]);
       await page.context().close();
     }
   });

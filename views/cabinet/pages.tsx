@@ -95,7 +95,7 @@ export function CabinetHome(props: {
       <section class="card">
         <h2>{t('cabinet.infobases')}</h2>
         <ListTable
-          class="infobases"
+          class="infobases stack"
           label={t('cabinet.infobases')}
           columns={[t('infobases.field.name'), t('infobases.field.lock'), { num: t('infobases.field.live') }]}
           items={infobases}
@@ -105,10 +105,12 @@ export function CabinetHome(props: {
               <td>
                 <a href={`/cabinet/infobases/${ib.id}`}>{ib.name}</a>
               </td>
-              <td>
+              <td data-label={t('infobases.field.lock')}>
                 <LockBadge ctx={ctx} infobase={ib} />
               </td>
-              <td class="num">{ib.liveSessions}</td>
+              <td class="num" data-label={t('infobases.field.live')}>
+                {ib.liveSessions}
+              </td>
             </tr>
           )}
         />

@@ -74,7 +74,8 @@ export function InfobasesList(props: { ctx: PageContext; infobases: Infobase[]; 
     <div id="infobases-list">
       <input type="hidden" id="infobases-shown" name="shown" value={props.shown} />
       <ListTable
-        class="infobases"
+        // On a phone each infobase is a block of labelled lines (public/app.css, table.stack).
+        class="infobases stack"
         label={t('infobases.title')}
         columns={[t('infobases.field.name'), t('infobases.field.external_id'), t('infobases.field.lock'), t('infobases.field.lock_window'), { num: t('infobases.field.live') }]}
         items={infobases}
@@ -92,12 +93,18 @@ export function InfobasesList(props: { ctx: PageContext; infobases: Infobase[]; 
               <td>
                 <a href={`/infobases/${ib.id}`}>{ib.name}</a>
               </td>
-              <td class="mono">{ib.externalId}</td>
-              <td>
+              <td class="mono" data-label={t('infobases.field.external_id')}>
+                {ib.externalId}
+              </td>
+              <td data-label={t('infobases.field.lock')}>
                 <LockBadge ctx={ctx} infobase={ib} />
               </td>
-              <td class="nowrap">{ib.lock && <LockWindow ctx={ctx} lock={ib.lock} />}</td>
-              <td class="num">{ib.liveSessions}</td>
+              <td class="nowrap" data-label={t('infobases.field.lock_window')}>
+                {ib.lock && <LockWindow ctx={ctx} lock={ib.lock} />}
+              </td>
+              <td class="num" data-label={t('infobases.field.live')}>
+                {ib.liveSessions}
+              </td>
             </tr>
           </>
         )}

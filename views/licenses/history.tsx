@@ -270,7 +270,7 @@ export function HistoryPanel(props: { ctx: PageContext; license: License; data: 
               <tr>
                 <td>{g.infobase ? <a href={infobaseHref(g.infobase.id)}>{g.infobase.name}</a> : <span class="muted">{t('common.none')}</span>}</td>
                 <td>{g.user}</td>
-                <td>{g.hostname}</td>
+                <td>{g.hostname ?? <span class="muted">{t('common.none')}</span>}</td>
                 <td class="num">{g.count}</td>
                 <td class="nowrap">{when(ctx, g.firstAt)}</td>
                 <td class="nowrap">{when(ctx, g.lastAt)}</td>

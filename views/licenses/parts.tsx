@@ -278,7 +278,8 @@ export function SessionsCompact(props: {
   return (
     <>
       <ListTable
-        class="sessions-compact"
+        // On a phone each session is a block of labelled lines (public/app.css, table.stack): nothing sits under Terminate.
+        class="sessions-compact stack"
         label={t('licenses.sessions.title')}
         columns={[
           t('licenses.sessions.session'),
@@ -305,33 +306,33 @@ export function SessionsCompact(props: {
               {/* On a phone the other cells are off to the side: where the session runs, under its name. */}
               <small class="muted narrow-only">{where(s)}</small>
             </td>
-            <td>
+            <td data-label={t('licenses.sessions.state')}>
               <span class={`sst ${s.state}`}>{t(`licenses.session_state.${s.state}`)}</span>
               {s.running && <span class="sst running">{t('licenses.session_state.running')}</span>}
             </td>
-            <td class="nowrap">
+            <td class="nowrap" data-label={client ? t('licenses.hosts.computer') : t('licenses.sessions.machine')}>
               {s.machineHostname ?? s.machineIp}
               {/* Under the hostname (a block, public/app.css), not beside it: the column stays as narrow as the name. */}
               {s.machineHostname && s.machineIp && <small class="muted ip"> {s.machineIp}</small>}
             </td>
             {/* Linked for the audience reading it: a client user to their cabinet's pages, never to a staff page. */}
             {props.showLicense && (
-              <td class="mono nowrap">
+              <td class="mono nowrap" data-label={t('licenses.sessions.license')}>
                 <a href={`${client ? '/cabinet' : ''}/licenses/${s.licenseId}`}>{s.licenseKey}</a>
               </td>
             )}
-            {props.showInfobase && <td>{s.infobase && <a href={`${client ? '/cabinet' : ''}/infobases/${s.infobase.id}`}>{s.infobase.name}</a>}</td>}
-            <td>{t(`licenses.connection.${s.connection}`)}</td>
-            <td class="nowrap" title={when(ctx, s.startedAt)}>
+            {props.showInfobase && <td data-label={t('licenses.sessions.infobase')}>{s.infobase && <a href={`${client ? '/cabinet' : ''}/infobases/${s.infobase.id}`}>{s.infobase.name}</a>}</td>}
+            <td data-label={t('licenses.sessions.connection')}>{t(`licenses.connection.${s.connection}`)}</td>
+            <td class="nowrap" title={when(ctx, s.startedAt)} data-label={t('licenses.sessions.started')}>
               {shortWhen(ctx, s.startedAt)}
             </td>
-            <td class="nowrap" title={when(ctx, s.activityAt)}>
+            <td class="nowrap" title={when(ctx, s.activityAt)} data-label={t('licenses.sessions.activity')}>
               {shortWhen(ctx, s.activityAt)}
             </td>
-            <td class="nowrap" title={s.clientHostname ?? undefined}>
+            <td class="nowrap" title={s.clientHostname ?? undefined} data-label={t('licenses.sessions.client_ip')}>
               {s.clientIp}
             </td>
-            <td>{s.features.join(', ')}</td>
+            <td data-label={t('licenses.sessions.features')}>{s.features.join(', ')}</td>
             {props.terminateAction && (
               <td class="actions">
                 <PostForm action={props.terminateAction(s)} csrf={ctx.csrfToken} class="inline" confirm={where(s) ? t('licenses.sessions.terminate_confirm_on', { user: s.user, name: s.name, where: where(s) }) : t('licenses.sessions.terminate_confirm', { user: s.user, name: s.name })}>

@@ -113,13 +113,13 @@ describe('client cabinet wording and layout', () => {
     const c = await loginAs(t, 'client', { clientId: client.id });
     const one = await get(c, '/cabinet');
     expect(heads(one.text)).not.toContain('License');
-    expect(one.text).not.toContain(`<td class="mono nowrap"><a href="/cabinet/licenses/${lic.id}">${lic.key}</a></td>`);
+    expect(one.text).not.toContain(`<td class="mono nowrap" data-label="License"><a href="/cabinet/licenses/${lic.id}">${lic.key}</a></td>`);
     const second = await adminLicense(t, { clientId: client.id });
     await insertSession(t, { licenseId: second.id, hostId: (await insertHost(t, second.id)).id });
     const two = await get(c, '/cabinet');
     expect(heads(two.text)).toContain('License');
-    expect(two.text).toContain(`<td class="mono nowrap"><a href="/cabinet/licenses/${lic.id}">${lic.key}</a></td>`);
-    expect(two.text).toContain(`<td class="mono nowrap"><a href="/cabinet/licenses/${second.id}">${second.key}</a></td>`);
+    expect(two.text).toContain(`<td class="mono nowrap" data-label="License"><a href="/cabinet/licenses/${lic.id}">${lic.key}</a></td>`);
+    expect(two.text).toContain(`<td class="mono nowrap" data-label="License"><a href="/cabinet/licenses/${second.id}">${second.key}</a></td>`);
   });
 });
 

@@ -99,7 +99,7 @@ describe('infobase pages', () => {
     await insertSession(t, { licenseId: lic.id, hostId: host.id, infobaseId: ib });
     const counted = await poll(shown);
     expect(counted.status).toBe(200);
-    expect(counted.text).toContain('<td class="num">1</td>');
+    expect(counted.text).toContain('<td class="num" data-label="Live sessions">1</td>');
   });
 
   it('searches Cyrillic names and ids in any case', async () => {
