@@ -64,7 +64,9 @@ export function onError(err: Error, c: Context<AppEnv>): Response | Promise<Resp
   if (c.req.header('hx-request')) {
     return c.html(`<p class="msg error" role="alert">${escapeHtml(message)}</p>`, appErr.status);
   }
-  return c.html(<ErrorPage ctx={pageCtx(c)} status={appErr.status} message={message} />, appErr.status);
+  // A page asked for with a setting it cannot read: the same page without its settings is one click away.
+  const withoutQuery = appErr.code === 'bad_query' && c.req.method === 'GET' ? new URL(c.req.url).pathname : undefined;
+  return c.html(<ErrorPage ctx={pageCtx(c)} status={appErr.status} message={message} withoutQuery={withoutQuery} />, appErr.status);
 }
 
 export function onNotFound(c: Context<AppEnv>): Response | Promise<Response> {

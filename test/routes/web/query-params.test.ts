@@ -70,6 +70,8 @@ describe('web pages refuse query parameters they cannot read', () => {
       const res = await get(s, '/monitor?infobase=abc', 'ru');
       expect(res.status).toBe(400);
       expect(plain(res.text)).toContain('Параметр «Информационная база» в адресе страницы (infobase) задан неверно: нужен номер из ссылки, целое число от 1.');
+      // The same page without its settings is one click away.
+      expect(res.text).toContain('<a class="button primary" href="/monitor">Открыть эту страницу без этих параметров</a>');
     });
 
     it('the refreshing part refuses a bad filter too, never every session; the poll never sends one', async () => {
