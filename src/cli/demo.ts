@@ -236,7 +236,8 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const zup = infobases.items.find((x: { externalId: string }) => x.externalId === ib.zup.id);
   const permissionCode = 'close-2026';
   await api.put(`/infobases/${zup.id}/lock`, {
-    message: 'Закрытие месяца: база ЗУП заблокирована до 18:00. Срочно — звоните в ИТ, доб. 1234.',
+    // No clock time in the text: the window ends 8 h after the demo starts, whatever the hour.
+    message: 'Закрытие месяца: база ЗУП заблокирована на 8 часов. Срочно — звоните в ИТ, доб. 1234.',
     permissionCode,
     to: iso(now + 8 * 3600_000),
     denySessions: true,
