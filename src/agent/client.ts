@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 // The client side of PROTOCOL.md §1–4 for a vendor's Node application (or a
@@ -294,6 +295,12 @@ function intervalSec(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 86_400 ? v : null;
 }
 
+/** The longest wait a Retry-After may ask of the agent; a longer one is read as this. */
+const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
+/** Set while an onCommand handler runs: heartbeatNow() called from one must not wait for the handlers (itself). */
+const inCommandHandler = new AsyncLocalStorage<true>();
+
 /**
  * One monitored session: open() captures the license, heartbeats keep it,
  * commands arrive through onCommand, close() releases the seat.
@@ -423,13 +430,26 @@ export class MonitorAgent {
     }
   }
 
-  /** Sends a heartbeat now (instead of waiting for the timer) and waits for the commands it brought to be handled. */
+  /**
+   * Sends a heartbeat now (instead of waiting for the timer) and waits for the commands it brought to be
+   * handled — except when called from an onCommand handler (handlers run one at a time; it would wait for
+   * itself): then it returns once the heartbeat is answered.
+   */
   async heartbeatNow(): Promise<void> {
     if (this.exchanging) await this.exchanging;
     if (this._state !== 'open') return;
     this.clearHeartbeatTimer();
     await this.exchange();
-    await this.commandChain;
+    if (!inCommandHandler.getStore()) await this.commandChain;
+  }
+
+  /** What printing the agent shows: its state and session, never its token, license key or permission code. */
+  [Symbol.for('nodejs.util.inspect.custom')](): object {
+    return this.toJSON();
+  }
+
+  toJSON(): object {
+    return { state: this._state, sessionId: this.session?.sessionId ?? null, clientSessionId: this._clientSessionId };
   }
 
   /** Captures a feature during the session; answers the features held. Refusals throw MonitorError. */
@@ -644,7 +664,7 @@ export class MonitorAgent {
     const session = this.session;
     this.commandChain = this.commandChain.then(async () => {
       try {
-        if (this._state !== 'closed') await this.opts.onCommand?.(cmd, this);
+        if (this._state !== 'closed') await inCommandHandler.run(true, async () => this.opts.onCommand?.(cmd, this));
       } catch (e) {
         // Acknowledged anyway: a command that fails would otherwise come back forever.
         this.log.error('command handler failed', { commandId: cmd.id, type: cmd.type, error: e instanceof Error ? e.message : String(e) });
@@ -791,11 +811,15 @@ export class MonitorAgent {
     return { status: response.status, body: parsed, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), parsed, this.now()) };
   }
 
-  /** Exponential backoff with jitter (50–100 % of the step), at least what Retry-After asks. */
+  /**
+   * Exponential backoff with jitter (50–100 % of the step), at least what Retry-After asks, at most
+   * MAX_RETRY_AFTER_MS: a timer longer than 2^31 − 1 ms fires at once in Node, so a proxy's
+   * "Retry-After: 3000000" (or a date weeks ahead) would have made a retry loop of hundreds a second.
+   */
   private backoff(attempt: number, retryAfterMs: number | null): number {
     const step = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(attempt, 30));
     const delay = Math.round(step * (0.5 + this.random() * 0.5));
-    return Math.max(delay, retryAfterMs ?? 0);
+    return Math.min(Math.max(delay, retryAfterMs ?? 0), Math.max(MAX_RETRY_AFTER_MS, this.maxDelayMs));
   }
 
   private scheduleHeartbeat(delayMs?: number): void {

@@ -121,6 +121,42 @@ describe('MonitorAgent against the server', () => {
     expect(seen).toHaveLength(2);
   });
 
+  it('heartbeatNow() from inside a command handler returns (it used to wait for itself), and the ack goes out', async () => {
+    let handled = false;
+    const a = agent({
+      onCommand: async (_cmd, self) => {
+        await self.heartbeatNow();
+        handled = true;
+      },
+    });
+    const { sessionId } = await a.open();
+    const cmd = await enqueueCommand(t.db, setupActor, sessionId, { type: 'message', text: 'Hi' }, t.clock.now());
+    await a.heartbeatNow();
+    expect(handled).toBe(true);
+    await a.heartbeatNow();
+    expect((await t.db.selectFrom('commands').select('acked_at').where('id', '=', cmd.id).executeTakeFirstOrThrow()).acked_at).not.toBeNull();
+  });
+
+  it('printing the agent shows its state and session, never its token, license key or permission code', async () => {
+    const a = agent({ permissionCode: 'let-me-in-please' });
+    const { sessionId } = await a.open();
+    const { inspect } = await import('node:util');
+    const shown = inspect(a, { depth: 5 }) + JSON.stringify(a);
+    expect(shown).toContain(sessionId);
+    for (const secret of [license.key, 'let-me-in-please', (a as unknown as { token: string }).token]) expect(shown).not.toContain(secret);
+  });
+
+  it('a Retry-After of weeks is read as 15 minutes, not as a timer Node fires at once', async () => {
+    const weeks: FetchLike = async () =>
+      new Response(JSON.stringify({ error: { code: 'rate_limited', message: 'later' } }), { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '3000000' } });
+    const a = agent({ fetch: weeks, retry: { initialDelayMs: 10, openAttempts: 2 } });
+    const opening = a.open().catch((e) => e);
+    await until('the retry is scheduled', () => timers.pending.size === 1);
+    expect([...timers.pending.values()].map((p) => p.ms)).toEqual([15 * 60_000]);
+    await a.close();
+    expect(await opening).toMatchObject({ code: 'closed' });
+  });
+
   it('410 terminated: stops for good and calls onClosed with the reason and message', async () => {
     const closed: [string, string | null][] = [];
     let requests = 0;
