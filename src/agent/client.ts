@@ -396,7 +396,6 @@ export class MonitorAgent {
     try {
       for (let attempt = 0; ; attempt++) {
         const res = await this.requestOpen();
-        if (this.isClosed() && (res.status === 200 || res.status === 201)) this.releaseOrphan(res.body);
         this.assertNotClosed();
         if (res.status === 200 || res.status === 201) return this.opened(res.body, false);
         if (res.status === 410) {
@@ -483,8 +482,13 @@ export class MonitorAgent {
     if (this._state === 'closed') return;
     const wasOpen = this._state === 'open' && this.session && this.token;
     const sessionId = this.session?.sessionId;
+    const opening = this.inflightOpen;
     this.stop();
-    if (!wasOpen || !sessionId) return;
+    if (!wasOpen || !sessionId) {
+      // A capture on the wire: its answer, and the release of the seat it opened, before close() returns.
+      if (opening) await opening.catch(() => undefined);
+      return;
+    }
     const attempts = Math.max(1, this.opts.retry?.callAttempts ?? 3);
     for (let attempt = 0; attempt < attempts; attempt++) {
       const res = await this.tryRequest('DELETE', `/sessions/${encodeURIComponent(sessionId)}`, undefined, this.token!);
@@ -528,12 +532,27 @@ export class MonitorAgent {
   }
 
   /** POST /sessions; a 200/201 without a session id and token is no answer (notAnAnswer). */
-  private async requestOpen(): Promise<HttpResult> {
+  /** A capture on the wire; close() waits for it (and for the release of what it opened after close). */
+  private inflightOpen: Promise<HttpResult> | null = null;
+
+  private requestOpen(): Promise<HttpResult> {
+    const p = this.sendOpen();
+    this.inflightOpen = p;
+    void p.finally(() => {
+      if (this.inflightOpen === p) this.inflightOpen = null;
+    });
+    return p;
+  }
+
+  private async sendOpen(): Promise<HttpResult> {
     const res = await this.tryRequest('POST', '/sessions', this.openBody());
     if (res.status !== 200 && res.status !== 201) return res;
     const b = res.body;
-    if (typeof b?.sessionId === 'string' && b.sessionId !== '' && typeof b.token === 'string' && b.token !== '') return res;
-    return notAnAnswer(res, 'a session');
+    if (!(typeof b?.sessionId === 'string' && b.sessionId !== '' && typeof b.token === 'string' && b.token !== '')) return notAnAnswer(res, 'a session');
+    // close() came while the capture was on the wire: release what the server opened meanwhile, before the
+    // answer goes on (close() awaits this promise, so a process exiting after close() leaves no seat held).
+    if (this._state === 'closed') await this.releaseOrphan(b);
+    return res;
   }
 
   private opened(body: any, reopened: boolean): SessionInfo {
@@ -705,10 +724,7 @@ export class MonitorAgent {
       await this.sleep(this.backoff(attempt, retryAfterMs), true);
       if (this._state !== 'reopening') return;
       const res = await this.requestOpen();
-      if (this._state !== 'reopening') {
-        if (res.status === 200 || res.status === 201) this.releaseOrphan(res.body);
-        return;
-      }
+      if (this._state !== 'reopening') return;
       if (res.status === 200 || res.status === 201) {
         this.opened(res.body, true);
         return;
@@ -740,9 +756,8 @@ export class MonitorAgent {
   }
 
   /** close() came while an open was on the wire: release what the server opened meanwhile. */
-  private releaseOrphan(body: any): void {
-    if (!body?.sessionId || !body?.token) return;
-    void this.tryRequest('DELETE', `/sessions/${encodeURIComponent(String(body.sessionId))}`, undefined, String(body.token));
+  private async releaseOrphan(body: any): Promise<void> {
+    await this.tryRequest('DELETE', `/sessions/${encodeURIComponent(String(body.sessionId))}`, undefined, String(body.token));
   }
 
   private emitError(err: MonitorError): void {

@@ -157,6 +157,26 @@ describe('MonitorAgent against the server', () => {
     expect(await opening).toMatchObject({ code: 'closed' });
   });
 
+  it('close() while the capture is on the wire waits for it and releases the seat it opened before returning', async () => {
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    const slow: FetchLike = async (url, init) => {
+      const res = await fetch(url, init);
+      if (init?.method === 'POST' && String(url).endsWith('/api/v1/sessions')) await gate;
+      return res;
+    };
+    const a = agent({ fetch: slow });
+    const opening = a.open().catch((e) => e);
+    const open = () => t.db.selectFrom('sessions').select('id').where('closed_at', 'is', null).execute();
+    await until('the capture reached the server', async () => (await open()).length === 1);
+    const closing = a.close();
+    answer();
+    await closing;
+    // As a process exiting right after close() would find it: the seat is free already.
+    expect(await open()).toEqual([]);
+    expect(await opening).toMatchObject({ code: 'closed' });
+  });
+
   it('410 terminated: stops for good and calls onClosed with the reason and message', async () => {
     const closed: [string, string | null][] = [];
     let requests = 0;
