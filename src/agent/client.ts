@@ -823,7 +823,11 @@ export class MonitorAgent {
         parsed = null;
       }
     }
-    return { status: response.status, body: parsed, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), parsed, this.now()) };
+    const res: HttpResult = { status: response.status, body: parsed, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), parsed, this.now()) };
+    // A 410 ends the session for good: only the protocol's own says so. A proxy's 410 page (HTML, another
+    // code) is no answer at all, retried like a network error rather than stopping the application.
+    if (res.status === 410 && parsed?.error?.code !== 'session_closed') return notAnAnswer(res, 'the monitor\'s session_closed');
+    return res;
   }
 
   /**

@@ -177,6 +177,21 @@ describe('MonitorAgent against the server', () => {
     expect(await opening).toMatchObject({ code: 'closed' });
   });
 
+  it('a 410 that is not the monitor\'s (a proxy\'s page) does not end the session: it is retried', async () => {
+    let proxy = false;
+    const closed: string[] = [];
+    const flaky: FetchLike = async (url, init) => (proxy ? new Response('<html>Gone</html>', { status: 410, headers: { 'content-type': 'text/html' } }) : fetch(url, init));
+    const a = agent({ fetch: flaky, onClosed: (reason) => closed.push(reason) });
+    await a.open();
+    proxy = true;
+    await a.heartbeatNow();
+    expect(a.state).toBe('open');
+    expect(closed).toEqual([]);
+    proxy = false;
+    await a.heartbeatNow();
+    expect(a.state).toBe('open');
+  });
+
   it('410 terminated: stops for good and calls onClosed with the reason and message', async () => {
     const closed: [string, string | null][] = [];
     let requests = 0;
