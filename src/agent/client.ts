@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 // The client side of PROTOCOL.md §1–4 for a vendor's Node application (or a
@@ -298,9 +297,6 @@ function intervalSec(v: unknown): number | null {
 /** The longest wait a Retry-After may ask of the agent; a longer one is read as this. */
 const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
-/** Set while an onCommand handler runs: heartbeatNow() called from one must not wait for the handlers (itself). */
-const inCommandHandler = new AsyncLocalStorage<true>();
-
 /**
  * One monitored session: open() captures the license, heartbeats keep it,
  * commands arrive through onCommand, close() releases the seat.
@@ -341,6 +337,12 @@ export class MonitorAgent {
   private readonly pendingAcks = new Set<string>();
   private readonly runningCommands = new Set<string>();
   private commandChain: Promise<void> = Promise.resolve();
+  /**
+   * An onCommand handler is running (they run one at a time): heartbeatNow() called then — from the
+   * handler itself — must not wait for the handlers, itself among them. A flag, not an
+   * AsyncLocalStorage: on Node 20 entering one turns on async hooks for the whole application.
+   */
+  private handlerRunning = false;
 
   constructor(opts: MonitorAgentOptions) {
     this.opts = opts;
@@ -431,15 +433,17 @@ export class MonitorAgent {
 
   /**
    * Sends a heartbeat now (instead of waiting for the timer) and waits for the commands it brought to be
-   * handled — except when called from an onCommand handler (handlers run one at a time; it would wait for
+   * handled — except while an onCommand handler runs, as when called from one (handlers run one at a time; it would wait for
    * itself): then it returns once the heartbeat is answered.
    */
   async heartbeatNow(): Promise<void> {
+    // Read on entry: commands the exchange below brings may start running before it returns.
+    const fromHandler = this.handlerRunning;
     if (this.exchanging) await this.exchanging;
     if (this._state !== 'open') return;
     this.clearHeartbeatTimer();
     await this.exchange();
-    if (!inCommandHandler.getStore()) await this.commandChain;
+    if (!fromHandler) await this.commandChain;
   }
 
   /** What printing the agent shows: its state and session, never its token, license key or permission code. */
@@ -683,11 +687,13 @@ export class MonitorAgent {
     const session = this.session;
     this.commandChain = this.commandChain.then(async () => {
       try {
-        if (this._state !== 'closed') await inCommandHandler.run(true, async () => this.opts.onCommand?.(cmd, this));
+        this.handlerRunning = true;
+        if (this._state !== 'closed') await this.opts.onCommand?.(cmd, this);
       } catch (e) {
         // Acknowledged anyway: a command that fails would otherwise come back forever.
         this.log.error('command handler failed', { commandId: cmd.id, type: cmd.type, error: e instanceof Error ? e.message : String(e) });
       } finally {
+        this.handlerRunning = false;
         this.runningCommands.delete(cmd.id);
         if (this.session === session) this.pendingAcks.add(cmd.id);
       }
