@@ -1,4 +1,6 @@
+import { raw } from 'hono/html';
 import { jsx } from 'hono/jsx';
+import type { HtmlEscapedString } from 'hono/utils/html';
 
 type GetBuiltinModule = (id: string) => unknown;
 
@@ -33,4 +35,18 @@ export function renderJsxWithoutAsyncHooks(): void {
   } finally {
     proc.getBuiltinModule = original;
   }
+}
+
+/** What a JSX expression is to the renderer (hono/jsx's JSX.Element): never a plain string. */
+type RenderedElement = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+/**
+ * A JSX element rendered once, to be shown again as it is (and hashed): the monitor's refresh
+ * digests a row's settled cells and then shows the same HTML without rendering them twice.
+ * It takes only the renderer's own output — an element, every value in it already escaped by the
+ * renderer; the type refuses a plain string — so no user or agent text reaches the page unescaped.
+ */
+export function renderedOnce(element: RenderedElement | readonly RenderedElement[]): { html: HtmlEscapedString; text: string } {
+  const text = Array.isArray(element) ? element.map(String).join('') : String(element);
+  return { html: raw(text), text };
 }

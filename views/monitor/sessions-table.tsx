@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { PackageRow as PackageRowData } from '../../src/db/schema.js';
 import type { T } from '../../src/i18n/index.js';
+import { renderedOnce } from '../../src/lib/jsx-context.js';
 import { isFilterKey, isMetric, METRICS, monitorHref, nextDir, type ColumnId, type MetricColumn } from '../../src/lib/monitor-query.js';
 import type { MonitorSession, SessionInfo } from '../../src/models/monitor.js';
 import { formatMetric, shortTime } from './format.js';
@@ -219,10 +219,9 @@ export function settledCells(v: MonitorView, rows: readonly MonitorSession[], in
     parts.push(s.id);
     const cells = v.columns.map((col) => {
       if (isLive(col)) return null;
-      const cell = String(sessionCell(v, col, s, s.packages !== null, info?.session.id === s.id));
-      parts.push(cell);
-      // The JSX renderer's own output, every value in it already escaped: marked so, it is shown as it is.
-      return raw(cell);
+      const cell = renderedOnce(sessionCell(v, col, s, s.packages !== null, info?.session.id === s.id));
+      parts.push(cell.text);
+      return cell.html;
     });
     html.set(s, cells);
     parts.push('\n');
